@@ -1,0 +1,52 @@
+// Collects the problems of one configuration file, and where each key was
+// found, so every check can point at the exact value it complains about.
+// Private to config/.
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace fieldgate::config {
+
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+
+  void add(SourcePos pos, std::string key_path, std::string message) {
+    issues_.push_back({file_, pos, std::move(key_path), std::move(message)});
+  }
+
+  /// Records where the value of `key_path` was read (only values that were valid).
+  void remember(std::string key_path, SourcePos pos) { positions_[std::move(key_path)] = pos; }
+
+  /// Where `key_path` was read, or `fallback` (the enclosing table) if it was not.
+  [[nodiscard]] SourcePos position(const std::string& key_path, SourcePos fallback) const {
+    const auto it = positions_.find(key_path);
+    return it == positions_.end() ? fallback : it->second;
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return issues_.empty(); }
+
+  /// Throws ConfigError with every issue, in file order, if there is any.
+  /// The sort is stable: issues at one position keep the order they were found in.
+  void throw_if_any() {
+    if (issues_.empty()) return;
+    std::stable_sort(
+        issues_.begin(), issues_.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+          return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+        });
+    throw ConfigError(std::move(issues_));
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigIssue> issues_;
+  std::unordered_map<std::string, SourcePos> positions_;
+};
+
+}  // namespace fieldgate::config
