@@ -1,0 +1,61 @@
+// The Driver interface: how the gateway polls one field device, whatever its
+// protocol. Modbus TCP/RTU, serial instruments and simulators all plug in here
+// through the DriverRegistry (registry.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "drivers/reading.hpp"
+
+namespace fieldgate::drivers {
+
+using Clock = std::chrono::steady_clock;
+
+/// What the gateway knows about a device's health, for `poll`, logs and status.
+struct DeviceHealth {
+  bool connected = false;
+  int consecutive_failures = 0;   // polls in a row in which no request succeeded
+  std::string last_error;         // "" when the last poll was good
+  std::int64_t last_good_ms = 0;  // Unix ms of the last poll with a good answer, 0 = never
+  std::uint64_t polls = 0;
+  std::uint64_t requests = 0;  // transactions sent (retries included)
+  std::uint64_t timeouts = 0;
+  std::uint64_t exceptions = 0;         // Modbus exception responses
+  std::uint64_t bad_responses = 0;      // CRC errors, wrong length, garbage
+  std::uint64_t connection_errors = 0;  // failed connects and resets
+};
+
+/// One field device. Not thread-safe: a device is only ever touched by the one
+/// worker that owns its channel.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+
+  /// The device's name from the configuration.
+  [[nodiscard]] virtual const std::string& device() const noexcept = 0;
+
+  /// Devices with the same channel share a medium (an RS-485 port, a TCP
+  /// endpoint) and are polled in turn by one worker thread.
+  [[nodiscard]] virtual const std::string& channel() const noexcept = 0;
+
+  /// When the earliest of this device's point groups is next due.
+  [[nodiscard]] virtual Clock::time_point next_due() const noexcept = 0;
+
+  /// Reads every point group due at `now` and returns one Reading per point
+  /// read, with quality flags for the failed ones. Never throws. `force`
+  /// reads every group regardless of its due time (`poll --once`).
+  virtual Batch poll(Clock::time_point now, bool force = false) = 0;
+
+  /// Releases the connection; the next poll reopens it.
+  virtual void close() noexcept = 0;
+
+  [[nodiscard]] virtual const DeviceHealth& health() const noexcept = 0;
+
+  /// The requests this device sends, one line each, for `fieldgate check`.
+  [[nodiscard]] virtual std::vector<std::string> describe_plan() const = 0;
+};
+
+}  // namespace fieldgate::drivers

@@ -1,0 +1,54 @@
+#include "drivers/registry.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "drivers/modbus/modbus_driver.hpp"
+
+namespace fieldgate::drivers {
+
+void DriverRegistry::add(std::string name, DriverFactory factory) {
+  factories_.insert_or_assign(std::move(name), std::move(factory));
+}
+
+std::unique_ptr<Driver> DriverRegistry::create(const config::DeviceConfig& device,
+                                               DriverContext& context) const {
+  auto it = factories_.find(device.driver);
+  if (it == factories_.end()) {
+    throw std::invalid_argument(fmt::format("device \"{}\": unknown driver \"{}\" (known: {})",
+                                            device.name, device.driver, fmt::join(names(), ", ")));
+  }
+  return it->second(device, context);
+}
+
+std::vector<std::string> DriverRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, factory] : factories_) out.push_back(name);
+  return out;
+}
+
+DriverRegistry make_default_registry() {
+  DriverRegistry registry;
+  modbus::register_drivers(registry);
+  return registry;
+}
+
+std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config,
+                                                    const DriverRegistry& registry,
+                                                    SharedResources& shared,
+                                                    const std::string& only) {
+  DriverContext context{config, shared};
+  std::vector<std::unique_ptr<Driver>> drivers;
+  for (const auto& device : config.devices) {
+    if (!only.empty() && device.name != only) continue;
+    drivers.push_back(registry.create(device, context));
+  }
+  if (!only.empty() && drivers.empty()) {
+    throw std::invalid_argument(fmt::format("no device named \"{}\" in {}", only, config.path));
+  }
+  return drivers;
+}
+
+}  // namespace fieldgate::drivers

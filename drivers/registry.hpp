@@ -1,0 +1,68 @@
+// DriverRegistry: driver name (as written in `driver = "..."`) → factory.
+// Built once at start-up by make_default_registry(); no global state.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "drivers/driver.hpp"
+
+namespace fieldgate::drivers {
+
+/// Resources shared by the devices of one channel, keyed by channel name: the
+/// one libmodbus context of an RS-485 port that several unit ids share, for
+/// example. Lives as long as the drivers created with it.
+class SharedResources {
+ public:
+  /// Returns the resource stored under `key`, creating it with `make()` first.
+  template <class T, class Make>
+  std::shared_ptr<T> get_or_create(const std::string& key, Make&& make) {
+    auto it = items_.find(key);
+    if (it == items_.end()) {
+      it = items_.emplace(key, std::shared_ptr<void>(std::forward<Make>(make)())).first;
+    }
+    return std::static_pointer_cast<T>(it->second);
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<void>> items_;
+};
+
+struct DriverContext {
+  const config::Config& config;
+  SharedResources& shared;
+};
+
+using DriverFactory =
+    std::function<std::unique_ptr<Driver>(const config::DeviceConfig&, DriverContext&)>;
+
+class DriverRegistry {
+ public:
+  void add(std::string name, DriverFactory factory);
+
+  /// Creates the driver for `device`; throws std::invalid_argument for an
+  /// unknown driver name (the config loader rejects those earlier).
+  [[nodiscard]] std::unique_ptr<Driver> create(const config::DeviceConfig& device,
+                                               DriverContext& context) const;
+
+  [[nodiscard]] std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, DriverFactory, std::less<>> factories_;
+};
+
+/// The registry with every driver fieldgate ships: modbus-tcp, modbus-rtu.
+[[nodiscard]] DriverRegistry make_default_registry();
+
+/// Creates one driver per configured device (all of them, or only `only` when
+/// not empty). Throws std::invalid_argument when `only` names no device.
+[[nodiscard]] std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config,
+                                                                  const DriverRegistry& registry,
+                                                                  SharedResources& shared,
+                                                                  const std::string& only = {});
+
+}  // namespace fieldgate::drivers
