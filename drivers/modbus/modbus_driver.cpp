@@ -1,0 +1,238 @@
+#include "drivers/modbus/modbus_driver.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "drivers/modbus/codec.hpp"
+#include "drivers/registry.hpp"
+
+namespace fieldgate::modbus {
+namespace {
+
+using config::RegisterKind;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Sorts a libmodbus errno into a reading quality.
+Quality classify(int err) {
+  if (err == ETIMEDOUT) return Quality::kTimeout;
+  if (err >= EMBXILFUN && err <= EMBXGTAR) return Quality::kException;
+  if (err >= EMBBADCRC && err <= EMBBADSLAVE) return Quality::kBadResponse;
+  return Quality::kNoConnection;
+}
+
+std::string point_names(const ReadRequest& request, const config::DeviceConfig& device) {
+  std::string names;
+  for (auto index : request.points) {
+    if (!names.empty()) names += ", ";
+    names += device.points[index].name;
+  }
+  return names;
+}
+
+}  // namespace
+
+ModbusDriver::ModbusDriver(config::DeviceConfig device, std::string channel,
+                           std::shared_ptr<ModbusLink> link)
+    : device_(std::move(device)), channel_(std::move(channel)), link_(std::move(link)) {
+  for (auto& request : plan_requests(device_)) groups_.push_back(Group{std::move(request), {}});
+}
+
+drivers::Clock::time_point ModbusDriver::next_due() const noexcept {
+  auto due = drivers::Clock::time_point::max();
+  for (const auto& group : groups_) due = std::min(due, group.next_due);
+  return due;
+}
+
+std::vector<std::string> ModbusDriver::describe_plan() const {
+  std::vector<std::string> lines;
+  for (const auto& group : groups_) lines.push_back(describe(group.request, device_));
+  return lines;
+}
+
+Batch ModbusDriver::poll(drivers::Clock::time_point now, bool force) {
+  Batch batch;
+  bool attempted = false;
+  bool answered = false;             // the device said something we understood (data or exception)
+  std::optional<Outcome> link_down;  // set once the device stopped answering this poll
+  std::string first_error;
+  std::vector<std::uint16_t> registers;
+  std::vector<std::uint8_t> bits;
+
+  for (auto& group : groups_) {
+    if (!force && group.next_due > now) continue;
+    // Keep the cadence; after an overrun (slow bus, back-off) skip the missed slots.
+    const auto interval = group.request.interval;
+    group.next_due =
+        group.next_due == drivers::Clock::time_point{} ? now + interval : group.next_due + interval;
+    if (group.next_due <= now) group.next_due = now + interval;
+    attempted = true;
+
+    // A device that timed out or dropped the connection fails every further
+    // request the same way: report them without spending bus time on them.
+    const auto outcome = link_down ? *link_down : execute(group.request, registers, bits);
+    const auto ts_ms = unix_ms_now();
+    if (outcome.quality == Quality::kGood) {
+      answered = true;
+      decode_into(group.request, registers, bits, ts_ms, batch);
+      continue;
+    }
+    if (outcome.quality == Quality::kException) answered = true;
+    if (outcome.quality == Quality::kTimeout || outcome.quality == Quality::kNoConnection) {
+      link_down = outcome;
+    }
+    if (first_error.empty()) {
+      first_error =
+          fmt::format("{} (points: {})", outcome.error, point_names(group.request, device_));
+    }
+    fail_into(group.request, outcome, ts_ms, batch);
+  }
+  if (!attempted) return batch;
+
+  ++health_.polls;
+  health_.connected = link_->connected();
+  // Log a failure when it starts or changes, not on every poll of a dead device.
+  if (!first_error.empty() && first_error != health_.last_error) {
+    spdlog::warn("{}: {}", device_.name, first_error);
+  } else if (first_error.empty() && !health_.last_error.empty()) {
+    spdlog::info("{}: answering again", device_.name);
+  }
+  health_.last_error = first_error;
+  if (first_error.empty()) health_.last_good_ms = unix_ms_now();
+  health_.consecutive_failures = answered ? 0 : health_.consecutive_failures + 1;
+  return batch;
+}
+
+ModbusDriver::Outcome ModbusDriver::execute(const ReadRequest& request,
+                                            std::vector<std::uint16_t>& registers,
+                                            std::vector<std::uint8_t>& bits) {
+  Outcome outcome;
+  const auto what = fmt::format("{} {}..{}", config::to_string(request.kind), request.start,
+                                request.start + request.count - 1);
+  for (int attempt = 0; attempt <= device_.retries; ++attempt) {
+    if (auto reason = link_->ensure_connected(); !reason.empty()) {
+      ++health_.connection_errors;
+      return {Quality::kNoConnection, std::move(reason)};
+    }
+    link_->begin_transaction(device_.unit_id, device_.response_timeout, device_.byte_timeout);
+    ++health_.requests;
+    int rc = -1;
+    auto* ctx = link_->context();
+    switch (request.kind) {
+      case RegisterKind::kHolding:
+        registers.resize(static_cast<std::size_t>(request.count));
+        rc = modbus_read_registers(ctx, request.start, request.count, registers.data());
+        break;
+      case RegisterKind::kInput:
+        registers.resize(static_cast<std::size_t>(request.count));
+        rc = modbus_read_input_registers(ctx, request.start, request.count, registers.data());
+        break;
+      case RegisterKind::kCoil:
+        bits.resize(static_cast<std::size_t>(request.count));
+        rc = modbus_read_bits(ctx, request.start, request.count, bits.data());
+        break;
+      case RegisterKind::kDiscreteInput:
+        bits.resize(static_cast<std::size_t>(request.count));
+        rc = modbus_read_input_bits(ctx, request.start, request.count, bits.data());
+        break;
+    }
+    const int err = errno;
+    link_->end_transaction();
+    if (rc == request.count) return {};
+
+    outcome.quality = rc < 0 ? classify(err) : Quality::kBadResponse;
+    outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
+                           : fmt::format("{}: {} values instead of {}", what, rc, request.count);
+    switch (outcome.quality) {
+      case Quality::kTimeout:
+        ++health_.timeouts;
+        break;
+      case Quality::kException:
+        ++health_.exceptions;
+        return outcome;  // the device decided
+      case Quality::kBadResponse:
+        ++health_.bad_responses;
+        break;
+      case Quality::kNoConnection:
+        ++health_.connection_errors;
+        break;
+      case Quality::kGood:
+        break;
+    }
+    if (outcome.quality == Quality::kNoConnection) {
+      link_->disconnect();  // reconnect on the next attempt
+    } else {
+      link_->flush();
+    }
+  }
+  return outcome;
+}
+
+void ModbusDriver::decode_into(const ReadRequest& request,
+                               const std::vector<std::uint16_t>& registers,
+                               const std::vector<std::uint8_t>& bits, std::int64_t ts_ms,
+                               Batch& out) const {
+  for (auto index : request.points) {
+    const auto& point = device_.points[index];
+    const auto offset = static_cast<std::size_t>(point.address - request.start);
+    Value raw;
+    if (config::is_bit_kind(request.kind)) {
+      raw = bits.at(offset) != 0;
+    } else {
+      const auto n = static_cast<std::size_t>(config::register_count(point.type, point.count));
+      raw = decode_registers(std::span(registers).subspan(offset, n), point.type,
+                             point.order_or(device_.byte_order), point.bit);
+    }
+    out.push_back(Reading{device_.name,
+                          point.name,
+                          apply_scale(raw, point.scale, point.offset),
+                          point.unit,
+                          Quality::kGood,
+                          ts_ms,
+                          0,
+                          {}});
+  }
+}
+
+void ModbusDriver::fail_into(const ReadRequest& request, const Outcome& outcome, std::int64_t ts_ms,
+                             Batch& out) const {
+  for (auto index : request.points) {
+    const auto& point = device_.points[index];
+    out.push_back(Reading{device_.name, point.name, std::monostate{}, point.unit, outcome.quality,
+                          ts_ms, 0, outcome.error});
+  }
+}
+
+void register_drivers(drivers::DriverRegistry& registry) {
+  registry.add("modbus-tcp", [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
+    auto channel = fmt::format("modbus-tcp:{}:{}", device.host, device.port);
+    auto link = ctx.shared.get_or_create<ModbusLink>(
+        channel, [&] { return ModbusLink::tcp(device.host, device.port); });
+    return std::unique_ptr<drivers::Driver>(
+        std::make_unique<ModbusDriver>(device, channel, std::move(link)));
+  });
+  registry.add("modbus-rtu", [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
+    const auto* bus = ctx.config.find_bus(device.bus);
+    if (bus == nullptr) {
+      throw std::invalid_argument(
+          fmt::format("device \"{}\": no bus named \"{}\"", device.name, device.bus));
+    }
+    auto channel = fmt::format("modbus-rtu:{}", bus->name);
+    auto link =
+        ctx.shared.get_or_create<ModbusLink>(channel, [&] { return ModbusLink::rtu(*bus); });
+    return std::unique_ptr<drivers::Driver>(
+        std::make_unique<ModbusDriver>(device, channel, std::move(link)));
+  });
+}
+
+}  // namespace fieldgate::modbus

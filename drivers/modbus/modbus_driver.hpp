@@ -1,0 +1,60 @@
+// ModbusDriver: polls one Modbus device (a unit id behind a TCP endpoint or on
+// an RS-485 bus) by executing its request plan over a shared ModbusLink.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "drivers/driver.hpp"
+#include "drivers/modbus/link.hpp"
+#include "drivers/modbus/plan.hpp"
+
+namespace fieldgate::drivers {
+class DriverRegistry;
+}
+
+namespace fieldgate::modbus {
+
+class ModbusDriver final : public drivers::Driver {
+ public:
+  ModbusDriver(config::DeviceConfig device, std::string channel, std::shared_ptr<ModbusLink> link);
+
+  [[nodiscard]] const std::string& device() const noexcept override { return device_.name; }
+  [[nodiscard]] const std::string& channel() const noexcept override { return channel_; }
+  [[nodiscard]] drivers::Clock::time_point next_due() const noexcept override;
+  Batch poll(drivers::Clock::time_point now, bool force) override;
+  void close() noexcept override { link_->disconnect(); }
+  [[nodiscard]] const drivers::DeviceHealth& health() const noexcept override { return health_; }
+  [[nodiscard]] std::vector<std::string> describe_plan() const override;
+
+ private:
+  struct Group {
+    ReadRequest request;
+    drivers::Clock::time_point next_due{};  // epoch: due at once
+  };
+  /// Outcome of one request: "" on success, else the error; quality set either way.
+  struct Outcome {
+    Quality quality = Quality::kGood;
+    std::string error;
+  };
+
+  Outcome execute(const ReadRequest& request, std::vector<std::uint16_t>& registers,
+                  std::vector<std::uint8_t>& bits);
+  void decode_into(const ReadRequest& request, const std::vector<std::uint16_t>& registers,
+                   const std::vector<std::uint8_t>& bits, std::int64_t ts_ms, Batch& out) const;
+  void fail_into(const ReadRequest& request, const Outcome& outcome, std::int64_t ts_ms,
+                 Batch& out) const;
+
+  config::DeviceConfig device_;
+  std::string channel_;
+  std::shared_ptr<ModbusLink> link_;
+  std::vector<Group> groups_;
+  drivers::DeviceHealth health_;
+};
+
+/// Adds "modbus-tcp" and "modbus-rtu" to the registry.
+void register_drivers(drivers::DriverRegistry& registry);
+
+}  // namespace fieldgate::modbus
