@@ -1,0 +1,89 @@
+#include <ostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "drivers/registry.hpp"
+#include "gateway/commands.hpp"
+
+namespace fieldgate::gateway {
+
+std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
+  try {
+    return config::load_config(path);
+  } catch (const config::ConfigError& e) {
+    for (const auto& issue : e.issues()) err << issue.to_string() << '\n';
+    err << fmt::format("{}: {} problem{} found; nothing was started\n", path, e.issues().size(),
+                       e.issues().size() == 1 ? "" : "s");
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string describe_endpoint(const config::DeviceConfig& device, const config::Config& config) {
+  if (device.driver == "modbus-tcp") {
+    return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port, device.unit_id);
+  }
+  if (const auto* bus = config.find_bus(device.bus)) {
+    return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name, bus->port,
+                       bus->baud, device.unit_id);
+  }
+  return device.driver;
+}
+
+}  // namespace
+
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+  const auto config = load_or_report(options.config_path, err);
+  if (!config) return kExitConfigError;
+
+  // Build the drivers exactly as `poll` and `run` do (no I/O happens here), so
+  // the plan printed is the plan executed.
+  auto registry = drivers::make_default_registry();
+  drivers::SharedResources shared;
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  try {
+    drivers = drivers::create_drivers(*config, registry, shared);
+  } catch (const std::exception& e) {
+    err << options.config_path << ": " << e.what() << '\n';
+    return kExitConfigError;
+  }
+
+  std::size_t points = 0;
+  std::size_t requests = 0;
+  nlohmann::json devices = nlohmann::json::array();
+  for (std::size_t i = 0; i < drivers.size(); ++i) {
+    const auto& device = config->devices[i];
+    const auto plan = drivers[i]->describe_plan();
+    points += device.points.size();
+    requests += plan.size();
+    devices.push_back({{"name", device.name},
+                       {"endpoint", describe_endpoint(device, *config)},
+                       {"points", device.points.size()},
+                       {"requests", plan}});
+  }
+
+  if (options.json) {
+    out << nlohmann::json{{"ok", true},
+                          {"file", options.config_path},
+                          {"devices", devices},
+                          {"points", points},
+                          {"requests", requests}}
+               .dump(2)
+        << '\n';
+    return kExitOk;
+  }
+  out << fmt::format("{}: OK: {} device{}, {} bus{}, {} points, {} read requests per full cycle\n",
+                     options.config_path, config->devices.size(),
+                     config->devices.size() == 1 ? "" : "s", config->buses.size(),
+                     config->buses.size() == 1 ? "" : "es", points, requests);
+  for (const auto& device : devices) {
+    out << fmt::format("\n{} ({}), {} points:\n", device["name"].get<std::string>(),
+                       device["endpoint"].get<std::string>(), device["points"].get<std::size_t>());
+    for (const auto& line : device["requests"]) out << "  " << line.get<std::string>() << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace fieldgate::gateway

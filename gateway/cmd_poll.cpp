@@ -1,0 +1,76 @@
+#include <algorithm>
+#include <csignal>
+#include <mutex>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "drivers/registry.hpp"
+#include "gateway/commands.hpp"
+#include "gateway/reading_format.hpp"
+#include "gateway/scheduler.hpp"
+#include "gateway/signals.hpp"
+
+namespace fieldgate::gateway {
+
+int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
+  const auto config = load_or_report(options.config_path, err);
+  if (!config) return kExitConfigError;
+
+  auto registry = drivers::make_default_registry();
+  drivers::SharedResources shared;
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  try {
+    drivers = drivers::create_drivers(*config, registry, shared, options.device);
+  } catch (const std::exception& e) {
+    err << options.config_path << ": " << e.what() << '\n';
+    return kExitConfigError;
+  }
+
+  std::size_t device_width = 0;
+  std::size_t point_width = 0;
+  for (const auto& device : config->devices) {
+    device_width = std::max(device_width, device.name.size());
+    for (const auto& point : device.points) point_width = std::max(point_width, point.name.size());
+  }
+
+  // Workers call the sink concurrently; one line at a time reaches the terminal.
+  std::mutex out_mutex;
+  bool any_failed = false;
+  auto sink = [&](Batch&& batch) {
+    std::lock_guard lock(out_mutex);
+    for (const auto& reading : batch) {
+      if (reading.quality != Quality::kGood) any_failed = true;
+      if (options.json) {
+        out << to_json(reading).dump() << '\n';
+      } else {
+        out << format_reading(reading, device_width, point_width) << '\n';
+      }
+    }
+    out.flush();
+  };
+
+  SignalWaiter signals;  // before the workers start, so they inherit the mask
+  Scheduler scheduler(*config, std::move(drivers), sink);
+  if (options.once) {
+    scheduler.poll_once();
+  } else {
+    scheduler.start();
+    const auto deadline = options.duration ? std::chrono::steady_clock::now() + *options.duration
+                                           : std::chrono::steady_clock::time_point::max();
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int sig = signals.wait_for(std::chrono::milliseconds(200));
+      if (sig != 0 && sig != SIGHUP) break;
+    }
+    scheduler.stop();
+  }
+
+  err << "\ndevice health:\n";
+  for (const auto& status : scheduler.status()) {
+    err << fmt::format("  {:<{}}  {}\n", status.device, device_width, format_health(status.health));
+  }
+  return options.once && any_failed ? kExitReadFailed : kExitOk;
+}
+
+}  // namespace fieldgate::gateway

@@ -1,0 +1,54 @@
+// The subcommands of the fieldgate binary. Each takes its parsed options and
+// returns the process exit code; cli.cpp maps the command line onto them.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace fieldgate::gateway {
+
+/// Exit codes shared by the subcommands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitConfigError = 1;  // the configuration (or a command-line value) is wrong
+inline constexpr int kExitReadFailed = 2;   // `poll --once`: at least one point could not be read
+
+/// Loads a config, or prints every problem to `err` and returns nullopt.
+[[nodiscard]] std::optional<config::Config> load_or_report(const std::string& path,
+                                                           std::ostream& err);
+
+struct CheckOptions {
+  std::string config_path;
+  bool json = false;
+};
+/// Validates the file; on success prints the poll plan.
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
+
+struct PollOptions {
+  std::string config_path;
+  std::string device;  // empty: every device
+  bool once = false;
+  bool json = false;
+  std::optional<std::chrono::milliseconds> duration;  // stop after this long
+};
+/// Reads and prints readings with no uplink, until SIGINT/SIGTERM or `duration`.
+int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err);
+
+struct SimulateOptions {
+  std::string transport;  // "modbus-tcp" or "modbus-rtu"
+  std::string profile = "power-meter";
+  std::string host = "127.0.0.1";
+  int port = 5020;
+  std::string device;  // serial port or pty for RTU
+  int baud = 9600;
+  std::string parity = "none";
+  int unit_id = 1;
+  std::optional<std::chrono::milliseconds> duration;
+};
+/// Serves a simulated device until SIGINT/SIGTERM or `duration`.
+int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace fieldgate::gateway

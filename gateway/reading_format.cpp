@@ -1,0 +1,77 @@
+#include "gateway/reading_format.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace fieldgate::gateway {
+
+std::string format_timestamp(std::int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+}
+
+std::string format_reading(const Reading& reading, std::size_t device_width,
+                           std::size_t point_width) {
+  auto value = format_value(reading.value);
+  if (!reading.unit.empty() && reading.quality == Quality::kGood) value += " " + reading.unit;
+  auto line = fmt::format("{}  {:<{}}  {:<{}}  {:>14}  {}", format_timestamp(reading.source_ts_ms),
+                          reading.device, device_width, reading.point, point_width, value,
+                          to_string(reading.quality));
+  if (!reading.error.empty()) line += "  (" + reading.error + ")";
+  return line;
+}
+
+nlohmann::json to_json(const Reading& reading) {
+  nlohmann::json j;
+  j["ts"] = format_timestamp(reading.source_ts_ms);
+  j["ts_ms"] = reading.source_ts_ms;
+  j["device"] = reading.device;
+  j["point"] = reading.point;
+  std::visit(
+      [&j](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          j["value"] = nullptr;
+        } else {
+          j["value"] = v;
+        }
+      },
+      reading.value);
+  j["unit"] = reading.unit;
+  j["quality"] = std::string(to_string(reading.quality));
+  if (!reading.error.empty()) j["error"] = reading.error;
+  return j;
+}
+
+std::string format_health(const drivers::DeviceHealth& health) {
+  const auto state = health.consecutive_failures > 0
+                         ? fmt::format("DOWN ({} failed polls in a row: {})",
+                                       health.consecutive_failures, health.last_error)
+                         : std::string("up");
+  const auto last_good =
+      health.last_good_ms == 0 ? std::string("never") : format_timestamp(health.last_good_ms);
+  return fmt::format(
+      "{}; last good poll {}; {} polls, {} requests, {} timeouts, {} exceptions, "
+      "{} bad responses, {} connection errors",
+      state, last_good, health.polls, health.requests, health.timeouts, health.exceptions,
+      health.bad_responses, health.connection_errors);
+}
+
+nlohmann::json to_json(const drivers::DeviceHealth& health) {
+  return {{"connected", health.connected},
+          {"consecutive_failures", health.consecutive_failures},
+          {"last_error", health.last_error},
+          {"last_good_ms", health.last_good_ms},
+          {"polls", health.polls},
+          {"requests", health.requests},
+          {"timeouts", health.timeouts},
+          {"exceptions", health.exceptions},
+          {"bad_responses", health.bad_responses},
+          {"connection_errors", health.connection_errors}};
+}
+
+}  // namespace fieldgate::gateway

@@ -1,0 +1,30 @@
+// How readings and device health look on a terminal and as JSON lines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/driver.hpp"
+#include "drivers/reading.hpp"
+
+namespace fieldgate::gateway {
+
+/// "2026-11-25T12:00:00.123Z" (UTC).
+[[nodiscard]] std::string format_timestamp(std::int64_t unix_ms);
+
+/// One aligned line for people: time, device, point, value and unit, quality
+/// (and the error of a failed read).
+[[nodiscard]] std::string format_reading(const Reading& reading, std::size_t device_width,
+                                         std::size_t point_width);
+
+/// {"ts": "...", "ts_ms": 0, "device": "...", "point": "...", "value": 230.5,
+///  "unit": "V", "quality": "good"} plus "error" for failed reads.
+[[nodiscard]] nlohmann::json to_json(const Reading& reading);
+
+/// "up, last good 2026-…, 120 polls, 0 timeouts, …" for the end-of-run summary.
+[[nodiscard]] std::string format_health(const drivers::DeviceHealth& health);
+[[nodiscard]] nlohmann::json to_json(const drivers::DeviceHealth& health);
+
+}  // namespace fieldgate::gateway

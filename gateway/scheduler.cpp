@@ -1,0 +1,153 @@
+#include "gateway/scheduler.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "gateway/backoff.hpp"
+
+namespace fieldgate::gateway {
+
+using drivers::Clock;
+
+class Scheduler::Worker {
+ public:
+  Worker(std::string channel, BatchSink sink)
+      : channel_(std::move(channel)), sink_(std::move(sink)) {}
+  ~Worker() { stop(); }
+
+  void add(std::unique_ptr<drivers::Driver> driver, const config::DeviceConfig& device) {
+    // Back-off starts at what a failed poll costs the channel (every attempt
+    // timing out), or the poll interval if longer: a dead device then takes at
+    // most half the bus time after its first failure, a quarter after its second...
+    const auto attempt_cost = device.response_timeout * (device.retries + 1);
+    slots_.push_back(Slot{
+        std::move(driver), std::max(device.poll_interval, attempt_cost), device.backoff_max, {}});
+    std::lock_guard lock(status_mutex_);
+    status_.push_back(DeviceStatus{slots_.back().driver->device(), channel_, {}, false});
+  }
+
+  void start() {
+    stop_requested_ = false;
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(wake_mutex_);
+      stop_requested_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    for (auto& slot : slots_) slot.driver->close();
+  }
+
+  void poll_once() {
+    for (std::size_t i = 0; i < slots_.size(); ++i) poll_slot(i, Clock::now(), true);
+  }
+
+  void append_status(std::vector<DeviceStatus>& out) const {
+    std::lock_guard lock(status_mutex_);
+    out.insert(out.end(), status_.begin(), status_.end());
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<drivers::Driver> driver;
+    config::Duration backoff_base;
+    config::Duration backoff_max;
+    Clock::time_point not_before;  // back-off: no poll before this
+  };
+
+  [[nodiscard]] Clock::time_point due(const Slot& slot) const {
+    return std::max(slot.driver->next_due(), slot.not_before);
+  }
+
+  void poll_slot(std::size_t index, Clock::time_point now, bool force) {
+    auto& slot = slots_[index];
+    auto batch = slot.driver->poll(now, force);
+    const auto& health = slot.driver->health();
+    const auto delay =
+        backoff_delay(health.consecutive_failures, slot.backoff_base, slot.backoff_max);
+    // Counted from the end of the poll: a timeout already took its time.
+    slot.not_before = Clock::now() + delay;
+    {
+      std::lock_guard lock(status_mutex_);
+      status_[index].health = health;
+      status_[index].backing_off = delay.count() > 0;
+    }
+    if (!batch.empty()) sink_(std::move(batch));
+  }
+
+  void run() {
+    while (true) {
+      // Poll every due device in turn: on a shared bus one transaction at a time.
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (stop_requested_) return;
+        const auto now = Clock::now();
+        if (due(slots_[i]) <= now) poll_slot(i, now, false);
+      }
+      // Wake at least once a second even with nothing due, a cheap guard
+      // against a clock that jumped or a device that never becomes due.
+      auto next = Clock::now() + std::chrono::seconds(1);
+      for (const auto& slot : slots_) next = std::min(next, due(slot));
+      std::unique_lock lock(wake_mutex_);
+      if (wake_.wait_until(lock, next, [this] { return stop_requested_.load(); })) return;
+    }
+  }
+
+  std::string channel_;
+  BatchSink sink_;
+  std::vector<Slot> slots_;
+  std::thread thread_;
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> stop_requested_{false};
+  mutable std::mutex status_mutex_;
+  std::vector<DeviceStatus> status_;
+};
+
+Scheduler::Scheduler(const config::Config& config,
+                     std::vector<std::unique_ptr<drivers::Driver>> drivers, BatchSink sink) {
+  std::map<std::string, Worker*> by_channel;
+  for (auto& driver : drivers) {
+    const auto* device = config.find_device(driver->device());
+    if (device == nullptr) {
+      throw std::logic_error("scheduler: driver for unknown device " + driver->device());
+    }
+    auto& worker = by_channel[driver->channel()];
+    if (worker == nullptr) {
+      workers_.push_back(std::make_unique<Worker>(driver->channel(), sink));
+      worker = workers_.back().get();
+    }
+    worker->add(std::move(driver), *device);
+  }
+}
+
+Scheduler::~Scheduler() {
+  stop();
+}
+
+void Scheduler::start() {
+  for (auto& worker : workers_) worker->start();
+}
+
+void Scheduler::stop() {
+  for (auto& worker : workers_) worker->stop();
+}
+
+void Scheduler::poll_once() {
+  std::vector<std::thread> threads;
+  for (auto& worker : workers_) threads.emplace_back([&worker] { worker->poll_once(); });
+  for (auto& thread : threads) thread.join();
+}
+
+std::vector<DeviceStatus> Scheduler::status() const {
+  std::vector<DeviceStatus> out;
+  for (const auto& worker : workers_) worker->append_status(out);
+  return out;
+}
+
+}  // namespace fieldgate::gateway
