@@ -1,0 +1,210 @@
+// fieldgate against pymodbus, an independent Modbus implementation whose own
+// payload builder encoded every value (tests/integration/pymodbus_server.py).
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "tests/support/gateway_fixture.hpp"
+#include "tests/support/process.hpp"
+
+namespace fieldgate::testing {
+namespace {
+
+class PymodbusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // pymodbus cannot report an ephemeral port; take a free one and retry on a race.
+    for (int attempt = 0; attempt < 3 && !server_; ++attempt) {
+      port_ = free_loopback_port();
+      auto server = std::make_unique<ChildProcess>(
+          std::vector<std::string>{FIELDGATE_PYTHON,
+                                   FIELDGATE_SOURCE_DIR "/tests/integration/pymodbus_server.py",
+                                   std::to_string(port_)},
+          scratch_.path());
+      if (server->wait_for_output("ready", std::chrono::seconds(20))) server_ = std::move(server);
+    }
+    ASSERT_TRUE(server_) << "pymodbus server did not start";
+  }
+
+  std::string config(const std::string& points, const std::string& device_extra = "") const {
+    return fmt::format(R"(
+[[devices]]
+name = "py"
+driver = "modbus-tcp"
+host = "127.0.0.1"
+port = {}
+unit_id = 1
+response_timeout = "2s"
+{}
+{}
+)",
+                       port_, device_extra, points);
+  }
+
+  ScratchDir scratch_;
+  int port_ = 0;
+  std::unique_ptr<ChildProcess> server_;
+};
+
+TEST_F(PymodbusTest, DecodesEveryTypeAndByteOrderEncodedByPymodbus) {
+  InlineGateway gateway(config(R"(
+[[devices.points]]
+name = "f32_abcd"
+kind = "holding"
+address = 0
+type = "float32"
+[[devices.points]]
+name = "f32_cdab"
+kind = "holding"
+address = 2
+type = "float32"
+byte_order = "CDAB"
+[[devices.points]]
+name = "f32_badc"
+kind = "holding"
+address = 4
+type = "float32"
+byte_order = "BADC"
+[[devices.points]]
+name = "f32_dcba"
+kind = "holding"
+address = 6
+type = "float32"
+byte_order = "DCBA"
+[[devices.points]]
+name = "i16"
+kind = "holding"
+address = 8
+type = "int16"
+[[devices.points]]
+name = "u16"
+kind = "holding"
+address = 9
+type = "uint16"
+[[devices.points]]
+name = "i32"
+kind = "holding"
+address = 10
+type = "int32"
+[[devices.points]]
+name = "u32_cdab"
+kind = "holding"
+address = 12
+type = "uint32"
+byte_order = "CDAB"
+[[devices.points]]
+name = "i64"
+kind = "holding"
+address = 14
+type = "int64"
+[[devices.points]]
+name = "u64_dcba"
+kind = "holding"
+address = 18
+type = "uint64"
+byte_order = "DCBA"
+[[devices.points]]
+name = "f64_cdab"
+kind = "holding"
+address = 22
+type = "float64"
+byte_order = "CDAB"
+[[devices.points]]
+name = "label"
+kind = "holding"
+address = 26
+type = "string"
+count = 6
+[[devices.points]]
+name = "flag_bit0"
+kind = "holding"
+address = 32
+type = "bit"
+bit = 0
+[[devices.points]]
+name = "flag_bit1"
+kind = "holding"
+address = 32
+type = "bit"
+bit = 1
+[[devices.points]]
+name = "i16_badc"
+kind = "holding"
+address = 33
+type = "int16"
+byte_order = "BADC"
+[[devices.points]]
+name = "frequency"
+kind = "input"
+address = 0
+type = "float32"
+unit = "Hz"
+[[devices.points]]
+name = "coil0"
+kind = "coil"
+address = 0
+[[devices.points]]
+name = "coil1"
+kind = "coil"
+address = 1
+[[devices.points]]
+name = "coil2"
+kind = "coil"
+address = 2
+[[devices.points]]
+name = "di1"
+kind = "discrete_input"
+address = 1
+)"));
+  const auto r = gateway.read_all();
+  EXPECT_DOUBLE_EQ(value_of<double>(r, "py/f32_abcd"), 230.5);
+  EXPECT_DOUBLE_EQ(value_of<double>(r, "py/f32_cdab"), 230.5);
+  EXPECT_DOUBLE_EQ(value_of<double>(r, "py/f32_badc"), 230.5);
+  EXPECT_DOUBLE_EQ(value_of<double>(r, "py/f32_dcba"), 230.5);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/i16"), -1234);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/u16"), 65000);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/i32"), -123456);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/u32_cdab"), 4000000000LL);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/i64"), -9876543210LL);
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/u64_dcba"), 1234567890123LL);
+  EXPECT_DOUBLE_EQ(value_of<double>(r, "py/f64_cdab"), -0.015625);
+  EXPECT_EQ(value_of<std::string>(r, "py/label"), "PYMODBUS-01");
+  EXPECT_FALSE(value_of<bool>(r, "py/flag_bit0"));
+  EXPECT_TRUE(value_of<bool>(r, "py/flag_bit1"));
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/i16_badc"), -2);
+  EXPECT_NEAR(value_of<double>(r, "py/frequency"), 49.98, 1e-5);
+  EXPECT_EQ(r.at("py/frequency").unit, "Hz");
+  EXPECT_TRUE(value_of<bool>(r, "py/coil0"));
+  EXPECT_FALSE(value_of<bool>(r, "py/coil1"));
+  EXPECT_TRUE(value_of<bool>(r, "py/coil2"));
+  EXPECT_TRUE(value_of<bool>(r, "py/di1"));
+
+  // Coalesced: all holding points in one request, plus input, coils, discrete inputs.
+  EXPECT_EQ(gateway.driver(0).health().requests, 4u);
+  EXPECT_EQ(gateway.driver(0).health().consecutive_failures, 0);
+}
+
+TEST_F(PymodbusTest, ExceptionFromPymodbusIsReportedPerPointWithoutAValue) {
+  InlineGateway gateway(config(R"(
+[[devices.points]]
+name = "present"
+kind = "holding"
+address = 9
+[[devices.points]]
+name = "missing"
+kind = "holding"
+address = 500
+)"));
+  const auto r = gateway.read_all();
+  EXPECT_EQ(value_of<std::int64_t>(r, "py/present"), 65000);
+  const auto& missing = r.at("py/missing");
+  EXPECT_EQ(missing.quality, Quality::kException);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(missing.value));
+  EXPECT_NE(missing.error.find("Illegal data address"), std::string::npos) << missing.error;
+  EXPECT_EQ(gateway.driver(0).health().exceptions, 1u);
+  // A device that answers (even with an exception) is not down.
+  EXPECT_EQ(gateway.driver(0).health().consecutive_failures, 0);
+}
+
+}  // namespace
+}  // namespace fieldgate::testing

@@ -1,0 +1,154 @@
+// The scheduler with fake drivers (unit test of one class): channels get their
+// own workers, a failing device is backed off, a dead channel does not hold up
+// another one.
+#include "gateway/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace fieldgate::gateway {
+namespace {
+
+using drivers::Clock;
+
+/// A driver that answers every poll at once, or blocks for `stall` and fails.
+class FakeDriver final : public drivers::Driver {
+ public:
+  FakeDriver(std::string device, std::string channel, std::chrono::milliseconds interval,
+             std::chrono::milliseconds stall = {})
+      : device_(std::move(device)),
+        channel_(std::move(channel)),
+        interval_(interval),
+        stall_(stall) {}
+
+  const std::string& device() const noexcept override { return device_; }
+  const std::string& channel() const noexcept override { return channel_; }
+  Clock::time_point next_due() const noexcept override { return next_; }
+  Batch poll(Clock::time_point now, bool) override {
+    next_ = now + interval_;
+    ++health_.polls;
+    if (stall_.count() > 0) {
+      std::this_thread::sleep_for(stall_);
+      ++health_.consecutive_failures;
+      health_.last_error = "timed out";
+      return {Reading{device_, "p", std::monostate{}, "", Quality::kTimeout, 0, 0, "timed out"}};
+    }
+    return {Reading{device_, "p", std::int64_t{1}, "", Quality::kGood, 0, 0, {}}};
+  }
+  void close() noexcept override { closed_ = true; }
+  const drivers::DeviceHealth& health() const noexcept override { return health_; }
+  std::vector<std::string> describe_plan() const override { return {}; }
+
+  std::atomic<bool>& closed() { return closed_; }
+
+ private:
+  std::string device_;
+  std::string channel_;
+  std::chrono::milliseconds interval_;
+  std::chrono::milliseconds stall_;
+  Clock::time_point next_{};
+  drivers::DeviceHealth health_;
+  std::atomic<bool> closed_{false};
+};
+
+config::Config config_for(const std::vector<std::string>& names, std::chrono::milliseconds interval,
+                          std::chrono::milliseconds timeout) {
+  config::Config config;
+  for (const auto& name : names) {
+    config::DeviceConfig device;
+    device.name = name;
+    device.poll_interval = interval;
+    device.response_timeout = timeout;
+    device.retries = 0;
+    config.devices.push_back(device);
+  }
+  return config;
+}
+
+struct Counts {
+  std::mutex mutex;
+  std::map<std::string, int> by_device;
+  void add(const Batch& batch) {
+    std::lock_guard lock(mutex);
+    for (const auto& r : batch) ++by_device[r.device];
+  }
+  int of(const std::string& device) {
+    std::lock_guard lock(mutex);
+    return by_device[device];
+  }
+};
+
+TEST(SchedulerTest, OneWorkerPerChannel) {
+  const auto config =
+      config_for({"a", "b", "c"}, std::chrono::milliseconds(50), std::chrono::milliseconds(50));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("a", "bus-1", std::chrono::milliseconds(50)));
+  drivers.push_back(std::make_unique<FakeDriver>("b", "bus-1", std::chrono::milliseconds(50)));
+  drivers.push_back(
+      std::make_unique<FakeDriver>("c", "tcp:10.0.0.1:502", std::chrono::milliseconds(50)));
+  Scheduler scheduler(config, std::move(drivers), [](Batch&&) {});
+  EXPECT_EQ(scheduler.channel_count(), 2u);
+  EXPECT_EQ(scheduler.status().size(), 3u);
+}
+
+TEST(SchedulerTest, PollOnceReadsEveryDeviceExactlyOnce) {
+  const auto config =
+      config_for({"a", "b", "c"}, std::chrono::seconds(10), std::chrono::milliseconds(50));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("a", "bus-1", std::chrono::seconds(10)));
+  drivers.push_back(std::make_unique<FakeDriver>("b", "bus-1", std::chrono::seconds(10)));
+  drivers.push_back(std::make_unique<FakeDriver>("c", "bus-2", std::chrono::seconds(10)));
+  Counts counts;
+  Scheduler scheduler(config, std::move(drivers), [&](Batch&& b) { counts.add(b); });
+  scheduler.poll_once();
+  EXPECT_EQ(counts.of("a"), 1);
+  EXPECT_EQ(counts.of("b"), 1);
+  EXPECT_EQ(counts.of("c"), 1);
+}
+
+TEST(SchedulerTest, StalledChannelDoesNotHoldUpAnotherChannel) {
+  // "stuck" blocks its worker for 400 ms per poll; "free" on another channel
+  // must keep its 20 ms cadence meanwhile.
+  const auto config =
+      config_for({"stuck", "free"}, std::chrono::milliseconds(20), std::chrono::milliseconds(400));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("stuck", "bus-1", std::chrono::milliseconds(20),
+                                                 std::chrono::milliseconds(400)));
+  drivers.push_back(std::make_unique<FakeDriver>("free", "bus-2", std::chrono::milliseconds(20)));
+  Counts counts;
+  Scheduler scheduler(config, std::move(drivers), [&](Batch&& b) { counts.add(b); });
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  scheduler.stop();
+  // ~50 slots for "free" in 1 s; were it behind "stuck" it would get ≤ 3.
+  EXPECT_GE(counts.of("free"), 15);
+  EXPECT_LE(counts.of("stuck"), 3);
+}
+
+TEST(SchedulerTest, FailingDeviceIsReportedAsBackingOff) {
+  const auto config =
+      config_for({"dead"}, std::chrono::milliseconds(10), std::chrono::milliseconds(10));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("dead", "bus-1", std::chrono::milliseconds(10),
+                                                 std::chrono::milliseconds(10)));
+  Counts counts;
+  Scheduler scheduler(config, std::move(drivers), [&](Batch&& b) { counts.add(b); });
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  scheduler.stop();
+  // Back-off 10, 20, 40, 80, 160, 320 ms after each 10 ms failure: about 6
+  // polls in 700 ms instead of 35 without it.
+  EXPECT_GE(counts.of("dead"), 3);
+  EXPECT_LE(counts.of("dead"), 12);
+  const auto status = scheduler.status();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_TRUE(status[0].backing_off);
+  EXPECT_EQ(status[0].health.last_error, "timed out");
+}
+
+}  // namespace
+}  // namespace fieldgate::gateway
