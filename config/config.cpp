@@ -127,6 +127,38 @@ std::string_view to_string(SerialMode m) noexcept {
   return "?";
 }
 
+std::string_view to_string(PayloadFormat f) noexcept {
+  switch (f) {
+    case PayloadFormat::kJson:
+      return "json";
+    case PayloadFormat::kValue:
+      return "value";
+    case PayloadFormat::kDeviceJson:
+      return "device-json";
+  }
+  return "?";
+}
+
+std::string_view to_string(Durability d) noexcept {
+  switch (d) {
+    case Durability::kNormal:
+      return "normal";
+    case Durability::kFull:
+      return "full";
+  }
+  return "?";
+}
+
+std::string_view to_string(Overflow o) noexcept {
+  switch (o) {
+    case Overflow::kDropOldest:
+      return "drop_oldest";
+    case Overflow::kDropNewest:
+      return "drop_newest";
+  }
+  return "?";
+}
+
 int register_count(ValueType t, int string_count) noexcept {
   switch (t) {
     case ValueType::kBool:

@@ -49,9 +49,139 @@ enum class ByteOrder { kABCD, kCDAB, kBADC, kDCBA };
 
 enum class SerialMode { kRs232, kRs485 };
 
+// serial-line driver (drivers/serial/): instruments that stream or answer text
+// or framed binary over a serial port, without Modbus.
+enum class FlowControl { kNone, kRtsCts, kXonXoff };
+/// How the byte stream is cut into frames.
+enum class Framing { kDelimiter, kStartEnd, kFixed };
+/// Integrity check of a frame. kNmeaXor: XOR of the characters between '$'
+/// and '*', as two hex digits after '*'. kCrc16Ccitt is CRC-16/CCITT-FALSE
+/// (poly 0x1021, init 0xFFFF).
+enum class ChecksumKind { kNone, kNmeaXor, kCrc16Modbus, kCrc16Ccitt, kSum8 };
+/// Where a (non-NMEA) checksum sits: the last bytes of the frame's content, or
+/// right after the end byte (start-end framing only).
+enum class ChecksumPosition { kEnd, kAfterEnd };
+/// How a (non-NMEA) checksum is written: raw bytes, or upper/lower case hex digits.
+enum class ChecksumFormat { kBinary, kHex };
+/// How a frame's payload is cut into values.
+enum class ParseMode { kKeyValue, kFields, kRegex };
+/// kStreaming: the device pushes frames; kRequest: send `request` every poll
+/// interval and wait up to response_timeout for the reply.
+enum class LineMode { kStreaming, kRequest };
+/// What a serial-line point's text becomes.
+enum class SerialValueType { kNumber, kInt, kBool, kString };
+
+/// The serial-line keys of a [[devices]] entry.
+struct SerialLineConfig {
+  std::string port;  // e.g. /dev/ttyUSB0
+  int baud = 9600;
+  Parity parity = Parity::kNone;
+  int data_bits = 8;
+  int stop_bits = 1;
+  FlowControl flow_control = FlowControl::kNone;
+  Framing framing = Framing::kDelimiter;
+  /// kDelimiter: the bytes that end a frame. With "\n", a trailing "\r" is
+  /// dropped too, so one setting reads LF and CRLF devices.
+  std::string delimiter = "\n";
+  std::optional<int> start_byte;  // kStartEnd (required), kFixed (optional, to resynchronise)
+  std::optional<int> end_byte;    // kStartEnd (required)
+  int frame_length = 0;           // kFixed: bytes per frame, start byte and checksum included
+  int max_frame = 256;            // longer frames are discarded up to the next frame start
+  ChecksumKind checksum = ChecksumKind::kNone;
+  ChecksumPosition checksum_position = ChecksumPosition::kEnd;
+  ChecksumFormat checksum_format = ChecksumFormat::kBinary;
+  ParseMode parse = ParseMode::kFields;
+  std::string separator = ",";  // kFields, kKeyValue: between fields / pairs
+  /// kKeyValue: between key and value. Equal to `separator` for devices that
+  /// send KEY,VALUE,KEY,VALUE.
+  std::string assign = "=";
+  std::string pattern;  // kRegex: PCRE2 with named groups
+  LineMode mode = LineMode::kStreaming;
+  std::string request;  // kRequest: bytes sent every poll interval
+  /// Streaming: no good frame for this long reports the device stale. Unset: never.
+  std::optional<Duration> stale_after;
+};
+
+/// Where a serial-line point's value is in a parsed frame.
+struct SerialPointConfig {
+  int field = 0;      // ParseMode::kFields: 0-based index
+  std::string key;    // ParseMode::kKeyValue
+  std::string group;  // ParseMode::kRegex: a named group
+  /// Optional second cut, e.g. "120/80" with split "/" and part 1 → "80".
+  std::string split;
+  int part = 0;
+  SerialValueType type = SerialValueType::kNumber;
+};
+
 struct GatewayConfig {
   std::string name = "fieldgate";
+  std::string site;                // optional, for the {site} topic placeholder
   std::string log_level = "info";  // trace|debug|info|warn|error
+};
+
+/// How hard the store works to survive a power cut (see bridge/store.hpp).
+enum class Durability { kNormal, kFull };
+/// What the store does when a bound (bytes, rows) is reached.
+enum class Overflow { kDropOldest, kDropNewest };
+
+/// [store]: the store-and-forward buffer.
+struct StoreConfig {
+  std::string path = "/var/lib/fieldgate/buffer.db";
+  Durability durability = Durability::kNormal;
+  Duration commit_interval{1000};  // a reading is committed within this
+  int commit_batch = 1000;         // ... or as soon as this many are pending
+  std::uint64_t max_bytes = 256ULL * 1024 * 1024;
+  std::uint64_t max_rows = 10'000'000;
+  Duration max_age{7LL * 24 * 3600 * 1000};  // older readings are dropped (counted)
+  Overflow overflow = Overflow::kDropOldest;
+  SourcePos pos;
+};
+
+/// How readings become MQTT payloads.
+///  kJson:       one message per reading: {"value":…,"unit":…,"ts":…,"seq":…,"quality":…}
+///  kValue:      one message per reading, the bare value as text
+///  kDeviceJson: one message per device poll with all its points
+enum class PayloadFormat { kJson, kValue, kDeviceJson };
+
+struct TlsConfig {
+  std::string ca_file;    // empty: the system's CA store
+  std::string cert_file;  // client certificate (optional, with key_file)
+  std::string key_file;
+  bool verify_hostname = true;  // only `verify_hostname = false` turns it off
+};
+
+/// [mqtt]: the uplink.
+struct MqttConfig {
+  /// tcp://host:port or mqtt://…, ssl://… or mqtts://… for TLS.
+  std::string broker = "tcp://localhost:1883";
+  std::string client_id;  // "" = "fieldgate-" + gateway name
+  int protocol = 4;       // 4 = MQTT 3.1.1, 5 = MQTT 5
+  Duration keepalive{30000};
+  bool clean_session = true;
+  Duration connect_timeout{10000};
+  std::string username;
+  /// Password from this file (first line), or, when empty, from
+  /// $CREDENTIALS_DIRECTORY/<password_credential> if that exists.
+  std::string password_file;
+  std::string password_credential = "mqtt-password";
+  bool tls_enabled = false;  // derived from the broker scheme
+  TlsConfig tls;
+  int max_inflight = 1000;  // messages published and not yet acknowledged
+  Duration reconnect_min{1000};
+  Duration reconnect_max{60000};
+  Duration drain_timeout{5000};  // on shutdown, wait this long for acknowledgements
+  /// Topic template for readings; placeholders {gateway} {site} {device} {point} {unit}.
+  std::string topic = "fieldgate/{gateway}/{device}/{point}";
+  /// Topic template for device-json messages ({point} and {unit} not allowed).
+  std::string device_topic = "fieldgate/{gateway}/{device}";
+  /// Retained "online" (birth) / "offline" (Last Will); periodic stats go to
+  /// "<status_topic>/stats" every status_interval.
+  std::string status_topic = "fieldgate/{gateway}/status";
+  Duration status_interval{60000};
+  int qos = 1;
+  bool retain = false;
+  PayloadFormat payload = PayloadFormat::kJson;
+  SourcePos pos;
 };
 
 /// One RS-485 (or RS-232) line, shared by every Modbus RTU device that names it.
@@ -82,6 +212,11 @@ struct PointConfig {
   std::string unit;
   std::optional<Duration> interval;     // overrides the device's poll_interval
   std::optional<ByteOrder> byte_order;  // overrides the device's byte_order
+  // MQTT mapping; unset = the device's, then the [mqtt] defaults.
+  std::optional<std::string> topic;
+  std::optional<int> qos;
+  std::optional<bool> retain;
+  SerialPointConfig serial;  // driver "serial-line" only
   SourcePos pos;
 
   /// Effective settings after applying the device defaults.
@@ -115,6 +250,13 @@ struct DeviceConfig {
   bool single_point_reads = false;
   /// Cap of the exponential back-off applied to a failing device.
   Duration backoff_max{60000};
+  // MQTT mapping; unset = the [mqtt] defaults.
+  std::optional<std::string> topic;         // template for this device's points
+  std::optional<std::string> device_topic;  // template for device-json messages
+  std::optional<int> qos;
+  std::optional<bool> retain;
+  std::optional<PayloadFormat> payload;
+  SerialLineConfig serial;  // driver "serial-line" only
   std::vector<PointConfig> points;
   SourcePos pos;
 
@@ -126,6 +268,9 @@ struct DeviceConfig {
 struct Config {
   std::string path;  // the file it was loaded from, for messages
   GatewayConfig gateway;
+  StoreConfig store;
+  MqttConfig mqtt;
+  bool has_mqtt = false;  // an [mqtt] table was given (`run` needs one)
   std::vector<BusConfig> buses;
   std::vector<DeviceConfig> devices;
 
@@ -166,7 +311,18 @@ class ConfigError : public std::runtime_error {
 [[nodiscard]] std::string_view to_string(ValueType t) noexcept;
 [[nodiscard]] std::string_view to_string(ByteOrder o) noexcept;
 [[nodiscard]] std::string_view to_string(Parity p) noexcept;
+[[nodiscard]] std::string_view to_string(PayloadFormat f) noexcept;
+[[nodiscard]] std::string_view to_string(Durability d) noexcept;
+[[nodiscard]] std::string_view to_string(Overflow o) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
+[[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
+[[nodiscard]] std::string_view to_string(Framing f) noexcept;
+[[nodiscard]] std::string_view to_string(ChecksumKind c) noexcept;
+[[nodiscard]] std::string_view to_string(ChecksumPosition p) noexcept;
+[[nodiscard]] std::string_view to_string(ChecksumFormat f) noexcept;
+[[nodiscard]] std::string_view to_string(ParseMode m) noexcept;
+[[nodiscard]] std::string_view to_string(LineMode m) noexcept;
+[[nodiscard]] std::string_view to_string(SerialValueType t) noexcept;
 
 /// Registers a value of this type occupies (1 for bool/bit, `count` for strings).
 [[nodiscard]] int register_count(ValueType t, int string_count) noexcept;

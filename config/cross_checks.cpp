@@ -67,6 +67,9 @@ void check_cross_references(const Config& config, Diagnostics& diag) {
     const DeviceConfig& device = config.devices[i];
     const std::string base = fmt::format("devices[{}]", i);
     device_names.see(device.name, base + ".name", device.pos);
+    // A serial-line device owns its port like a bus does: nobody else may talk on it.
+    if (device.driver == "serial-line")
+      bus_ports.see(device.serial.port, base + ".port", device.pos);
     if (!device.bus.empty() && config.find_bus(device.bus) == nullptr) {
       const std::string key = base + ".bus";
       diag.add(diag.position(key, device.pos), key, unknown_bus_message(device.bus, config));

@@ -1,5 +1,5 @@
 // Checks that span several entries of a loaded configuration: unique names,
-// bus references, one bus per serial port. Private to config/; the loader runs
+// bus references, one bus per serial port, the MQTT topics. Private to config/; the loader runs
 // them after it has read every table.
 #pragma once
 
@@ -9,9 +9,16 @@
 namespace fieldgate::config {
 
 /// Adds an issue to `diag` for each duplicate bus, device or point name, each
-/// serial port used by two buses, and each device naming a bus that does not
-/// exist. Entries whose name could not be read (empty) are skipped, so one bad
-/// value is not reported twice.
+/// serial port used twice (by buses or serial-line devices), and each device
+/// naming a bus that does not exist. Entries whose name could not be read (empty) are skipped, so
+/// one bad value is not reported twice.
 void check_cross_references(const Config& config, Diagnostics& diag);
+
+/// The MQTT mapping as a whole (uplink_checks.cpp): no per-point topic, qos or
+/// retain on a device that publishes "device-json"; every topic expanded from
+/// the templates is free of empty levels and used by one publisher only (a
+/// point, a device-json device, the status or stats topic). Skipped where a
+/// value they use was reported already.
+void check_uplink(const Config& config, Diagnostics& diag);
 
 }  // namespace fieldgate::config

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -31,6 +32,17 @@ class Diagnostics {
   }
 
   [[nodiscard]] bool empty() const noexcept { return issues_.empty(); }
+
+  /// Was a problem reported at `key_path`? Checks built on a value skip it then.
+  [[nodiscard]] bool has_issue(std::string_view key_path) const {
+    return any_issue([key_path](std::string_view path) { return path == key_path; });
+  }
+  /// Was a problem reported at a key path for which `pred(key_path)` holds?
+  template <class Pred>
+  [[nodiscard]] bool any_issue(Pred pred) const {
+    return std::any_of(issues_.begin(), issues_.end(),
+                       [&pred](const ConfigIssue& issue) { return pred(issue.key_path); });
+  }
 
   /// Throws ConfigError with every issue, in file order, if there is any.
   /// The sort is stable: issues at one position keep the order they were found in.

@@ -1,4 +1,7 @@
-// TOML → Config. The only file that includes toml++ (it is heavy to compile).
+// TOML → Config: the root, [gateway], [[buses]], [[devices]] and their points.
+// The uplink's tables ([store], [mqtt]) are read by loader_uplink.cpp, and
+// the typed getters every reader uses are in toml_section.hpp; with this file,
+// the only ones that include toml++ (it is heavy to compile).
 //
 // Design notes:
 //  1. Nothing stops at the first problem: each value is read on its own, a bad
@@ -11,393 +14,35 @@
 //  3. Checks that depend on one value only live next to its read; checks that
 //     combine values of one table (type vs kind, address + length) follow the
 //     reads and run only when every value they use was valid, so one mistake
-//     yields one message. Checks across tables live in cross_checks.cpp.
+//     yields one message. Checks across tables live in cross_checks.cpp and
+//     (the MQTT topics) uplink_checks.cpp; they skip what was reported already.
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <algorithm>
-#include <array>
-#include <charconv>
-#include <cstdint>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <vector>
 
 #include "config/config.hpp"
 #include "config/cross_checks.hpp"
 #include "config/diagnostics.hpp"
-#include "config/env.hpp"
+#include "config/loader_serial.hpp"
+#include "config/loader_uplink.hpp"
 #include "config/point_rules.hpp"
 #include "config/schema.hpp"
-#include "config/suggest.hpp"
-#include "config/units.hpp"
+#include "config/toml_section.hpp"
 
 namespace fieldgate::config {
 namespace {
 
-constexpr std::string_view kDurationExpected =
-    "a duration such as \"500ms\", \"2s\", \"5m\" or \"1h\"";
-
-SourcePos pos_of(const toml::source_region& region) {
-  return {static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
-}
-
-std::string quote(std::string_view s) {
-  return fmt::format("{:?}", s);
-}
-
-// "integer 5", "string \"x\"", "table": what the user wrote, for "got ...".
-std::string describe(const toml::node& node) {
-  if (const auto* text = node.as_string()) return "string " + quote(text->get());
-  if (node.is_table() || node.is_array()) return node.is_table() ? "table" : "array";
-  std::ostringstream os;
-  if (node.is_floating_point()) {
-    os << "float";  // toml++ says "floating-point"; TOML users say float
-  } else {
-    os << node.type();
-  }
-  os << ' ';
-  node.visit([&os](const auto& value) {
-    if constexpr (toml::is_value<decltype(value)>) os << value;
-  });
-  return os.str();
-}
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-std::optional<double> parse_double(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  double v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-enum class Need { kOptional, kRequired };
-
-// One TOML table being read: typed getters that report problems to the
-// Diagnostics instead of throwing, and the unknown-key check.
-class Section {
- public:
-  Section(Diagnostics& diag, const toml::table& table, std::string path, Keys known)
-      : diag_(diag), table_(table), path_(std::move(path)), known_(known) {
-    pos_ = pos_of(table.source());
-    if (pos_.line == 0) pos_ = {1, 1};  // the root table of an empty file
-  }
-
-  [[nodiscard]] SourcePos pos() const { return pos_; }
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::string path_of(std::string_view key) const {
-    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  }
-  [[nodiscard]] const toml::node* find(std::string_view key) const { return table_.get(key); }
-  [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }
-  [[nodiscard]] SourcePos pos_of_key(std::string_view key) const {
-    const toml::node* node = find(key);
-    return node != nullptr ? pos_of(node->source()) : pos_;
-  }
-
-  void report(std::string_view key, std::string message) {
-    diag_.add(pos_of_key(key), path_of(key), std::move(message));
-  }
-  void missing(std::string_view key, std::string_view why = {}) {
-    diag_.add(pos_, path_of(key),
-              why.empty() ? "missing required key" : fmt::format("missing required key ({})", why));
-  }
-  // For keys that are valid in general but not in this combination.
-  void reject(std::string_view key, std::string_view why) {
-    if (has(key)) report(key, std::string(why));
-  }
-
-  std::optional<std::string> string(std::string_view key, Need need = Need::kOptional) {
-    const toml::node* node = present(key, need);
-    if (node == nullptr) return std::nullopt;
-    if (!node->is_string()) {
-      report(key, "expected a string, got " + describe(*node));
-      return std::nullopt;
-    }
-    Substituted sub = substitute_env(node->as_string()->get());
-    if (!sub.ok()) {
-      report(key, std::move(sub.error));
-      return std::nullopt;
-    }
-    return ok(key, std::move(sub.text));
-  }
-
-  std::optional<std::string> non_empty_string(std::string_view key, Need need) {
-    auto value = string(key, need);
-    if (value && value->empty()) {
-      report(key, "expected a non-empty string, got \"\"");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  // Device, point and bus names end up in MQTT topics and log lines.
-  std::optional<std::string> name(std::string_view key, Need need) {
-    auto value = string(key, need);
-    if (!value) return value;
-    if (!is_valid_name(*value)) {
-      report(key, fmt::format("expected a name of letters, digits, \"_\", \"-\" and \".\", got {}",
-                              quote(*value)));
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo, std::int64_t hi,
-                                      Need need = Need::kOptional) {
-    const std::string expected = fmt::format("an integer {}..{}", lo, hi);
-    const auto value = raw_integer(key, need, expected);
-    if (value && (*value < lo || *value > hi)) {
-      report(key, fmt::format("expected {}, got {}", expected, *value));
-      return std::nullopt;
-    }
-    return value ? ok(key, *value) : value;
-  }
-
-  /// A Modbus TCP unit id: 0..247 or 255.
-  std::optional<std::int64_t> raw_unit_id_tcp() {
-    const std::string expected = "an integer 0..247 or 255";
-    const auto value = raw_integer("unit_id", Need::kOptional, expected);
-    if (value && !((*value >= 0 && *value <= 247) || *value == 255)) {
-      report("unit_id", fmt::format("expected {}, got {}", expected, *value));
-      return std::nullopt;
-    }
-    return value ? ok("unit_id", *value) : value;
-  }
-
-  std::optional<std::int64_t> integer_of(std::string_view key,
-                                         std::span<const std::int64_t> allowed,
-                                         std::string_view expected) {
-    const auto value = raw_integer(key, Need::kOptional, expected);
-    if (value && std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
-      report(key, fmt::format("expected {}, got {}", expected, *value));
-      return std::nullopt;
-    }
-    return value ? ok(key, *value) : value;
-  }
-
-  std::optional<double> number(std::string_view key) {
-    const toml::node* node = present(key, Need::kOptional);
-    if (node == nullptr) return std::nullopt;
-    if (const auto* i = node->as_integer()) return ok(key, static_cast<double>(i->get()));
-    if (const auto* f = node->as_floating_point()) return ok(key, f->get());
-    return from_env<double>(key, *node, "a number", parse_double);
-  }
-
-  std::optional<bool> boolean(std::string_view key) {
-    const toml::node* node = present(key, Need::kOptional);
-    if (node == nullptr) return std::nullopt;
-    if (const auto* b = node->as_boolean()) return ok(key, b->get());
-    return from_env<bool>(key, *node, "true or false", [](std::string_view s) {
-      return s == "true" ? std::optional(true) : s == "false" ? std::optional(false) : std::nullopt;
-    });
-  }
-
-  // `positive`: 0 is an error (a poll interval of 0 would spin).
-  std::optional<Duration> duration(std::string_view key, bool positive) {
-    const toml::node* node = present(key, Need::kOptional);
-    if (node == nullptr) return std::nullopt;
-    if (node->is_integer() || node->is_floating_point()) {
-      // The classic mistake: `poll_interval = 1000`. Milliseconds or seconds?
-      std::ostringstream number;
-      if (node->is_integer()) {
-        number << *node->as_integer() << "ms";
-      } else {
-        number << node->as_floating_point()->get() << "s";
-      }
-      report(key, fmt::format("expected {}, got {} (add a unit, in quotes: \"{}\")",
-                              kDurationExpected, describe(*node), number.str()));
-      return std::nullopt;
-    }
-    if (!node->is_string()) {
-      report(key, fmt::format("expected {}, got {}", kDurationExpected, describe(*node)));
-      return std::nullopt;
-    }
-    const auto text = string(key);
-    if (!text) return std::nullopt;
-    const Parsed<Duration> parsed = parse_duration(*text);
-    if (!parsed) {
-      report(key, fmt::format("expected {}, got {} ({})", kDurationExpected, quote(*text),
-                              parsed.error));
-      return std::nullopt;
-    }
-    if (positive && parsed.value->count() == 0) {
-      report(key, fmt::format("expected a duration > 0, got {}", quote(*text)));
-      return std::nullopt;
-    }
-    return ok(key, *parsed.value);
-  }
-
-  // One of a fixed list of strings; returns the index into `names`.
-  std::optional<std::size_t> one_of(std::string_view key, std::span<const std::string_view> names,
-                                    Need need = Need::kOptional) {
-    const toml::node* node = present(key, need);
-    if (node == nullptr) return std::nullopt;
-    const std::string expected = fmt::format("one of {}", fmt::join(names, ", "));
-    if (!node->is_string()) {
-      report(key, fmt::format("expected {}; got {}", expected, describe(*node)));
-      return std::nullopt;
-    }
-    const auto text = string(key);
-    if (!text) return std::nullopt;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == *text) return i;
-    }
-    std::string message = fmt::format("expected {}; got {}", expected, quote(*text));
-    // Only a difference in case is a safe guess: "float" could be float32 or float64.
-    for (std::string_view name : names) {
-      if (name.size() == text->size() && edit_distance(name, *text) == 0) {
-        message += fmt::format(" (did you mean {}?)", quote(name));
-      }
-    }
-    report(key, std::move(message));
-    return std::nullopt;
-  }
-
-  template <class Enum, std::size_t N>
-  std::optional<Enum> choice(std::string_view key, const std::array<Enum, N>& values,
-                             Need need = Need::kOptional) {
-    std::array<std::string_view, N> names{};
-    for (std::size_t i = 0; i < N; ++i) names[i] = to_string(values[i]);
-    const auto index = one_of(key, names, need);
-    if (!index) return std::nullopt;
-    return values[*index];
-  }
-
-  // Nested tables and arrays, for the caller to walk.
-  const toml::table* table(std::string_view key, std::string_view hint) {
-    const toml::node* node = find(key);
-    if (node == nullptr) return nullptr;
-    if (!node->is_table()) {
-      report(key, fmt::format("expected a table ({}), got {}", hint, describe(*node)));
-      return nullptr;
-    }
-    return node->as_table();
-  }
-  const toml::array* array_of_tables(std::string_view key, std::string_view hint) {
-    const toml::node* node = find(key);
-    if (node == nullptr) return nullptr;
-    if (!node->is_array()) {
-      report(key, fmt::format("expected an array of tables ({}), got {}", hint, describe(*node)));
-      return nullptr;
-    }
-    return node->as_array();
-  }
-
-  // Reads each element of an array of tables as a Section; non-tables are reported.
-  template <class Fn>
-  void for_each_table(const toml::array& array, std::string_view key, Keys known, Fn&& read) {
-    for (std::size_t i = 0; i < array.size(); ++i) {
-      const toml::node& element = *array.get(i);
-      const std::string element_path = fmt::format("{}[{}]", path_of(key), i);
-      if (!element.is_table()) {
-        diag_.add(pos_of(element.source()), element_path,
-                  "expected a table, got " + describe(element));
-        continue;
-      }
-      Section child(diag_, *element.as_table(), element_path, known);
-      read(child);
-    }
-  }
-
-  [[nodiscard]] Section child(const toml::table& table, std::string_view key, Keys known) {
-    return Section(diag_, table, path_of(key), known);
-  }
-
-  void check_unknown_keys() {
-    for (auto&& [key, value] : table_) {
-      const std::string_view name = key.str();
-      if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
-      SourcePos pos = pos_of(key.source());
-      if (pos.line == 0) pos = pos_of(value.source());
-      std::string message = "unknown key";
-      if (const auto guess = closest_match(name, known_)) {
-        message += fmt::format(" (did you mean {}?)", quote(*guess));
-      } else {
-        message += fmt::format(" (known keys: {})", fmt::join(known_, ", "));
-      }
-      diag_.add(pos, path_of(name), std::move(message));
-    }
-  }
-
- private:
-  const toml::node* present(std::string_view key, Need need) {
-    const toml::node* node = find(key);
-    if (node == nullptr && need == Need::kRequired) missing(key);
-    return node;
-  }
-
-  template <class T>
-  T ok(std::string_view key, T value) {
-    diag_.remember(path_of(key), pos_of_key(key));
-    return value;
-  }
-
-  // A string with a ${...} reference where a non-string is expected: the
-  // environment can only give strings. A literal string is a type error.
-  template <class T, class Parse>
-  std::optional<T> from_env(std::string_view key, const toml::node& node, std::string_view expected,
-                            Parse parse) {
-    if (node.is_string()) {
-      const std::string_view raw = node.as_string()->get();
-      Substituted sub = substitute_env(raw);
-      if (!sub.ok()) {
-        report(key, std::move(sub.error));
-        return std::nullopt;
-      }
-      if (sub.had_reference) {
-        if (auto value = parse(sub.text)) return ok(key, *value);
-        report(key, fmt::format("expected {}, got {} (after substituting {})", expected,
-                                quote(sub.text), quote(raw)));
-        return std::nullopt;
-      }
-      if (parse(sub.text)) {
-        report(key,
-               fmt::format("expected {}, got {} (remove the quotes)", expected, describe(node)));
-        return std::nullopt;
-      }
-    }
-    report(key, fmt::format("expected {}, got {}", expected, describe(node)));
-    return std::nullopt;
-  }
-
-  std::optional<std::int64_t> raw_integer(std::string_view key, Need need,
-                                          std::string_view expected) {
-    const toml::node* node = present(key, need);
-    if (node == nullptr) return std::nullopt;
-    if (const auto* i = node->as_integer()) return i->get();
-    return from_env<std::int64_t>(key, *node, expected, parse_int);
-  }
-
-  Diagnostics& diag_;
-  const toml::table& table_;
-  std::string path_;
-  Keys known_;
-  SourcePos pos_;
-};
-
-template <class T, class U>
-void assign(T& field, const std::optional<U>& value) {
-  if (value) field = static_cast<T>(*value);
-}
-
 GatewayConfig read_gateway(Section& s) {
   GatewayConfig g;
   assign(g.name, s.name("name", Need::kOptional));
+  assign(g.site, s.name("site", Need::kOptional));
   if (const auto level = s.one_of("log_level", kLogLevels)) g.log_level = kLogLevels[*level];
   s.check_unknown_keys();
   return g;
@@ -434,6 +79,10 @@ PointConfig read_point(Section& s, const DeviceConfig& device, bool max_register
   assign(p.unit, s.string("unit"));
   if (const auto interval = s.duration("interval", true)) p.interval = *interval;
   if (const auto order = s.choice("byte_order", kByteOrders)) p.byte_order = *order;
+  read_point_uplink(s, p);
+  for (std::string_view key : kSerialOnlyPointKeys) {
+    s.reject(key, "only allowed for driver \"serial-line\"");
+  }
   s.check_unknown_keys();
 
   if (!s.has("type") && kind) {
@@ -470,21 +119,16 @@ PointConfig read_point(Section& s, const DeviceConfig& device, bool max_register
   return p;
 }
 
-DeviceConfig read_device(Section& s) {
-  DeviceConfig d;
-  d.pos = s.pos();
-  assign(d.name, s.name("name", Need::kRequired));
-  const auto driver_index = s.one_of("driver", kDrivers, Need::kRequired);
-  const std::string_view driver = driver_index ? kDrivers[*driver_index] : std::string_view{};
-  d.driver = driver;
+// The Modbus keys of a device; returns whether max_registers is known (valid
+// or default), which the point rules need.
+bool read_modbus_device(Section& s, DeviceConfig& d, std::string_view driver) {
   const bool tcp = driver == kModbusTcp;
   const bool rtu = driver == kModbusRtu;
-
   if (rtu) {
     s.reject("host", "only allowed for driver \"modbus-tcp\"");
     s.reject("port",
-             "only allowed for driver \"modbus-tcp\" (a serial port is set on the [[buses]] "
-             "entry the device names)");
+             "only allowed for drivers \"modbus-tcp\" and \"serial-line\" (a modbus-rtu device "
+             "uses the port of the [[buses]] entry it names)");
   } else if (tcp && !s.has("host")) {
     s.missing("host", "driver \"modbus-tcp\" needs a host");
   } else {
@@ -506,9 +150,6 @@ DeviceConfig read_device(Section& s) {
   } else if (const auto unit = s.raw_unit_id_tcp(); unit) {
     d.unit_id = static_cast<int>(*unit);
   }
-
-  assign(d.poll_interval, s.duration("poll_interval", true));
-  assign(d.response_timeout, s.duration("response_timeout", true));
   assign(d.byte_timeout, s.duration("byte_timeout", true));
   assign(d.retries, s.integer("retries", 0, 10));
   assign(d.byte_order, s.choice("byte_order", kByteOrders));
@@ -517,9 +158,32 @@ DeviceConfig read_device(Section& s) {
   assign(d.max_registers, max_registers);
   assign(d.max_bits, s.integer("max_bits", 1, 2000));
   assign(d.single_point_reads, s.boolean("single_point_reads"));
-  assign(d.backoff_max, s.duration("backoff_max", true));
+  return max_registers || !s.has("max_registers");
+}
 
-  const bool max_registers_known = max_registers || !s.has("max_registers");
+DeviceConfig read_device(Section& s) {
+  DeviceConfig d;
+  d.pos = s.pos();
+  assign(d.name, s.name("name", Need::kRequired));
+  const auto driver_index = s.one_of("driver", kDrivers, Need::kRequired);
+  const std::string_view driver = driver_index ? kDrivers[*driver_index] : std::string_view{};
+  d.driver = driver;
+  const bool serial = driver == kSerialLine;
+
+  bool max_registers_known = true;
+  std::optional<SerialPointContext> serial_points;
+  if (serial) {
+    reject_modbus_device_keys(s);
+    serial_points = read_serial_line(s, d.serial);
+  } else {
+    if (driver_index) reject_serial_device_keys(s, driver);
+    max_registers_known = read_modbus_device(s, d, driver);
+  }
+  assign(d.poll_interval, s.duration("poll_interval", true));
+  assign(d.response_timeout, s.duration("response_timeout", true));
+  assign(d.backoff_max, s.duration("backoff_max", true));
+  read_device_uplink(s, d);
+
   if (!s.has("points")) {
     s.missing("points", "a device needs at least one [[devices.points]] entry");
   } else if (const toml::array* points = s.array_of_tables("points", "[[devices.points]]")) {
@@ -527,7 +191,8 @@ DeviceConfig read_device(Section& s) {
       s.report("points", "expected at least one [[devices.points]] entry, got an empty array");
     }
     s.for_each_table(*points, "points", kPointKeys, [&](Section& point) {
-      d.points.push_back(read_point(point, d, max_registers_known));
+      d.points.push_back(serial_points ? read_serial_point(point, *serial_points)
+                                       : read_point(point, d, max_registers_known));
     });
   }
   s.check_unknown_keys();
@@ -541,6 +206,15 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
   if (const toml::table* gateway = s.table("gateway", "[gateway]")) {
     Section g = s.child(*gateway, "gateway", kGatewayKeys);
     config.gateway = read_gateway(g);
+  }
+  if (const toml::table* store = s.table("store", "[store]")) {
+    Section child = s.child(*store, "store", kStoreKeys);
+    config.store = read_store(child);
+  }
+  if (const toml::table* mqtt = s.table("mqtt", "[mqtt]")) {
+    Section child = s.child(*mqtt, "mqtt", kMqttKeys);
+    config.mqtt = read_mqtt(child);
+    config.has_mqtt = true;
   }
   if (const toml::array* buses = s.array_of_tables("buses", "[[buses]]")) {
     s.for_each_table(*buses, "buses", kBusKeys,
@@ -557,6 +231,7 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
   }
   s.check_unknown_keys();
   check_cross_references(config, diag);
+  check_uplink(config, diag);
   return config;
 }
 

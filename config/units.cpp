@@ -15,11 +15,12 @@ struct Unit {
   std::uint64_t factor;
 };
 
-constexpr std::array<Unit, 4> kDurationUnits{{
+constexpr std::array<Unit, 5> kDurationUnits{{
     {"ms", 1},
     {"s", 1000},
     {"m", 60 * 1000},
     {"h", 60 * 60 * 1000},
+    {"d", 24 * 60 * 60 * 1000},
 }};
 
 constexpr std::uint64_t kKi = 1024;
@@ -36,7 +37,7 @@ constexpr std::array<Unit, 10> kSizeUnits{{
     {"TiB", kKi* kKi* kKi* kKi},
 }};
 
-constexpr std::string_view kDurationUnitList = "ms, s, m or h";
+constexpr std::string_view kDurationUnitList = "ms, s, m, h or d";
 constexpr std::string_view kSizeUnitList = "B, kB, MB, GB, TB, KiB, MiB, GiB or TiB";
 
 bool is_digit(char c) {
@@ -151,6 +152,17 @@ Parsed<Duration> parse_duration(std::string_view text) {
 Parsed<std::uint64_t> parse_size(std::string_view text) {
   return parse_quantity(text, kSizeUnits, kSizeUnitList, "not a whole number of bytes",
                         std::numeric_limits<std::uint64_t>::max());
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes == 0) return "0B";
+  // The largest unit that divides exactly, so the text reads back to the same
+  // value; the first of equal factors ("kB" before "KB").
+  const Unit* best = &kSizeUnits.front();
+  for (const Unit& unit : kSizeUnits) {
+    if (bytes % unit.factor == 0 && unit.factor > best->factor) best = &unit;
+  }
+  return std::to_string(bytes / best->factor) + std::string(best->name);
 }
 
 std::string format_duration(Duration d) {

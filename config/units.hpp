@@ -16,12 +16,12 @@ namespace fieldgate::config {
 template <class T>
 struct Parsed {
   std::optional<T> value;
-  std::string error;  // set when !value, e.g. `unknown unit "sec"; use ms, s, m or h`
+  std::string error;  // set when !value, e.g. `unknown unit "sec"; use ms, s, m, h or d`
 
   [[nodiscard]] explicit operator bool() const noexcept { return value.has_value(); }
 };
 
-/// "<number><unit>" with unit ms, s, m or h; the number is an integer or a
+/// "<number><unit>" with unit ms, s, m, h or d (24 h); the number is an integer or a
 /// decimal ("1.5s"). No sign, no space, no exponent. The result must be a whole
 /// number of milliseconds ("0.5ms" is rejected rather than rounded).
 [[nodiscard]] Parsed<Duration> parse_duration(std::string_view text);
@@ -31,7 +31,10 @@ struct Parsed {
 /// result is a whole number of bytes. The unit is required.
 [[nodiscard]] Parsed<std::uint64_t> parse_size(std::string_view text);
 
-/// The shortest exact spelling parse_duration() reads back: "1h", "90s", "250ms".
+/// The shortest exact spelling parse_duration() reads back: "7d", "1h", "90s", "250ms".
 [[nodiscard]] std::string format_duration(Duration d);
+
+/// The shortest exact spelling parse_size() reads back: "1MiB", "64MB", "1000B".
+[[nodiscard]] std::string format_size(std::uint64_t bytes);
 
 }  // namespace fieldgate::config

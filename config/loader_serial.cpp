@@ -1,0 +1,348 @@
+#include "config/loader_serial.hpp"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <string_view>
+
+#include "config/loader_uplink.hpp"
+#include "config/schema.hpp"
+#include "config/serial_pattern.hpp"
+
+namespace fieldgate::config {
+namespace {
+
+constexpr std::int64_t kLargestFrame = 65536;
+constexpr std::string_view kByteExpected =
+    "a byte: an integer 0..255 such as 0x02, or a one-character string such as \"$\"";
+
+// Start and end bytes are written either way: STX as 0x02, NMEA's start as "$".
+std::optional<int> byte_value(Section& s, std::string_view key) {
+  const toml::node* node = s.find(key);
+  if (node == nullptr) return std::nullopt;
+  if (node->is_string()) {
+    const auto text = s.string(key);
+    if (!text) return std::nullopt;
+    if (text->size() == 1) return static_cast<unsigned char>((*text)[0]);
+    s.report(key, fmt::format("expected {}, got {}", kByteExpected, quote(*text)));
+    return std::nullopt;
+  }
+  if (!node->is_integer()) {
+    s.report(key, fmt::format("expected {}, got {}", kByteExpected, describe(*node)));
+    return std::nullopt;
+  }
+  const auto value = s.integer(key, 0, 255);
+  if (!value) return std::nullopt;
+  return static_cast<int>(*value);
+}
+
+std::string byte_name(int b) {
+  if (b >= 0x20 && b < 0x7f) return quote(std::string(1, static_cast<char>(b)));
+  return fmt::format("0x{:02X}", b);
+}
+
+// Bytes a checksum of this kind occupies in the frame, as written (the same
+// rule as drivers/serial/checksum.hpp; config/ does not link drivers/).
+int checksum_size(ChecksumKind kind, ChecksumFormat format) {
+  switch (kind) {
+    case ChecksumKind::kNone:
+      return 0;
+    case ChecksumKind::kNmeaXor:
+      return 3;  // "*HH"
+    case ChecksumKind::kSum8:
+      return format == ChecksumFormat::kHex ? 2 : 1;
+    case ChecksumKind::kCrc16Modbus:
+    case ChecksumKind::kCrc16Ccitt:
+      return format == ChecksumFormat::kHex ? 4 : 2;
+  }
+  return 0;
+}
+
+void check_framing_keys(Section& s, const SerialLineConfig& c) {
+  switch (c.framing) {
+    case Framing::kDelimiter:
+      s.reject("end_byte", "only allowed with framing = \"start-end\"");
+      s.reject("frame_length", "only allowed with framing = \"fixed\"");
+      break;
+    case Framing::kStartEnd:
+      s.reject("delimiter", "only allowed with framing = \"delimiter\"");
+      s.reject("frame_length", "only allowed with framing = \"fixed\"");
+      if (!s.has("start_byte")) s.missing("start_byte", "framing \"start-end\" needs a start_byte");
+      if (!s.has("end_byte")) s.missing("end_byte", "framing \"start-end\" needs an end_byte");
+      if (c.start_byte && c.end_byte && *c.start_byte == *c.end_byte) {
+        s.report("end_byte", fmt::format("expected an end byte different from start_byte ({})",
+                                         byte_name(*c.start_byte)));
+      }
+      break;
+    case Framing::kFixed:
+      s.reject("delimiter", "only allowed with framing = \"delimiter\"");
+      s.reject("end_byte", "only allowed with framing = \"start-end\"");
+      s.reject("max_frame", "not used with framing = \"fixed\" (frame_length is the length)");
+      if (!s.has("frame_length")) {
+        s.missing("frame_length", "framing \"fixed\" needs frame_length, the bytes per frame");
+      }
+      break;
+  }
+}
+
+// A checksum must fit the framing: a binary CRC may contain the delimiter or
+// end byte and would cut frames at random, NMEA's "*HH" lives in text lines.
+void check_checksum_fit(Section& s, const SerialLineConfig& c, bool format_known) {
+  const std::string kind = quote(to_string(c.checksum));
+  if (c.checksum == ChecksumKind::kNone || c.checksum == ChecksumKind::kNmeaXor) {
+    const std::string_view why = c.checksum == ChecksumKind::kNone
+                                     ? "only allowed with a checksum"
+                                     : "not used with checksum \"nmea-xor\" (always two hex "
+                                       "digits after '*', at the end of the line)";
+    s.reject("checksum_position", why);
+    s.reject("checksum_format", why);
+    if (c.checksum == ChecksumKind::kNmeaXor && c.framing != Framing::kDelimiter) {
+      s.report("checksum", fmt::format("checksum \"nmea-xor\" needs framing = \"delimiter\" (a "
+                                       "line ending in \"*HH\"), not {}",
+                                       quote(to_string(c.framing))));
+    }
+    return;
+  }
+  if (c.checksum_position == ChecksumPosition::kAfterEnd && c.framing != Framing::kStartEnd) {
+    s.report("checksum_position", fmt::format("\"after-end\" needs framing = \"start-end\", not {}",
+                                              quote(to_string(c.framing))));
+    return;
+  }
+  if (!format_known || c.checksum_format != ChecksumFormat::kBinary) return;
+  const std::string_view key = s.has("checksum_format") ? "checksum_format" : "checksum";
+  if (c.framing == Framing::kDelimiter) {
+    s.report(key, fmt::format("a binary {} checksum can contain the delimiter bytes and cut a "
+                              "frame short; use checksum_format = \"hex\", or framing "
+                              "\"start-end\" or \"fixed\"",
+                              kind));
+  } else if (c.framing == Framing::kStartEnd && c.checksum_position == ChecksumPosition::kEnd) {
+    s.report(key, fmt::format("a binary {} checksum before the end byte can contain the end "
+                              "byte and cut a frame short; use checksum_position = "
+                              "\"after-end\" or checksum_format = \"hex\"",
+                              kind));
+  }
+}
+
+void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) {
+  switch (c.parse) {
+    case ParseMode::kFields:
+      s.reject("assign", "only allowed with parse = \"key-value\"");
+      s.reject("pattern", "only allowed with parse = \"regex\"");
+      break;
+    case ParseMode::kKeyValue:
+      s.reject("pattern", "only allowed with parse = \"regex\"");
+      break;
+    case ParseMode::kRegex: {
+      s.reject("separator", "not used with parse = \"regex\" (the pattern says it all)");
+      s.reject("assign", "only allowed with parse = \"key-value\"");
+      if (!s.has("pattern")) {
+        s.missing("pattern", "parse \"regex\" needs a pattern with named groups");
+        break;
+      }
+      if (c.pattern.empty()) break;  // reported by the read
+      PatternInfo info = inspect_pattern(c.pattern);
+      if (!info.error.empty()) {
+        s.report("pattern", fmt::format("regular expression {} does not compile: {} at offset {}",
+                                        quote(c.pattern), info.error, info.offset));
+      } else {
+        ctx.groups = std::move(info.group_names);
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void reject_modbus_device_keys(Section& s) {
+  for (std::string_view key : kModbusOnlyDeviceKeys) {
+    if (key == "host") {
+      s.reject(key, "only allowed for driver \"modbus-tcp\"");
+    } else if (key == "bus") {
+      s.reject(key, "only allowed for driver \"modbus-rtu\"");
+    } else {
+      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
+    }
+  }
+}
+
+void reject_serial_device_keys(Section& s, std::string_view driver) {
+  for (std::string_view key : kSerialOnlyDeviceKeys) {
+    const bool line_setting =
+        key == "baud" || key == "parity" || key == "data_bits" || key == "stop_bits";
+    if (line_setting && driver == kModbusRtu) {
+      s.reject(key,
+               "only allowed for driver \"serial-line\" (a Modbus RTU device takes the line "
+               "settings of the [[buses]] entry it names)");
+    } else {
+      s.reject(key, "only allowed for driver \"serial-line\"");
+    }
+  }
+}
+
+SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
+  SerialPointContext ctx;
+  assign(c.port, s.non_empty_string("port", Need::kRequired));
+  assign(c.baud, s.integer_of("baud", kBaudRates,
+                              "a standard baud rate (1200, 2400, 4800, 9600, 19200, 38400, "
+                              "57600, 115200, ... 4000000)"));
+  assign(c.parity, s.choice("parity", kParities));
+  assign(c.data_bits, s.integer("data_bits", 5, 8));
+  assign(c.stop_bits, s.integer("stop_bits", 1, 2));
+  assign(c.flow_control, s.choice("flow_control", kFlowControls));
+
+  const auto framing = s.choice("framing", kFramings);
+  assign(c.framing, framing);
+  assign(c.delimiter, s.non_empty_string("delimiter", Need::kOptional));
+  if (const auto b = byte_value(s, "start_byte")) c.start_byte = *b;
+  if (const auto b = byte_value(s, "end_byte")) c.end_byte = *b;
+  const auto frame_length = s.integer("frame_length", 1, kLargestFrame);
+  assign(c.frame_length, frame_length);
+  const auto max_frame = s.integer("max_frame", 1, kLargestFrame);
+  assign(c.max_frame, max_frame);
+
+  const auto checksum = s.choice("checksum", kChecksumKinds);
+  assign(c.checksum, checksum);
+  const auto position = s.choice("checksum_position", kChecksumPositions);
+  assign(c.checksum_position, position);
+  const auto format = s.choice("checksum_format", kChecksumFormats);
+  assign(c.checksum_format, format);
+
+  const auto parse = s.choice("parse", kParseModes);
+  assign(c.parse, parse);
+  const auto separator = s.non_empty_string("separator", Need::kOptional);
+  assign(c.separator, separator);
+  assign(c.assign, s.non_empty_string("assign", Need::kOptional));
+  assign(c.pattern, s.non_empty_string("pattern", Need::kOptional));
+
+  const auto mode = s.choice("mode", kLineModes);
+  assign(c.mode, mode);
+  assign(c.request, s.non_empty_string("request", Need::kOptional));
+  if (const auto stale = s.duration("stale_after", true)) c.stale_after = *stale;
+
+  // Combinations, each only when every value it uses was valid (one mistake,
+  // one message).
+  const bool framing_ok = framing || !s.has("framing");
+  const bool checksum_ok = checksum || !s.has("checksum");
+  const bool position_ok = position || !s.has("checksum_position");
+  const bool format_ok = format || !s.has("checksum_format");
+  if (framing_ok) check_framing_keys(s, c);
+  if (framing_ok && checksum_ok && position_ok) check_checksum_fit(s, c, format_ok);
+  if (framing_ok && checksum_ok && format_ok && c.framing == Framing::kFixed && frame_length) {
+    const int overhead = checksum_size(c.checksum, c.checksum_format) + (c.start_byte ? 1 : 0);
+    if (c.frame_length <= overhead) {
+      s.report("frame_length",
+               fmt::format("expected more than the {} bytes of start byte and checksum, got {}",
+                           overhead, c.frame_length));
+    }
+  }
+  if (parse || !s.has("parse")) {
+    ctx.parse = c.parse;
+    check_parse_keys(s, c, ctx);
+  }
+  if (mode || !s.has("mode")) {
+    if (c.mode == LineMode::kStreaming) {
+      s.reject("request", "only allowed with mode = \"request\"");
+    } else {
+      if (!s.has("request")) s.missing("request", "mode \"request\" needs the request to send");
+      s.reject("stale_after",
+               "only allowed with mode = \"streaming\" (in request mode a missing reply is a "
+               "timeout)");
+    }
+  }
+  // n fields need at least n - 1 separators: a longer index cannot be in any frame.
+  const bool size_ok =
+      c.framing == Framing::kFixed ? frame_length.has_value() : (max_frame || !s.has("max_frame"));
+  if (framing_ok && size_ok && (separator || !s.has("separator"))) {
+    const int largest = c.framing == Framing::kFixed ? c.frame_length : c.max_frame;
+    ctx.largest_frame = largest;
+    ctx.last_field = largest / static_cast<int>(c.separator.size());
+  }
+  ctx.separator = c.separator;
+  return ctx;
+}
+
+PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
+  PointConfig p;
+  p.pos = s.pos();
+  assign(p.name, s.name("name", Need::kRequired));
+  for (std::string_view key : kModbusOnlyPointKeys) {
+    if (key == "interval") {
+      s.reject(key,
+               "not allowed for driver \"serial-line\" (every point comes from the same frames; "
+               "set poll_interval on the device)");
+    } else {
+      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
+    }
+  }
+  const auto type = s.choice("type", kSerialValueTypes);
+  assign(p.serial.type, type);
+  const auto scale = s.number("scale");
+  const auto offset = s.number("offset");
+  assign(p.scale, scale);
+  assign(p.offset, offset);
+  assign(p.unit, s.string("unit"));
+  read_point_uplink(s, p);
+  const auto field = s.integer("field", 0, kLargestFrame);
+  assign(p.serial.field, field);
+  assign(p.serial.key, s.non_empty_string("key", Need::kOptional));
+  const auto group = s.non_empty_string("group", Need::kOptional);
+  assign(p.serial.group, group);
+  assign(p.serial.split, s.non_empty_string("split", Need::kOptional));
+  assign(p.serial.part, s.integer("part", 0, kLargestFrame));
+
+  if (ctx.parse) {
+    constexpr std::array<std::string_view, 3> kSources{"field", "key", "group"};
+    const std::size_t wanted = *ctx.parse == ParseMode::kFields     ? 0
+                               : *ctx.parse == ParseMode::kKeyValue ? 1
+                                                                    : 2;
+    const std::string mode = quote(to_string(*ctx.parse));
+    for (std::size_t i = 0; i < kSources.size(); ++i) {
+      if (i != wanted) {
+        s.reject(kSources[i], fmt::format("not used with the device's parse = {} (use {})", mode,
+                                          kSources[wanted]));
+      } else if (!s.has(kSources[i])) {
+        s.missing(kSources[i],
+                  fmt::format("parse {} takes each point's value from a {}", mode, kSources[i]));
+      }
+    }
+    if (wanted == 0 && field && ctx.last_field && *field > *ctx.last_field) {
+      s.report("field",
+               fmt::format("field {} cannot exist: a frame of at most {} bytes has at most {} "
+                           "fields separated by {}",
+                           *field, ctx.largest_frame, *ctx.last_field + 1, quote(ctx.separator)));
+    }
+    if (wanted == 2 && group && ctx.groups &&
+        std::find(ctx.groups->begin(), ctx.groups->end(), *group) == ctx.groups->end()) {
+      s.report("group", ctx.groups->empty()
+                            ? fmt::format("the pattern has no group named {} (it has no named "
+                                          "groups; write (?<{}>...))",
+                                          quote(*group), *group)
+                            : fmt::format("the pattern has no group named {} (its groups: {})",
+                                          quote(*group), fmt::join(*ctx.groups, ", ")));
+    }
+  }
+  if (!s.has("split")) {
+    s.reject("part", "only allowed with split");
+  } else if (!s.has("part")) {
+    s.missing("part", "split needs part: 0 for the first piece, 1 for the second, ...");
+  }
+  if (scale && (*scale == 0 || !std::isfinite(*scale))) {
+    s.report("scale", fmt::format("expected a non-zero finite number, got {}", *scale));
+  }
+  if (offset && !std::isfinite(*offset)) {
+    s.report("offset", fmt::format("expected a finite number, got {}", *offset));
+  }
+  if (type && (*type == SerialValueType::kBool || *type == SerialValueType::kString)) {
+    const std::string why = fmt::format("not allowed for type {}", quote(to_string(*type)));
+    s.reject("scale", why);
+    s.reject("offset", why);
+  }
+  s.check_unknown_keys();
+  return p;
+}
+
+}  // namespace fieldgate::config

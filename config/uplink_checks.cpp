@@ -1,0 +1,203 @@
+// Checks of the MQTT mapping across [gateway], [mqtt], [[devices]] and their
+// points, on the loaded Config. Topics are expanded with the same function the
+// bridge publishes with (expand_topic_template), so what is checked is what
+// will be sent.
+#include <fmt/format.h>
+
+#include <array>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "config/cross_checks.hpp"
+#include "config/topic_template.hpp"
+
+namespace fieldgate::config {
+namespace {
+
+constexpr std::array<std::string_view, 3> kPerPointKeys{"topic", "qos", "retain"};
+
+PayloadFormat payload_of(const DeviceConfig& device, const Config& config) {
+  return device.payload.value_or(config.mqtt.payload);
+}
+
+// Where a device's payload format comes from, for messages and skip decisions.
+std::string payload_source(const DeviceConfig& device, std::size_t index) {
+  return device.payload ? fmt::format("devices[{}].payload", index) : "mqtt.payload";
+}
+
+// A device-json device publishes one message per poll with all its points, so
+// a per-point topic, qos or retain has nothing to apply to.
+void check_device_json_points(const Config& config, Diagnostics& diag) {
+  for (std::size_t i = 0; i < config.devices.size(); ++i) {
+    const DeviceConfig& device = config.devices[i];
+    const std::string source = payload_source(device, i);
+    if (diag.has_issue(source) || payload_of(device, config) != PayloadFormat::kDeviceJson) {
+      continue;
+    }
+    for (std::size_t j = 0; j < device.points.size(); ++j) {
+      const PointConfig& point = device.points[j];
+      const std::array<bool, 3> given{point.topic.has_value(), point.qos.has_value(),
+                                      point.retain.has_value()};
+      for (std::size_t k = 0; k < kPerPointKeys.size(); ++k) {
+        if (!given[k]) continue;
+        const std::string path = fmt::format("devices[{}].points[{}].{}", i, j, kPerPointKeys[k]);
+        diag.add(diag.position(path, point.pos), path,
+                 fmt::format("not allowed with payload \"device-json\" ({}): the device publishes "
+                             "one message per poll with all its points, so a per-point {} cannot "
+                             "apply",
+                             source, kPerPointKeys[k]));
+      }
+    }
+  }
+}
+
+// Every topic a configuration publishes to, with who publishes there. The
+// first problem of each template source is reported; more would repeat it.
+class TopicRegistry {
+ public:
+  explicit TopicRegistry(Diagnostics& diag) : diag_(diag) {}
+
+  struct Publisher {
+    std::string what;         // "devices[0].points[1] (meter/voltage)"
+    std::string_view text;    // the template
+    std::string source;       // key path of the template, or of the name that fills it
+    SourcePos fallback;       // position when `source` was not read from the file
+    bool per_point = false;   // a point's topic: needs {point} to be unique
+    bool per_device = false;  // a device-json topic: needs {device}
+  };
+
+  void add(const Publisher& who, const TopicVars& vars) {
+    if (reported_.contains(who.source)) return;
+    const std::string topic = expand_topic_template(who.text, vars);
+    if (has_empty_level(topic)) {
+      report(who, fmt::format("{} publishes to {}, which has an empty level ({})", who.what,
+                              quote(topic), empty_placeholders(who.text, vars)));
+      return;
+    }
+    const auto [it, inserted] = first_.emplace(topic, who.what);
+    if (inserted) return;
+    std::string message =
+        fmt::format("{} and {} both publish to {}", it->second, who.what, quote(topic));
+    if (who.per_point && !contains(who.text, "{point}")) {
+      message += fmt::format(" (the template {} has no {{point}})", quote(who.text));
+    } else if (who.per_device && !contains(who.text, "{device}")) {
+      message += fmt::format(" (the template {} has no {{device}})", quote(who.text));
+    }
+    report(who, std::move(message));
+  }
+
+ private:
+  static bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+  }
+  static std::string quote(std::string_view s) { return fmt::format("{:?}", s); }
+
+  static bool has_empty_level(std::string_view topic) {
+    return topic.empty() || topic.front() == '/' || topic.back() == '/' || contains(topic, "//");
+  }
+
+  // Names are never empty; the site and a point's unit may be.
+  static std::string empty_placeholders(std::string_view text, const TopicVars& vars) {
+    if (contains(text, "{site}") && vars.site.empty()) return "{site} is empty: set gateway.site";
+    if (contains(text, "{unit}") && vars.unit.empty()) return "{unit} is empty for this point";
+    return "a placeholder is empty";
+  }
+
+  void report(const Publisher& who, std::string message) {
+    reported_.insert(who.source);
+    diag_.add(diag_.position(who.source, who.fallback), who.source, std::move(message));
+  }
+
+  Diagnostics& diag_;
+  std::map<std::string, std::string> first_;  // topic → who published there first
+  std::set<std::string> reported_;
+};
+
+// A value the topics are built from was reported already (a bad template, a
+// duplicate name): colliding topics would then only repeat that problem.
+bool topic_inputs_reported(const Diagnostics& diag) {
+  static constexpr std::array<std::string_view, 7> kInputs{
+      "name", "site", "topic", "device_topic", "status_topic", "payload", "unit"};
+  return diag.any_issue([](std::string_view path) {
+    if (!(path.starts_with("gateway.") || path.starts_with("mqtt.") ||
+          path.starts_with("devices["))) {
+      return false;
+    }
+    const std::string_view leaf = path.substr(path.rfind('.') + 1);
+    for (std::string_view input : kInputs) {
+      if (leaf == input) return true;
+    }
+    return false;
+  });
+}
+
+void check_topics(const Config& config, Diagnostics& diag) {
+  if (topic_inputs_reported(diag)) return;
+  const MqttConfig& mqtt = config.mqtt;
+  const auto in_file = [&diag](const std::string& path) {
+    return diag.position(path, SourcePos{}).line != 0;
+  };
+  // Where a template comes from: the most specific key given, else the
+  // [mqtt] default, else the name that tells this publisher apart.
+  const auto source_of = [&](std::initializer_list<std::string> candidates, std::string name_path) {
+    for (const std::string& path : candidates) {
+      if (in_file(path)) return path;
+    }
+    return name_path;
+  };
+
+  TopicRegistry topics(diag);
+  const TopicVars gateway_vars{config.gateway.name, config.gateway.site, {}, {}, {}};
+  const std::string status_source = source_of({"mqtt.status_topic"}, "gateway.name");
+  const std::string stats_topic = mqtt.status_topic + "/stats";
+  topics.add({"the status topic", mqtt.status_topic, status_source, mqtt.pos}, gateway_vars);
+  topics.add({"the stats topic", stats_topic, status_source, mqtt.pos}, gateway_vars);
+
+  for (std::size_t i = 0; i < config.devices.size(); ++i) {
+    const DeviceConfig& device = config.devices[i];
+    const std::string base = fmt::format("devices[{}]", i);
+    if (payload_of(device, config) == PayloadFormat::kDeviceJson) {
+      TopicRegistry::Publisher who;
+      who.what = fmt::format("{} ({})", base, device.name);
+      who.text = device.device_topic ? *device.device_topic : mqtt.device_topic;
+      who.source = device.device_topic ? base + ".device_topic"
+                                       : source_of({"mqtt.device_topic"}, base + ".name");
+      who.fallback = device.pos;
+      who.per_device = true;
+      topics.add(who, {config.gateway.name, config.gateway.site, device.name, {}, {}});
+      continue;
+    }
+    for (std::size_t j = 0; j < device.points.size(); ++j) {
+      const PointConfig& point = device.points[j];
+      const std::string point_base = fmt::format("{}.points[{}]", base, j);
+      TopicRegistry::Publisher who;
+      who.what = fmt::format("{} ({}/{})", point_base, device.name, point.name);
+      if (point.topic) {
+        who.text = *point.topic;
+        who.source = point_base + ".topic";
+      } else if (device.topic) {
+        who.text = *device.topic;
+        who.source = base + ".topic";
+      } else {
+        who.text = mqtt.topic;
+        who.source = source_of({"mqtt.topic"}, point_base + ".name");
+      }
+      who.fallback = point.pos;
+      who.per_point = true;
+      topics.add(who,
+                 {config.gateway.name, config.gateway.site, device.name, point.name, point.unit});
+    }
+  }
+}
+
+}  // namespace
+
+void check_uplink(const Config& config, Diagnostics& diag) {
+  check_device_json_points(config, diag);
+  check_topics(config, diag);
+}
+
+}  // namespace fieldgate::config
