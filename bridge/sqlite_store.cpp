@@ -1,0 +1,431 @@
+// SqliteStore: the store-and-forward buffer in one SQLite file (WAL mode).
+//
+// DESIGN NOTES (read before changing anything here)
+//
+// Where a reading is, and which function moves it:
+//
+//   append()                commit ok                     ack()              commit ok
+//      ──► pending_ ──────────────────► committed row ─────────► hidden_ ─────────────► deleted
+//           ▲    │ commit failed:             │
+//           └────┘ restore_work()             └─ commit: expired (max_age) or evicted
+//                │                               (drop_oldest) ─► deleted, counted
+//                ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
+//                └─ commit: drop_newest refuses what does not fit ─► dropped, counted
+//
+// "commit" is GroupCommit::run (store_commit.cpp), called by run() on the
+// committer thread with the work take_work_locked() swapped out of pending_.
+//
+// The committer thread (run) and its states:
+//
+//   WAITING ──commit_interval elapsed / commit_batch pending / flush() / stop──► COMMITTING
+//   COMMITTING ──ok──► WAITING          (listener called, then flush() callers released)
+//   COMMITTING ──error──► FAILING       (work restored; error logged once)
+//   FAILING ──commit_interval / flush() / stop──► COMMITTING   (commit_batch does not wake it)
+//   FAILING ──ok──► WAITING             ("works again" logged once)
+//   stop: one last COMMITTING, then the thread ends; what still fails is logged as lost.
+//
+// Invariants:
+//  1. seq only grows and is never reused. append() assigns it under mu_. Every
+//     transaction writes meta.next_seq = the next_seq_ captured with its work
+//     (take_work_locked), and the constructor resumes at
+//     max(meta.next_seq, max(seq) + 1), so neither a restart nor deleting every
+//     row brings an old seq back.
+//  2. One transaction per group commit: ack deletes, expiry, inserts, bounds
+//     and meta (GroupCommit::run). Either all of it is durable or none of it.
+//  3. In-memory figures (rows_, bytes_, totals_, accepted_, …) take a commit's
+//     effects only in apply_locked(), i.e. after COMMIT returned SQLITE_OK, so
+//     they describe the file: rows_ = count(*), bytes_ = sum(size).
+//  4. A failed commit loses nothing: restore_work_locked() puts the readings
+//     back at the front of pending_ (they are older than anything appended
+//     since) and the acks back into pending_acks_; the next attempt retries.
+//     The only drops are the counted ones in the diagram.
+//  5. Readings reach peek() only once committed: peek() reads through its own
+//     connection (reader_), which sees committed WAL frames only.
+//  6. An acked seq stays in hidden_ until the transaction deleting it has
+//     committed. peek() holds read_mu_ for its whole read transaction and
+//     finish_acks() takes read_mu_ to erase, so no snapshot taken before the
+//     delete can return an acked row.
+//  7. Only the committer thread touches the writer connection (file_, commit_);
+//     flush() asks it and waits. Hence the commit listener always runs on the
+//     store's own thread, with no lock held.
+//  8. A commit error is logged when it starts or changes and once when it ends
+//     (note_failure_locked / note_success_locked), never once per retry.
+//
+// Locks: mu_ (pending, counters, thread control) and read_mu_ (reader_,
+// hidden_) are never held together.
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge/sqlite_handles.hpp"
+#include "bridge/store.hpp"
+#include "bridge/store_commit.hpp"
+#include "bridge/store_file.hpp"
+#include "bridge/store_schema.hpp"
+
+namespace fieldgate::bridge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kReaderBusyTimeoutMs = 5000;
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const config::StoreConfig& config);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void append(Batch&& batch) override;
+  void flush() override;
+  std::vector<Reading> peek(std::uint64_t after, std::size_t n) override;
+  void ack(std::span<const std::uint64_t> seqs) override;
+  StoreStats stats() override;
+  void set_commit_listener(std::function<void()> listener) override;
+
+ private:
+  void open_reader();
+  void run();
+  CommitWork take_work_locked();
+  void apply_locked(const CommitResult& out);
+  void restore_work_locked(CommitWork&& work);
+  void trim_pending_locked();
+  void finish_acks(const std::vector<std::uint64_t>& acks);
+  void note_failure_locked(const CommitResult& out, std::size_t waiting);
+  void note_success_locked();
+
+  const config::StoreConfig config_;
+  const std::uint64_t max_rows_;
+  const std::uint64_t max_bytes_;
+  const std::size_t commit_batch_;
+
+  StoreFile file_;                     // writer connection + single-writer lock
+  std::optional<GroupCommit> commit_;  // its statements; committer thread only
+
+  std::mutex read_mu_;  // guards reader_, its statements, hidden_, peek_error_
+  sqlite::Db reader_;
+  sqlite::Stmt peek_, ts_range_;
+  std::unordered_set<std::uint64_t> hidden_;  // acked, delete not committed yet
+  int peek_error_ = SQLITE_OK;
+
+  std::mutex mu_;  // guards everything below
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::deque<Reading> pending_;
+  std::uint64_t pending_bytes_ = 0;
+  std::vector<std::uint64_t> pending_acks_;
+  std::uint64_t next_seq_ = 1;
+  std::size_t committing_ = 0;  // readings inside the running commit
+  std::uint64_t rows_ = 0;      // written by the committer thread only (under mu_)
+  std::uint64_t bytes_ = 0;
+  DropCounts totals_;  // since the buffer was created, incl. memory drops not yet persisted
+  std::uint64_t unlogged_memory_drops_ = 0;
+  std::uint64_t accepted_ = 0, acked_ = 0, commits_ = 0;
+  std::uint64_t flush_requested_ = 0, flush_done_ = 0;
+  bool stop_ = false;
+  bool failing_ = false;
+  int failure_code_ = SQLITE_OK;
+  std::uint64_t failed_attempts_ = 0;
+  std::function<void()> listener_;
+  std::thread committer_;
+};
+
+SqliteStore::SqliteStore(const config::StoreConfig& config)
+    : config_(config),
+      max_rows_(effective_limit(config.max_rows)),
+      max_bytes_(effective_limit(config.max_bytes)),
+      commit_batch_(static_cast<std::size_t>(std::max(1, config.commit_batch))),
+      file_(open_store_file(config)) {
+  try {
+    sqlite3* db = file_.db.get();
+    const auto meta = schema::read_meta(db);
+    rows_ = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM readings"));
+    bytes_ = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT total(size) FROM readings"));
+    const auto max_seq =
+        static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
+    next_seq_ = std::max(meta.next_seq, max_seq + 1);
+    totals_ = {meta.dropped_oldest, meta.dropped_newest, meta.dropped_expired};
+    commit_.emplace(db, config_, meta.next_seq, totals_);
+    open_reader();
+  } catch (const sqlite::Error& e) {
+    throw std::runtime_error(fmt::format("store: cannot open {}: {}", config_.path, e.what()));
+  }
+  spdlog::info("store: {} open: {} readings ({} bytes) buffered, next seq {}, durability {}",
+               config_.path, rows_, bytes_, next_seq_, config::to_string(config_.durability));
+  committer_ = std::thread([this] { run(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+// peek() and stats() read through their own connection: WAL lets it run
+// beside the committer, and it only ever sees committed transactions.
+void SqliteStore::open_reader() {
+  reader_ = sqlite::open(config_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  sqlite3_busy_timeout(reader_.get(), kReaderBusyTimeoutMs);
+  peek_ = sqlite::prepare(
+      reader_.get(),
+      fmt::format("SELECT {} FROM readings WHERE seq > ?1 ORDER BY seq", schema::kReadingColumns));
+  // Two subqueries: SQLite answers a lone min() or max() from the index, but
+  // not both in one select.
+  ts_range_ = sqlite::prepare(reader_.get(),
+                              "SELECT (SELECT min(ts_ms) FROM readings), "
+                              "(SELECT max(ts_ms) FROM readings)");
+}
+
+void SqliteStore::append(Batch&& batch) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& reading : batch) {
+      reading.seq = next_seq_++;
+      pending_bytes_ += schema::accounted_size(reading);
+      pending_.push_back(std::move(reading));
+    }
+    trim_pending_locked();
+    wake = pending_.size() >= commit_batch_ && !failing_;
+  }
+  batch.clear();
+  if (wake) wake_.notify_one();
+}
+
+// Keeps the memory bounded while commits fail (or a batch alone exceeds the
+// bounds): the overflow policy applied to pending_ itself. Counted like any
+// other drop, persisted with the next commit that succeeds.
+void SqliteStore::trim_pending_locked() {
+  while (!pending_.empty() && (pending_.size() > max_rows_ || pending_bytes_ > max_bytes_)) {
+    if (config_.overflow == config::Overflow::kDropOldest) {
+      pending_bytes_ -= schema::accounted_size(pending_.front());
+      pending_.pop_front();
+      ++totals_.oldest;
+    } else {
+      pending_bytes_ -= schema::accounted_size(pending_.back());
+      pending_.pop_back();
+      ++totals_.newest;
+    }
+    ++unlogged_memory_drops_;
+  }
+}
+
+void SqliteStore::flush() {
+  std::unique_lock lock(mu_);
+  if (stop_) return;
+  const auto ticket = ++flush_requested_;
+  wake_.notify_all();
+  flushed_.wait(lock, [&] { return flush_done_ >= ticket || stop_; });
+}
+
+std::vector<Reading> SqliteStore::peek(std::uint64_t after, std::size_t n) {
+  std::vector<Reading> out;
+  if (n == 0) return out;
+  out.reserve(std::min<std::size_t>(n, 4096));
+  std::lock_guard lock(read_mu_);
+  sqlite3_stmt* stmt = peek_.get();
+  sqlite::ResetOnExit reset(stmt);
+  sqlite3_bind_int64(stmt, 1, static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX)));
+  int rc = SQLITE_OK;
+  while (out.size() < n && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+    if (!hidden_.empty() && hidden_.count(seq) != 0) continue;
+    out.push_back(schema::read_reading(stmt));
+  }
+  // Steady state: report, never throw. The forwarder simply asks again later.
+  const bool failed = out.size() < n && rc != SQLITE_DONE && rc != SQLITE_ROW;
+  if (failed && rc != peek_error_) {
+    spdlog::error("store: reading {} failed: {}", config_.path,
+                  sqlite::describe(reader_.get(), rc));
+  } else if (!failed && peek_error_ != SQLITE_OK) {
+    spdlog::info("store: reading {} works again", config_.path);
+  }
+  peek_error_ = failed ? rc : SQLITE_OK;
+  return out;
+}
+
+void SqliteStore::ack(std::span<const std::uint64_t> seqs) {
+  if (seqs.empty()) return;
+  {
+    // Hidden first: were it queued first, a commit could delete it and
+    // finish_acks() run before it is hidden, leaving it hidden forever.
+    std::lock_guard lock(read_mu_);
+    hidden_.insert(seqs.begin(), seqs.end());
+  }
+  std::lock_guard lock(mu_);
+  pending_acks_.insert(pending_acks_.end(), seqs.begin(), seqs.end());
+}
+
+StoreStats SqliteStore::stats() {
+  StoreStats s;
+  {
+    std::lock_guard lock(mu_);
+    s.rows = rows_;
+    s.bytes = bytes_;
+    s.pending = pending_.size() + committing_;
+    s.next_seq = next_seq_;
+    s.accepted = accepted_;
+    s.acked = acked_;
+    s.commits = commits_;
+    s.dropped_oldest = totals_.oldest;
+    s.dropped_newest = totals_.newest;
+    s.dropped_expired = totals_.expired;
+  }
+  s.path = config_.path;
+  if (s.rows > 0) {
+    std::lock_guard lock(read_mu_);
+    sqlite3_stmt* stmt = ts_range_.get();
+    sqlite::ResetOnExit reset(stmt);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      s.oldest_ts_ms = sqlite3_column_int64(stmt, 0);
+      s.newest_ts_ms = sqlite3_column_int64(stmt, 1);
+    }
+  }
+  return s;
+}
+
+void SqliteStore::set_commit_listener(std::function<void()> listener) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(listener);
+}
+
+// The committer thread: one group commit per commit_interval, earlier when
+// commit_batch readings are pending or flush() asks; a final one at stop.
+void SqliteStore::run() {
+  const auto interval = std::max(config_.commit_interval, config::Duration(1));
+  std::unique_lock lock(mu_);
+  auto next = Clock::now() + interval;
+  for (;;) {
+    wake_.wait_until(lock, next, [&] {
+      return stop_ || flush_requested_ != flush_done_ ||
+             (pending_.size() >= commit_batch_ && !failing_);
+    });
+    const bool stopping = stop_;
+    CommitWork work = take_work_locked();
+    const auto ticket = work.ticket;
+    if (unlogged_memory_drops_ > 0) {
+      spdlog::warn("store: {} readings dropped in memory ({}) while waiting for a commit",
+                   unlogged_memory_drops_, config::to_string(config_.overflow));
+      unlogged_memory_drops_ = 0;
+    }
+    lock.unlock();
+
+    const auto out = commit_->run(work, rows_, bytes_);
+    if (out.ok) finish_acks(work.acks);
+
+    lock.lock();
+    if (out.ok) {
+      apply_locked(out);
+      note_success_locked();
+    } else {
+      note_failure_locked(out, work.readings.size() + pending_.size());
+      restore_work_locked(std::move(work));
+    }
+    committing_ = 0;
+    // The listener runs before flush() returns, so a flush() caller sees its
+    // effects (the listener must not call flush() itself: it would wait on
+    // its own thread).
+    if (out.ok && out.inserted > 0 && listener_) {
+      auto listener = listener_;
+      lock.unlock();
+      listener();
+      lock.lock();
+    }
+    flush_done_ = std::max(flush_done_, ticket);
+    flushed_.notify_all();
+    next = Clock::now() + interval;
+    if (stopping) break;
+  }
+  if (!pending_.empty()) {
+    spdlog::error(
+        "store: stopping with {} readings that could not be committed to {}; they are lost",
+        pending_.size(), config_.path);
+  }
+}
+
+CommitWork SqliteStore::take_work_locked() {
+  CommitWork work;
+  work.readings.swap(pending_);
+  work.acks.swap(pending_acks_);
+  pending_bytes_ = 0;
+  work.next_seq = next_seq_;
+  work.totals = totals_;  // drops in memory after this are persisted by the next commit
+  work.ticket = flush_requested_;
+  committing_ = work.readings.size();
+  return work;
+}
+
+void SqliteStore::apply_locked(const CommitResult& out) {
+  rows_ = out.rows;
+  bytes_ = out.bytes;
+  accepted_ += out.inserted;
+  acked_ += out.acked;
+  totals_ += out.dropped;
+  if (out.changed) ++commits_;
+  const auto& d = out.dropped;
+  if (d.sum() > 0) {
+    spdlog::warn(
+        "store: dropped {} readings in this commit ({} oldest evicted, {} newest refused, {} "
+        "older than max_age); {} dropped since the buffer was created",
+        d.sum(), d.oldest, d.newest, d.expired, totals_.sum());
+  }
+}
+
+void SqliteStore::finish_acks(const std::vector<std::uint64_t>& acks) {
+  if (acks.empty()) return;
+  std::lock_guard lock(read_mu_);
+  for (auto seq : acks) hidden_.erase(seq);
+}
+
+void SqliteStore::restore_work_locked(CommitWork&& work) {
+  // The failed work is older than anything appended meanwhile: it goes first.
+  for (auto& r : pending_) work.readings.push_back(std::move(r));
+  pending_.swap(work.readings);
+  pending_bytes_ = 0;
+  for (const auto& r : pending_) pending_bytes_ += schema::accounted_size(r);
+  work.acks.insert(work.acks.end(), pending_acks_.begin(), pending_acks_.end());
+  pending_acks_.swap(work.acks);
+  trim_pending_locked();
+}
+
+void SqliteStore::note_failure_locked(const CommitResult& out, std::size_t waiting) {
+  ++failed_attempts_;
+  if (!failing_ || out.code != failure_code_) {
+    spdlog::error(
+        "store: commit to {} failed: {}. {} readings are kept in memory and retried every {} ms "
+        "(dropping by {} once over max_rows/max_bytes)",
+        config_.path, out.error, waiting, config_.commit_interval.count(),
+        config::to_string(config_.overflow));
+  }
+  failing_ = true;
+  failure_code_ = out.code;
+}
+
+void SqliteStore::note_success_locked() {
+  if (failing_) {
+    spdlog::info("store: commits to {} work again after {} failed attempts", config_.path,
+                 failed_attempts_);
+  }
+  failing_ = false;
+  failure_code_ = SQLITE_OK;
+  failed_attempts_ = 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const config::StoreConfig& config) {
+  return std::make_unique<SqliteStore>(config);
+}
+
+}  // namespace fieldgate::bridge

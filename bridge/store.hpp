@@ -1,0 +1,70 @@
+// The store-and-forward buffer: every reading the gateway accepts, until the
+// broker has confirmed it. The interface is what drivers' sink and the
+// forwarder see; SqliteStore (sqlite_store.cpp) is the implementation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "drivers/reading.hpp"
+
+namespace fieldgate::bridge {
+
+struct StoreStats {
+  std::uint64_t rows = 0;         // readings buffered (committed, not yet deleted)
+  std::uint64_t bytes = 0;        // their accounted size (what max_bytes bounds)
+  std::uint64_t pending = 0;      // appended, waiting for the next group commit
+  std::int64_t oldest_ts_ms = 0;  // source time of the oldest buffered reading, 0 if none
+  std::int64_t newest_ts_ms = 0;
+  std::uint64_t next_seq = 1;  // the seq the next accepted reading gets
+  std::uint64_t accepted = 0;  // committed since open
+  std::uint64_t acked = 0;     // deleted after delivery since open
+  std::uint64_t commits = 0;   // transactions since open
+  // Totals since the database was created (persisted):
+  std::uint64_t dropped_oldest = 0;   // evicted to make room (overflow = drop_oldest)
+  std::uint64_t dropped_newest = 0;   // refused for lack of room (overflow = drop_newest)
+  std::uint64_t dropped_expired = 0;  // older than max_age
+  std::string path;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Hands a batch to the store. Thread-safe, cheap (no I/O on the caller's
+  /// thread): readings get their seq and wait for the next group commit,
+  /// which happens within commit_interval or once commit_batch are pending.
+  /// A reading is *accepted* once that commit succeeded.
+  virtual void append(Batch&& batch) = 0;
+
+  /// Commits whatever is pending now (shutdown, tests). Thread-safe.
+  virtual void flush() = 0;
+
+  /// Up to `n` committed readings with seq > `after`, oldest first, skipping
+  /// those acknowledged but not yet deleted. Thread-safe.
+  [[nodiscard]] virtual std::vector<Reading> peek(std::uint64_t after, std::size_t n) = 0;
+
+  /// The broker confirmed these readings: they are deleted with the next
+  /// commit and never returned by peek() again. Thread-safe.
+  virtual void ack(std::span<const std::uint64_t> seqs) = 0;
+
+  [[nodiscard]] virtual StoreStats stats() = 0;
+
+  /// Called on the store's own thread after each commit that added readings
+  /// (to wake the forwarder). Set before readings flow.
+  virtual void set_commit_listener(std::function<void()> listener) = 0;
+};
+
+/// Opens (creating 0600 if needed) and starts the group-commit thread. A
+/// database that cannot be opened or fails its integrity check is renamed to
+/// "<path>.corrupt-<UTC timestamp>" (with its -wal/-shm), logged at error
+/// level, and replaced by a fresh one. Throws std::runtime_error only when
+/// even a fresh database cannot be created (directory missing, no permission).
+[[nodiscard]] std::unique_ptr<Store> open_sqlite_store(const config::StoreConfig& config);
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,168 @@
+#include "bridge/store_file.hpp"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge/store_schema.hpp"
+
+namespace fieldgate::bridge {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+// The WAL is truncated back to this after a checkpoint, so a burst (a long
+// outage drained at once) does not leave a huge file behind on the SD card.
+constexpr int kJournalSizeLimit = 16 * 1024 * 1024;
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+/// Creates the file if needed with mode 0600 before SQLite sees it: SQLite
+/// creates -wal and -shm with the mode of the database file, so all three stay
+/// private. An existing file keeps its mode. Then takes the single-writer lock.
+sqlite::UniqueFd create_and_lock(const std::string& path) {
+  sqlite::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    const int err = errno;
+    throw std::runtime_error(
+        fmt::format("store: cannot create or open {}: {}", path, sqlite::errno_text(err)));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw std::runtime_error(fmt::format("store: {} is not a regular file", path));
+  }
+  // flock(2) is independent of SQLite's fcntl locks: it only keeps a second
+  // gateway (which would hand out the same seqs) and `queue purge` away.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      throw std::runtime_error(fmt::format(
+          "store: {} is in use by another fieldgate process; two gateways cannot share one "
+          "buffer",
+          path));
+    }
+    throw std::runtime_error(
+        fmt::format("store: cannot lock {}: {}", path, sqlite::errno_text(err)));
+  }
+  return fd;
+}
+
+/// Why the file must be moved aside, or nullopt when it is usable (and now
+/// migrated and in WAL mode). Throws for problems a fresh file would not fix.
+std::optional<std::string> prepare(sqlite3* db, const config::StoreConfig& config) {
+  try {
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    const auto found = schema::inspect(db);
+    switch (found.identity) {
+      case schema::Identity::kForeign:
+        return "not a fieldgate buffer (" + found.detail + ")";
+      case schema::Identity::kFuture:
+        return fmt::format("written by a newer fieldgate (schema {}, this build reads up to {})",
+                           found.version, schema::kVersion);
+      case schema::Identity::kEmpty:
+      case schema::Identity::kFieldgate:
+        break;
+    }
+    if (found.identity == schema::Identity::kFieldgate) {
+      const auto check = sqlite::query_text(db, "PRAGMA quick_check");
+      if (check != "ok") return "PRAGMA quick_check failed: " + check;
+    }
+    // A fresh file is initialised before WAL is switched on, so its header
+    // (application_id) is in the main file at once, where `fieldgate queue`
+    // reads it without opening the database.
+    schema::migrate(db, found.version);
+    const auto mode = sqlite::query_text(db, "PRAGMA journal_mode = WAL");
+    if (mode != "wal") {
+      throw std::runtime_error("store: cannot switch " +
+                               std::string(sqlite3_db_filename(db, "main")) +
+                               " to WAL mode (journal_mode is " + mode + ")");
+    }
+    sqlite::exec(db, config.durability == config::Durability::kFull
+                         ? "PRAGMA synchronous = FULL"
+                         : "PRAGMA synchronous = NORMAL");
+    sqlite::exec(db, fmt::format("PRAGMA journal_size_limit = {}", kJournalSizeLimit).c_str());
+    return std::nullopt;
+  } catch (const sqlite::Error& e) {
+    if (e.primary() == SQLITE_NOTADB || e.primary() == SQLITE_CORRUPT) return e.what();
+    throw std::runtime_error(fmt::format("store: cannot open {}: {}", config.path, e.what()));
+  }
+}
+
+}  // namespace
+
+std::string utc_stamp(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string move_aside(const std::string& path, std::chrono::system_clock::time_point now) {
+  auto target = path + ".corrupt-" + utc_stamp(now);
+  // Two failures within one second must not overwrite the first copy.
+  for (int n = 2; exists(target) || exists(target + "-wal"); ++n) {
+    target = path + ".corrupt-" + utc_stamp(now) + "-" + std::to_string(n);
+  }
+  if (::rename(path.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    throw std::runtime_error(fmt::format("store: cannot move {} aside to {}: {}", path, target,
+                                         sqlite::errno_text(err)));
+  }
+  // Left behind, an old -wal could be replayed into the fresh database.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const auto from = path + suffix;
+    if (exists(from) && ::rename(from.c_str(), (target + suffix).c_str()) != 0) {
+      const int err = errno;
+      spdlog::error("store: cannot move {} aside: {}; removing it", from, sqlite::errno_text(err));
+      ::unlink(from.c_str());
+    }
+  }
+  return target;
+}
+
+StoreFile open_store_file(const config::StoreConfig& config) {
+  const auto& path = config.path;
+  std::string first_problem;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    StoreFile file;
+    file.lock = create_and_lock(path);
+    try {
+      // No SQLITE_OPEN_CREATE: create_and_lock() made the file, with its mode.
+      file.db = sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+    } catch (const sqlite::Error& e) {
+      throw std::runtime_error(fmt::format("store: {}", e.what()));
+    }
+    const auto problem = prepare(file.db.get(), config);
+    if (!problem) {
+      if (attempt > 0) {
+        spdlog::warn("store: started with a fresh, empty buffer at {}", path);
+      }
+      return file;
+    }
+    if (attempt > 0) {
+      throw std::runtime_error(
+          fmt::format("store: a fresh database at {} is unusable too ({}); first problem: {}", path,
+                      *problem, first_problem));
+    }
+    first_problem = *problem;
+    file.db.reset();  // SQLite lets go of the file before it is renamed
+    const auto moved = move_aside(path, std::chrono::system_clock::now());
+    spdlog::error(
+        "store: DATABASE {} IS UNUSABLE: {}. It was moved aside to {} (with its -wal/-shm) and a "
+        "fresh, empty buffer is created in its place; readings in the old file were NOT sent",
+        path, *problem, moved);
+    // file.lock (the old inode) is released when `file` goes out of scope.
+  }
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace fieldgate::bridge

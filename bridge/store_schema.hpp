@@ -1,0 +1,91 @@
+// The layout of the buffer database, shared by the store (sqlite_store.cpp)
+// and the offline queue reader (queue_db.cpp): identity (application_id and
+// user_version), the migrations that create and upgrade it, and how one row
+// maps to a Reading. The tables are documented in docs/QUEUE.md.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "drivers/reading.hpp"
+
+namespace fieldgate::bridge::schema {
+
+/// PRAGMA application_id of every fieldgate buffer ("FGQB"): tells our file
+/// from any other SQLite database before anything is written to it.
+inline constexpr std::int32_t kApplicationId = 0x46475142;
+/// PRAGMA user_version this build writes. A file with a higher one was made by
+/// a newer fieldgate and is not touched.
+inline constexpr int kVersion = 1;
+
+/// readings.value_kind: what `value` holds (SQLite alone cannot tell a bool
+/// from an integer, nor a NaN double from "no value").
+enum class ValueKind : int { kNone = 0, kBool = 1, kInt = 2, kDouble = 3, kString = 4 };
+
+[[nodiscard]] std::string_view to_string(ValueKind kind) noexcept;
+[[nodiscard]] ValueKind kind_of(const Value& value) noexcept;
+
+// Keys of the meta table (key TEXT, value INTEGER).
+inline constexpr const char* kMetaNextSeq = "next_seq";
+inline constexpr const char* kMetaDroppedOldest = "dropped_oldest";
+inline constexpr const char* kMetaDroppedNewest = "dropped_newest";
+inline constexpr const char* kMetaDroppedExpired = "dropped_expired";
+inline constexpr const char* kMetaPurged = "purged";
+inline constexpr const char* kMetaCreatedMs = "created_ms";
+
+/// Persisted counters (meta table).
+struct Meta {
+  std::uint64_t next_seq = 1;
+  std::uint64_t dropped_oldest = 0;
+  std::uint64_t dropped_newest = 0;
+  std::uint64_t dropped_expired = 0;
+  std::uint64_t purged = 0;
+  std::int64_t created_ms = 0;
+};
+
+/// What a database file is, judged from its header and catalogue.
+enum class Identity {
+  kEmpty,      // no tables and no application_id: ours to initialise
+  kFieldgate,  // a fieldgate buffer at a version this build reads
+  kFuture,     // a fieldgate buffer from a newer schema
+  kForeign,    // some other application's database
+};
+
+struct Inspection {
+  Identity identity = Identity::kEmpty;
+  int version = 0;
+  std::int32_t application_id = 0;
+  std::string detail;  // for messages: "application_id 0x… and 3 tables", …
+};
+
+/// Reads application_id, user_version and the catalogue. Throws sqlite::Error
+/// (SQLITE_NOTADB, SQLITE_CORRUPT, …) when the file cannot even be read.
+[[nodiscard]] Inspection inspect(sqlite3* db);
+
+/// Brings a kEmpty or kFieldgate database from `from_version` to kVersion,
+/// one transaction per step. Throws sqlite::Error.
+void migrate(sqlite3* db, int from_version);
+
+[[nodiscard]] Meta read_meta(sqlite3* db);
+
+/// The columns every reader selects, in the order read_reading() expects.
+inline constexpr std::string_view kReadingColumns =
+    "seq, device, point, ts_ms, quality, value_kind, value, unit, error, size";
+inline constexpr int kSizeColumn = 9;
+
+/// The Reading in the current row of a statement selecting kReadingColumns.
+[[nodiscard]] Reading read_reading(sqlite3_stmt* stmt);
+
+/// Binds `value` (NULL, INTEGER, REAL or TEXT; strings are not copied).
+int bind_value(sqlite3_stmt* stmt, int index, const Value& value);
+
+/// The bytes a reading counts against max_bytes: its strings and value plus a
+/// fixed allowance for the other columns and SQLite's per-row overhead. An
+/// estimate of the file space, stable across SQLite versions and page sizes.
+[[nodiscard]] std::uint64_t accounted_size(const Reading& reading) noexcept;
+inline constexpr std::uint64_t kRowOverhead = 32;
+
+}  // namespace fieldgate::bridge::schema
