@@ -1,0 +1,63 @@
+// The forwarder: owns the MQTT session (Eclipse Paho C++ async client) and
+// moves readings from the store to the broker, deleting them only once the
+// broker confirmed them. See the design notes at the top of forwarder.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bridge/store.hpp"
+#include "bridge/topics.hpp"
+#include "config/config.hpp"
+
+namespace fieldgate::bridge {
+
+struct ForwarderStats {
+  bool connected = false;
+  std::uint64_t published = 0;   // messages handed to the client
+  std::uint64_t delivered = 0;   // readings confirmed (PUBACK/PUBCOMP, or written for QoS 0)
+  std::uint64_t reconnects = 0;  // successful connects after the first
+  std::uint64_t connect_failures = 0;
+  std::size_t inflight = 0;  // messages published, not yet confirmed
+  std::string last_error;    // why the last connect or publish failed ("" if none)
+};
+
+class Forwarder {
+ public:
+  /// Validates the settings (and reads the password) at construction; throws
+  /// std::runtime_error with a clear reason. Does not connect yet.
+  Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
+            TopicMap topics);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  /// Starts the forwarding thread: connect (with back-off and jitter), publish
+  /// the retained birth message, drain the store, reconnect when lost.
+  void start();
+
+  /// Stops taking new readings from the store, waits up to `drain` for
+  /// outstanding acknowledgements, publishes the retained "offline" status,
+  /// disconnects and joins. Unconfirmed readings stay in the store.
+  void stop(std::chrono::milliseconds drain);
+
+  /// New readings were committed (from the store's commit listener).
+  void wake();
+
+  /// Replaces the topic map (config reload); applies to the next publish.
+  void set_topics(TopicMap topics);
+
+  /// Publishes `payload` (JSON) on "<status_topic>/stats", QoS 0, not retained,
+  /// if connected. Thread-safe.
+  void publish_stats(const std::string& payload);
+
+  [[nodiscard]] ForwarderStats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,264 @@
+#include "bridge/mqtt_session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "bridge/tls_probe.hpp"
+#include "config/broker_address.hpp"
+#include "config/topic_template.hpp"
+
+namespace fieldgate::bridge::detail {
+namespace {
+
+// Room above our own window for the birth, "offline" and stats messages.
+constexpr int kPahoInflightHeadroom = 16;
+// MQTT 5 session expiry for clean_session = false: keep it like MQTT 3.1.1 does.
+constexpr std::int32_t kSessionNeverExpires = -1;  // 0xFFFFFFFF on the wire
+
+std::string read_first_line(const std::string& path, std::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(
+        fmt::format("{}: cannot read {}: {}", key, path, std::strerror(errno)));
+  }
+  std::string line;
+  std::getline(in, line);
+  if (in.bad()) throw std::runtime_error(fmt::format("{}: cannot read {}", key, path));
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+  return line;
+}
+
+void require_readable(const std::string& path, std::string_view key) {
+  if (path.empty()) return;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(
+        fmt::format("{}: cannot read {}: {}", key, path, std::strerror(errno)));
+  }
+}
+
+std::string_view connack_text(int rc) {
+  switch (rc) {
+    case 1:
+      return "unacceptable protocol version";
+    case 2:
+      return "client identifier rejected";
+    case 3:
+      return "server unavailable";
+    case 4:
+      return "bad user name or password";
+    case 5:
+      return "not authorized";
+    default:
+      return "";
+  }
+}
+
+std::string credentials_hint(const config::MqttConfig& mqtt) {
+  return mqtt.username.empty() ? "the broker may require mqtt.username and a password"
+                               : "check mqtt.username and the password";
+}
+
+}  // namespace
+
+std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::string* source) {
+  if (!mqtt.password_file.empty()) {
+    if (source) *source = mqtt.password_file;
+    return read_first_line(mqtt.password_file, "mqtt.password_file");
+  }
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == '\0' || mqtt.password_credential.empty()) return std::nullopt;
+  const auto path = std::filesystem::path(dir) / mqtt.password_credential;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  if (source) *source = path.string();
+  return read_first_line(path.string(), "mqtt.password_credential");
+}
+
+SessionSettings make_session_settings(const config::MqttConfig& mqtt,
+                                      const config::GatewayConfig& gateway) {
+  SessionSettings s;
+  const auto address = config::parse_broker_address(mqtt.broker);
+  if (!address) {
+    throw std::runtime_error(fmt::format("mqtt.broker \"{}\": {}", mqtt.broker, address.error));
+  }
+  s.host = address.value->host;
+  s.port = address.value->port;
+  s.tls = address.value->tls;
+  if (mqtt.tls_enabled && !s.tls) {
+    // Never fall back to plain text when TLS was asked for.
+    throw std::runtime_error(fmt::format(
+        "mqtt.broker \"{}\" is a plain-text address but TLS is enabled; use mqtts:// or ssl://",
+        mqtt.broker));
+  }
+  const bool ipv6 = s.host.find(':') != std::string::npos;
+  s.uri = fmt::format("{}://{}{}{}:{}", s.tls ? "ssl" : "tcp", ipv6 ? "[" : "", s.host,
+                      ipv6 ? "]" : "", s.port);
+  s.client_id = mqtt.client_id.empty() ? "fieldgate-" + gateway.name : mqtt.client_id;
+  s.status_topic = config::expand_topic_template(
+      mqtt.status_topic, config::TopicVars{gateway.name, gateway.site, {}, {}, {}});
+  if (mqtt.protocol != 4 && mqtt.protocol != 5) {
+    throw std::runtime_error(
+        fmt::format("mqtt.protocol: expected 4 (3.1.1) or 5, got {}", mqtt.protocol));
+  }
+  if (mqtt.max_inflight < 1 || mqtt.max_inflight > 65535 - kPahoInflightHeadroom) {
+    throw std::runtime_error(fmt::format("mqtt.max_inflight: expected 1..{}, got {}",
+                                         65535 - kPahoInflightHeadroom, mqtt.max_inflight));
+  }
+  if (s.tls) {
+    require_readable(mqtt.tls.ca_file, "mqtt.tls.ca_file");
+    require_readable(mqtt.tls.cert_file, "mqtt.tls.cert_file");
+    require_readable(mqtt.tls.key_file, "mqtt.tls.key_file");
+    if (mqtt.tls.cert_file.empty() != mqtt.tls.key_file.empty()) {
+      throw std::runtime_error("mqtt.tls: cert_file and key_file go together");
+    }
+  }
+  s.password = read_password(mqtt, &s.password_source);
+  if (s.password && mqtt.username.empty()) {
+    throw std::runtime_error(fmt::format(
+        "mqtt: a password is given ({}) but mqtt.username is empty", s.password_source));
+  }
+  return s;
+}
+
+std::unique_ptr<mqtt::async_client> make_client(const config::MqttConfig& mqtt,
+                                                const SessionSettings& session) {
+  try {
+    // Paho refuses a publish once max_buffered_messages commands are queued —
+    // even while connected — so that limit sits above the window too.
+    const auto create = mqtt::create_options_builder()
+                            .mqtt_version(MQTTVERSION_5)  // allows 3.1.1 and 5 at connect
+                            .send_while_disconnected(false)
+                            .max_buffered_messages(paho_queue_limit(mqtt))
+                            .finalize();
+    return std::make_unique<mqtt::async_client>(session.uri, session.client_id, create,
+                                                static_cast<mqtt::iclient_persistence*>(nullptr));
+  } catch (const mqtt::exception& e) {
+    throw std::runtime_error(
+        fmt::format("mqtt: cannot create a client for {}: {}", session.uri, e.what()));
+  }
+}
+
+std::string format_delay(std::chrono::milliseconds d) {
+  if (d < std::chrono::milliseconds(1000)) return fmt::format("{}ms", d.count());
+  return fmt::format("{:.1f}s", static_cast<double>(d.count()) / 1000.0);
+}
+
+mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
+                                           const SessionSettings& session) {
+  mqtt::connect_options_builder b;
+  // The version first: Paho clears the flag that does not belong to it.
+  if (mqtt.protocol == 5) {
+    b.mqtt_version(MQTTVERSION_5);
+    b.clean_start(mqtt.clean_session);
+    // Without a Session Expiry the MQTT 5 session ends with the connection,
+    // which is what clean_session = true means; false keeps it like 3.1.1.
+    if (!mqtt.clean_session) {
+      b.properties(mqtt::properties{
+          mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, kSessionNeverExpires)});
+    }
+  } else {
+    b.mqtt_version(MQTTVERSION_3_1_1);
+    b.clean_session(mqtt.clean_session);
+  }
+  b.keep_alive_interval(std::chrono::seconds(to_seconds(mqtt.keepalive, 0)));
+  b.connect_timeout(std::chrono::seconds(to_seconds(mqtt.connect_timeout, 1)));
+  // The forwarder reconnects itself (back-off with jitter, resend from the store).
+  b.automatic_reconnect(false);
+  b.max_inflight(paho_queue_limit(mqtt));
+  if (!mqtt.username.empty()) b.user_name(mqtt.username);
+  if (session.password) b.password(*session.password);
+  b.will(mqtt::will_options(session.status_topic, std::string(kOffline), 1, true));
+  if (session.tls) {
+    mqtt::ssl_options_builder ssl;
+    if (!mqtt.tls.ca_file.empty()) ssl.trust_store(mqtt.tls.ca_file);
+    if (!mqtt.tls.cert_file.empty()) ssl.key_store(mqtt.tls.cert_file);
+    if (!mqtt.tls.key_file.empty()) ssl.private_key(mqtt.tls.key_file);
+    ssl.enable_server_cert_auth(true);  // the chain is always verified
+    ssl.verify(mqtt.tls.verify_hostname);
+    b.ssl(ssl.finalize());
+  }
+  return b.finalize();
+}
+
+int paho_queue_limit(const config::MqttConfig& mqtt) noexcept {
+  return mqtt.max_inflight + kPahoInflightHeadroom;
+}
+
+std::string describe_session(const config::MqttConfig& mqtt, const SessionSettings& session) {
+  std::string tls = "no TLS";
+  if (session.tls) {
+    tls =
+        fmt::format("TLS (CA {}{}{})", mqtt.tls.ca_file.empty() ? "system store" : mqtt.tls.ca_file,
+                    mqtt.tls.cert_file.empty() ? "" : ", client certificate " + mqtt.tls.cert_file,
+                    mqtt.tls.verify_hostname ? "" : ", hostname not verified");
+  }
+  return fmt::format("{} as {} ({}, {} {}, keepalive {}s, user {}, password {}, {}, window {})",
+                     session.uri, session.client_id, protocol_name(mqtt.protocol),
+                     mqtt.protocol == 5 ? "clean start" : "clean session",
+                     mqtt.clean_session ? "on" : "off", to_seconds(mqtt.keepalive, 0),
+                     mqtt.username.empty() ? "-" : mqtt.username, session.password ? "***" : "-",
+                     tls, mqtt.max_inflight);
+}
+
+std::string_view protocol_name(int protocol) noexcept {
+  return protocol == 5 ? "MQTT 5" : "MQTT 3.1.1";
+}
+
+std::string describe_connect_failure(const mqtt::exception& e, const config::MqttConfig& mqtt,
+                                     const SessionSettings& session) {
+  const int rc = e.get_return_code();
+  // MQTT 5 CONNACK reason codes arrive as the return code (Paho 1.3.12).
+  const int reason = e.get_reason_code() >= 0x80 ? e.get_reason_code() : rc;
+  if (mqtt.protocol == 5 && reason >= 0x80) {
+    return fmt::format("the broker refused the connection: {} (reason code 0x{:02x}); {}",
+                       mqtt::exception::reason_code_str(reason), reason, credentials_hint(mqtt));
+  }
+  if (const auto text = connack_text(rc); !text.empty()) {
+    return fmt::format("the broker refused the connection: {} (CONNACK return code {}); {}", text,
+                       rc, credentials_hint(mqtt));
+  }
+  std::string what = e.get_message();
+  if (what.empty()) what = e.get_error_str();
+  if (what.empty()) what = e.what();
+  if (rc == MQTTASYNC_FAILURE) {
+    // "TCP/TLS connect failure" covers refused, unreachable and every TLS
+    // problem alike: find out which one.
+    const std::string probe =
+        probe_connection(session.host, session.port, session.tls ? &mqtt.tls : nullptr,
+                         std::min(mqtt.connect_timeout, config::Duration{5000}));
+    if (!probe.empty()) return probe;
+    if (!session.tls) {
+      // TCP works, MQTT does not: most often a TLS-only listener.
+      return what +
+             " (the broker accepts TCP but closed the connection before CONNACK; if it "
+             "expects TLS, use mqtts://)";
+    }
+  }
+  return what;
+}
+
+std::chrono::milliseconds reconnect_delay(const config::MqttConfig& mqtt, int attempt,
+                                          double unit_random) noexcept {
+  constexpr double kJitter = 0.25;  // spreads gateways that lost the broker together
+  const double min_ms = static_cast<double>(std::max<std::int64_t>(mqtt.reconnect_min.count(), 1));
+  const double max_ms = std::max(min_ms, static_cast<double>(mqtt.reconnect_max.count()));
+  const double base = std::min(max_ms, min_ms * std::pow(2.0, std::clamp(attempt - 1, 0, 30)));
+  const double jittered = base * (1.0 - kJitter + 2.0 * kJitter * unit_random);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::clamp(jittered, 1.0, max_ms)));
+}
+
+int to_seconds(std::chrono::milliseconds d, int min_seconds) noexcept {
+  const auto secs = (d.count() + 999) / 1000;
+  return static_cast<int>(std::clamp<std::int64_t>(secs, min_seconds, 65535));
+}
+
+}  // namespace fieldgate::bridge::detail

@@ -1,0 +1,44 @@
+#include "bridge/outgoing.hpp"
+
+#include <set>
+#include <string_view>
+
+namespace fieldgate::bridge::detail {
+
+std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const TopicMap& topics,
+                                           std::size_t max_messages, bool more_may_follow) {
+  std::vector<OutgoingMessage> out;
+  std::size_t i = 0;
+  while (i < rows.size() && out.size() < max_messages) {
+    const Reading& first = rows[i];
+    OutgoingMessage message;
+    message.route = topics.route(first.device, first.point, first.unit);
+    message.first = i;
+    switch (message.route.payload) {
+      case config::PayloadFormat::kDeviceJson: {
+        // Every point of a device-json device shares its device's route.
+        std::set<std::string_view> points{first.point};
+        std::size_t end = i + 1;
+        while (end < rows.size() && rows[end].device == first.device &&
+               points.insert(rows[end].point).second) {
+          ++end;
+        }
+        if (end == rows.size() && more_may_follow && !out.empty()) return out;
+        message.count = end - i;
+        message.payload = device_json_payload(rows.subspan(i, message.count));
+        break;
+      }
+      case config::PayloadFormat::kValue:
+        message.payload = value_payload(first);
+        break;
+      case config::PayloadFormat::kJson:
+        message.payload = json_payload(first);
+        break;
+    }
+    i += message.count;
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+}  // namespace fieldgate::bridge::detail

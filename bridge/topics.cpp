@@ -1,0 +1,192 @@
+#include "bridge/topics.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "config/topic_template.hpp"
+
+namespace fieldgate::bridge {
+namespace {
+
+using config::PayloadFormat;
+using Json = nlohmann::ordered_json;  // keys in the documented order
+
+// Heterogeneous lookup key: route() is called for every reading, and building
+// a pair of std::strings for each lookup would allocate.
+struct RouteKey {
+  std::string_view device;
+  std::string_view point;
+};
+using StoredKey = std::pair<std::string, std::string>;
+
+[[maybe_unused]] bool operator<(const RouteKey& a, const StoredKey& b) {
+  return std::tie(a.device, a.point) < std::tie(b.first, b.second);
+}
+[[maybe_unused]] bool operator<(const StoredKey& a, const RouteKey& b) {
+  return std::tie(a.first, a.second) < std::tie(b.device, b.point);
+}
+
+int clamp_qos(int qos) {
+  return std::clamp(qos, 0, 2);
+}
+
+// Point → device → [mqtt]. A device-json device publishes one message per
+// poll, so only device-level settings apply to it (the loader rejects
+// per-point topic/qos/retain there).
+Route resolve(const config::Config& config, const config::DeviceConfig* device,
+              const config::PointConfig* point, std::string_view device_name,
+              std::string_view point_name, std::string_view unit) {
+  const config::MqttConfig& mqtt = config.mqtt;
+  Route route;
+  route.payload = device && device->payload ? *device->payload : mqtt.payload;
+  const config::TopicVars vars{config.gateway.name, config.gateway.site, device_name, point_name,
+                               unit};
+  if (route.payload == PayloadFormat::kDeviceJson) {
+    const std::string& tmpl =
+        device && device->device_topic ? *device->device_topic : mqtt.device_topic;
+    route.topic = config::expand_topic_template(tmpl, vars);
+    route.qos = clamp_qos(device && device->qos ? *device->qos : mqtt.qos);
+    route.retain = device && device->retain ? *device->retain : mqtt.retain;
+    return route;
+  }
+  const std::string* tmpl = &mqtt.topic;
+  if (point && point->topic) {
+    tmpl = &*point->topic;
+  } else if (device && device->topic) {
+    tmpl = &*device->topic;
+  }
+  route.topic = config::expand_topic_template(*tmpl, vars);
+  int qos = mqtt.qos;
+  if (point && point->qos) {
+    qos = *point->qos;
+  } else if (device && device->qos) {
+    qos = *device->qos;
+  }
+  route.qos = clamp_qos(qos);
+  route.retain = mqtt.retain;
+  if (point && point->retain) {
+    route.retain = *point->retain;
+  } else if (device && device->retain) {
+    route.retain = *device->retain;
+  }
+  return route;
+}
+
+// "2026-11-25T12:38:18.543Z" (UTC, milliseconds).
+std::string iso_timestamp(std::int64_t unix_ms) {
+  // Floor division, so times before 1970 do not print negative milliseconds.
+  std::int64_t secs = unix_ms / 1000;
+  std::int64_t millis = unix_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    secs -= 1;
+  }
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
+
+// The value as JSON: null for a failed read, and for NaN and infinities,
+// which JSON cannot express (their quality is kept as it was).
+Json json_value(const Reading& reading) {
+  if (reading.quality != Quality::kGood) return nullptr;
+  return std::visit(
+      [](const auto& v) -> Json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (!std::isfinite(v)) return nullptr;
+          return v;
+        } else {
+          return v;
+        }
+      },
+      reading.value);
+}
+
+// Strings from devices (Modbus string registers) may hold any bytes; invalid
+// UTF-8 becomes U+FFFD instead of failing the whole message.
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace
+
+TopicMap::TopicMap(const config::Config& config) : config_(config) {
+  for (const auto& device : config_.devices) {
+    for (const auto& point : device.points) {
+      routes_.emplace(StoredKey{device.name, point.name},
+                      resolve(config_, &device, &point, device.name, point.name, point.unit));
+    }
+  }
+}
+
+Route TopicMap::route(std::string_view device, std::string_view point,
+                      std::string_view unit) const {
+  if (auto it = routes_.find(RouteKey{device, point}); it != routes_.end()) return it->second;
+  // Buffered before a reload removed the point (or its device): a known
+  // device keeps its own settings, an unknown one gets the [mqtt] defaults.
+  const config::DeviceConfig* known = config_.find_device(std::string(device));
+  return resolve(config_, known, nullptr, device, point, unit);
+}
+
+std::string json_payload(const Reading& reading) {
+  Json j;
+  j["value"] = json_value(reading);
+  j["unit"] = reading.unit;
+  j["ts"] = iso_timestamp(reading.source_ts_ms);
+  j["ts_ms"] = reading.source_ts_ms;
+  j["seq"] = reading.seq;
+  j["quality"] = to_string(reading.quality);
+  if (reading.quality != Quality::kGood) j["error"] = reading.error;
+  return dump(j);
+}
+
+std::string value_payload(const Reading& reading) {
+  if (reading.quality != Quality::kGood) return {};
+  struct Visitor {
+    std::string operator()(std::monostate) const { return {}; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::int64_t i) const { return fmt::format("{}", i); }
+    // fmt prints the shortest text that reads back as the same double.
+    std::string operator()(double d) const { return fmt::format("{}", d); }
+    std::string operator()(const std::string& s) const { return s; }
+  };
+  return std::visit(Visitor{}, reading.value);
+}
+
+std::string device_json_payload(std::span<const Reading> readings) {
+  Json j;
+  if (readings.empty()) return dump(Json::object());
+  const Reading& first = readings.front();
+  std::uint64_t seq_first = first.seq;
+  std::uint64_t seq_last = first.seq;
+  Json points = Json::object();
+  for (const Reading& r : readings) {
+    seq_first = std::min(seq_first, r.seq);
+    seq_last = std::max(seq_last, r.seq);
+    Json p;
+    p["value"] = json_value(r);
+    p["unit"] = r.unit;
+    p["quality"] = to_string(r.quality);
+    p["seq"] = r.seq;
+    if (r.quality != Quality::kGood) p["error"] = r.error;
+    points[r.point] = std::move(p);
+  }
+  j["device"] = first.device;
+  j["ts"] = iso_timestamp(first.source_ts_ms);
+  j["ts_ms"] = first.source_ts_ms;
+  j["seq_first"] = seq_first;
+  j["seq_last"] = seq_last;
+  j["points"] = std::move(points);
+  return dump(j);
+}
+
+}  // namespace fieldgate::bridge
