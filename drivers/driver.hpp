@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,22 @@ struct DeviceHealth {
   std::uint64_t exceptions = 0;         // Modbus exception responses
   std::uint64_t bad_responses = 0;      // CRC errors, wrong length, garbage
   std::uint64_t connection_errors = 0;  // failed connects and resets
+  // Framed drivers (serial-line): frames received (good or not), bytes thrown
+  // away outside any frame, and the last refused frame, escaped, with the
+  // reason; refused frames are counted in bad_responses.
+  std::uint64_t frames = 0;
+  std::uint64_t discarded_bytes = 0;
+  std::string last_bad_frame;
 };
+
+/// A frame exactly as a device sent it, for `fieldgate poll --raw`.
+struct RawFrame {
+  std::string device;
+  std::int64_t ts_ms = 0;  // Unix ms when it was read
+  std::string bytes;       // escaped: "$HR,72*5A\r\n", "\x02..."
+  std::string verdict;     // "ok", or why it was refused or discarded
+};
+using RawFrameSink = std::function<void(const RawFrame&)>;
 
 /// One field device. Not thread-safe: a device is only ever touched by the one
 /// worker that owns its channel.
@@ -56,6 +72,11 @@ class Driver {
 
   /// The requests this device sends, one line each, for `fieldgate check`.
   [[nodiscard]] virtual std::vector<std::string> describe_plan() const = 0;
+
+  /// Asks a framed driver to hand every frame it reads to `sink` (from the
+  /// worker's thread, during poll()). Set before polling starts. Drivers
+  /// without frames of their own (Modbus: libmodbus does the framing) ignore it.
+  virtual void set_raw_frame_sink(RawFrameSink sink) { (void)sink; }
 };
 
 }  // namespace fieldgate::drivers

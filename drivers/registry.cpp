@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "drivers/modbus/modbus_driver.hpp"
+#include "drivers/serial/serial_line_driver.hpp"
 
 namespace fieldgate::drivers {
 
@@ -32,6 +33,7 @@ std::vector<std::string> DriverRegistry::names() const {
 DriverRegistry make_default_registry() {
   DriverRegistry registry;
   modbus::register_drivers(registry);
+  serial::register_driver(registry);
   return registry;
 }
 

@@ -55,7 +55,7 @@ class DriverRegistry {
   std::map<std::string, DriverFactory, std::less<>> factories_;
 };
 
-/// The registry with every driver fieldgate ships: modbus-tcp, modbus-rtu.
+/// The registry with every driver fieldgate ships: modbus-tcp, modbus-rtu, serial-line.
 [[nodiscard]] DriverRegistry make_default_registry();
 
 /// Creates one driver per configured device (all of them, or only `only` when

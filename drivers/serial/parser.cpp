@@ -1,0 +1,172 @@
+#include "drivers/serial/parser.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include "drivers/serial/escape.hpp"
+
+namespace fieldgate::serial {
+namespace {
+
+using config::ParseMode;
+using config::SerialValueType;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view text, std::string_view separator) {
+  std::vector<std::string_view> out;
+  while (true) {
+    const auto at = text.find(separator);
+    if (at == std::string_view::npos) break;
+    out.push_back(text.substr(0, at));
+    text.remove_prefix(at + separator.size());
+  }
+  out.push_back(text);
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+Converted fail(std::string_view expected, std::string_view text) {
+  return {std::monostate{}, fmt::format("expected {}, got \"{}\"", expected, escape_bytes(text))};
+}
+
+}  // namespace
+
+FrameParser::FrameParser(const config::DeviceConfig& device)
+    : mode_(device.serial.parse),
+      separator_(device.serial.separator),
+      assign_(device.serial.assign),
+      points_(device.points) {
+  if (mode_ != ParseMode::kRegex) return;
+  regex_ = std::make_unique<PcreRegex>(device.serial.pattern);
+  for (const auto& point : points_) {
+    const int n = regex_->group_number(point.serial.group);
+    if (n < 0) {
+      throw std::invalid_argument(fmt::format(
+          "device \"{}\": the pattern has no group named \"{}\"", device.name, point.serial.group));
+    }
+    groups_.push_back(n);
+  }
+}
+
+PointText FrameParser::finish(const config::PointConfig& point, std::string_view text) const {
+  if (point.serial.split.empty()) return {PointText::State::kText, std::string(text)};
+  const auto parts = split(text, point.serial.split);
+  const auto part = static_cast<std::size_t>(point.serial.part);
+  if (part >= parts.size()) {
+    return {PointText::State::kError,
+            fmt::format("no part {} after splitting \"{}\" at \"{}\"", part, escape_bytes(text),
+                        escape_bytes(point.serial.split))};
+  }
+  return {PointText::State::kText, std::string(parts[part])};
+}
+
+FrameParser::Result FrameParser::parse(std::string_view payload) const {
+  Result result;
+  result.points.resize(points_.size());
+  switch (mode_) {
+    case ParseMode::kFields: {
+      const auto fields = split(payload, separator_);
+      for (std::size_t i = 0; i < points_.size(); ++i) {
+        const auto index = static_cast<std::size_t>(points_[i].serial.field);
+        if (index < fields.size()) result.points[i] = finish(points_[i], fields[index]);
+      }
+      break;
+    }
+    case ParseMode::kKeyValue: {
+      // KEY=VALUE pairs; with assign equal to separator, KEY,VALUE,KEY,VALUE.
+      std::vector<std::pair<std::string_view, std::string_view>> pairs;
+      const auto items = split(payload, separator_);
+      if (assign_ == separator_) {
+        for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+          pairs.emplace_back(trim(items[i]), items[i + 1]);
+        }
+      } else {
+        for (const auto item : items) {
+          const auto at = item.find(assign_);
+          if (at != std::string_view::npos) {
+            pairs.emplace_back(trim(item.substr(0, at)), item.substr(at + assign_.size()));
+          }
+        }
+      }
+      for (std::size_t i = 0; i < points_.size(); ++i) {
+        for (const auto& [key, value] : pairs) {
+          if (key == points_[i].serial.key) {
+            result.points[i] = finish(points_[i], value);
+            break;
+          }
+        }
+      }
+      break;
+    }
+    case ParseMode::kRegex: {
+      const auto groups = regex_->match(payload);
+      if (!groups) {
+        result.matched = false;
+        break;
+      }
+      for (std::size_t i = 0; i < points_.size(); ++i) {
+        const auto n = static_cast<std::size_t>(groups_[i]);
+        if (n < groups->size() && (*groups)[n])
+          result.points[i] = finish(points_[i], *(*groups)[n]);
+      }
+      break;
+    }
+  }
+  return result;
+}
+
+Converted convert(std::string_view raw, const config::PointConfig& point) {
+  const std::string_view text = trim(raw);
+  switch (point.serial.type) {
+    case SerialValueType::kString:
+      return {std::string(raw), {}};
+    case SerialValueType::kBool: {
+      const std::string t = lower(text);
+      if (t == "1" || t == "true" || t == "on" || t == "yes") return {true, {}};
+      if (t == "0" || t == "false" || t == "off" || t == "no") return {false, {}};
+      return fail("a boolean (1/0, true/false, on/off, yes/no)", raw);
+    }
+    case SerialValueType::kInt: {
+      std::string_view digits = text;
+      if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+      std::int64_t v = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
+        return fail("an integer", raw);
+      }
+      if (point.scale == 1.0 && point.offset == 0.0) return {v, {}};
+      return {static_cast<double>(v) * point.scale + point.offset, {}};
+    }
+    case SerialValueType::kNumber: {
+      std::string_view digits = text;
+      if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+      double v = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      // from_chars reads "inf" and "nan": no instrument means those as a measurement.
+      if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+          !std::isfinite(v)) {
+        return fail("a number", raw);
+      }
+      return {v * point.scale + point.offset, {}};
+    }
+  }
+  return fail("a value", raw);
+}
+
+}  // namespace fieldgate::serial

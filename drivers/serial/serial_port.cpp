@@ -1,0 +1,202 @@
+#include "drivers/serial/serial_port.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace fieldgate::serial {
+namespace {
+
+speed_t speed_of(int baud) {
+  switch (baud) {
+    case 300:
+      return B300;
+    case 600:
+      return B600;
+    case 1200:
+      return B1200;
+    case 2400:
+      return B2400;
+    case 4800:
+      return B4800;
+    case 9600:
+      return B9600;
+    case 19200:
+      return B19200;
+    case 38400:
+      return B38400;
+    case 57600:
+      return B57600;
+    case 115200:
+      return B115200;
+    case 230400:
+      return B230400;
+    case 460800:
+      return B460800;
+    case 500000:
+      return B500000;
+    case 576000:
+      return B576000;
+    case 921600:
+      return B921600;
+    case 1000000:
+      return B1000000;
+    case 1152000:
+      return B1152000;
+    case 1500000:
+      return B1500000;
+    case 2000000:
+      return B2000000;
+    case 2500000:
+      return B2500000;
+    case 3000000:
+      return B3000000;
+    case 3500000:
+      return B3500000;
+    case 4000000:
+      return B4000000;
+    default:
+      return B0;  // the loader only accepts the rates above
+  }
+}
+
+tcflag_t size_flag(int data_bits) {
+  switch (data_bits) {
+    case 5:
+      return CS5;
+    case 6:
+      return CS6;
+    case 7:
+      return CS7;
+    default:
+      return CS8;
+  }
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+}  // namespace
+
+SerialPort& SerialPort::operator=(SerialPort&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+std::string SerialPort::open(const std::string& path, const config::SerialLineConfig& line) {
+  close();
+  // O_NOCTTY: a serial instrument must never become our controlling terminal.
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fmt::format("{}: {}", path, errno_text(errno));
+  fd_ = fd;
+
+  termios tio{};
+  if (::tcgetattr(fd_, &tio) != 0) {
+    const int err = errno;
+    close();
+    return fmt::format("{}: not a serial port ({})", path, errno_text(err));
+  }
+  ::cfmakeraw(&tio);
+  tio.c_cflag &= ~(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
+  tio.c_cflag |= CLOCAL | CREAD | size_flag(line.data_bits);
+  if (line.parity != config::Parity::kNone) tio.c_cflag |= PARENB;
+  if (line.parity == config::Parity::kOdd) tio.c_cflag |= PARODD;
+  if (line.stop_bits == 2) tio.c_cflag |= CSTOPB;
+  tio.c_iflag &= ~(IXON | IXOFF | IXANY);
+  if (line.flow_control == config::FlowControl::kRtsCts) tio.c_cflag |= CRTSCTS;
+  if (line.flow_control == config::FlowControl::kXonXoff) tio.c_iflag |= IXON | IXOFF;
+  // VMIN 1 with O_NONBLOCK: "no data" is EAGAIN, so a read of 0 means a hang-up.
+  tio.c_cc[VMIN] = 1;
+  tio.c_cc[VTIME] = 0;
+  const speed_t speed = speed_of(line.baud);
+  ::cfsetispeed(&tio, speed);
+  ::cfsetospeed(&tio, speed);
+  if (::tcsetattr(fd_, TCSANOW, &tio) != 0) {
+    const int err = errno;
+    close();
+    return fmt::format("{}: cannot set {} baud {}{}{}: {}", path, line.baud, line.data_bits,
+                       config::to_string(line.parity).front(), line.stop_bits, errno_text(err));
+  }
+  flush_input();
+  return {};
+}
+
+void SerialPort::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void SerialPort::flush_input() noexcept {
+  if (fd_ >= 0) ::tcflush(fd_, TCIFLUSH);
+}
+
+SerialPort::Status SerialPort::read_available(std::string& out, std::string& error,
+                                              std::size_t limit) {
+  if (fd_ < 0) {
+    error = "port not open";
+    return Status::kLost;
+  }
+  char buf[4096];
+  std::size_t total = 0;
+  while (total < limit) {
+    const ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+      total += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      // A tty in non-blocking raw mode reads 0 only after a hang-up.
+      error = "the device hung up";
+      return Status::kLost;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::kOk;
+    error = fmt::format("read failed: {}", errno_text(errno));
+    return Status::kLost;
+  }
+  return Status::kOk;
+}
+
+bool SerialPort::wait_readable(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  const int rc = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, timeout.count())));
+  return rc > 0;
+}
+
+std::string SerialPort::write_all(std::string_view bytes, std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return "port not open";
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return fmt::format("write failed: {}", errno_text(errno));
+    }
+    // The output buffer is full (flow control held us back): wait for room.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return "write timed out (flow control?)";
+    pollfd p{fd_, POLLOUT, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()));
+  }
+  return {};
+}
+
+}  // namespace fieldgate::serial
