@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/units.hpp"
+#include "gateway/cmd_queue.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/version.hpp"
 
@@ -70,11 +71,28 @@ int run_cli(int argc, char** argv) {
   poll_cmd->add_option("--device", poll.device, "Only this device");
   poll_cmd->add_flag("--once", poll.once, "Read every point once and exit");
   poll_cmd->add_flag("--json", poll.json, "One JSON object per reading and line");
+  poll_cmd->add_flag("--raw", poll.raw,
+                     "Also print each frame of serial-line devices as received (escaped)");
   add_duration_option(*poll_cmd, "--duration", poll.duration, "Stop after this long (e.g. 10s)");
   poll_cmd->callback([&] {
     setup_logging(log_level);
     exit_code = run_poll(poll, std::cout, std::cerr);
   });
+
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Run the gateway: poll devices, buffer every reading, publish to MQTT. SIGINT/SIGTERM "
+      "stop it cleanly, SIGHUP reloads the configuration");
+  run_cmd->add_option("-c,--config", run.config_path, "Configuration file (TOML)")->required();
+  run_cmd->add_option("--broker", run.broker,
+                      "Broker URI, overrides [mqtt] broker (tcp://host:1883, ssl://host:8883)");
+  run_cmd->callback([&] {
+    setup_logging(log_level);
+    exit_code = run_gateway(run, std::cerr);
+  });
+
+  add_queue_command(app, exit_code);
 
   auto* simulate_cmd =
       app.add_subcommand("simulate", "Serve a simulated device for tests and demos");
@@ -110,6 +128,24 @@ int run_cli(int argc, char** argv) {
   sim_rtu_cmd->callback([&] {
     setup_logging(log_level);
     exit_code = run_simulate(sim_rtu, std::cout, std::cerr);
+  });
+
+  SimulateSerialOptions sim_serial;
+  auto* sim_serial_cmd = simulate_cmd->add_subcommand(
+      "serial", "Serial instrument (cardio monitor) writing to a serial port or pty");
+  sim_serial_cmd->add_option("--device", sim_serial.device, "Serial port or pty path")->required();
+  sim_serial_cmd->add_option("--profile", sim_serial.profile, "Device to simulate")
+      ->capture_default_str();
+  sim_serial_cmd->add_option("--baud", sim_serial.baud, "Baud rate")->capture_default_str();
+  sim_serial_cmd->add_option("--rate", sim_serial.rate, "Lines per second (faster for tests)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1000.0));
+  sim_serial_cmd->add_flag("!--no-faults", sim_serial.faults,
+                           "No noise, checksum errors or dropouts");
+  add_duration_option(*sim_serial_cmd, "--duration", sim_serial.duration, "Stop after this long");
+  sim_serial_cmd->callback([&] {
+    setup_logging(log_level);
+    exit_code = run_simulate_serial(sim_serial, std::cout, std::cerr);
   });
 
   try {

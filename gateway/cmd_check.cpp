@@ -25,6 +25,10 @@ std::string describe_endpoint(const config::DeviceConfig& device, const config::
   if (device.driver == "modbus-tcp") {
     return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port, device.unit_id);
   }
+  if (device.driver == "serial-line") {
+    return fmt::format("serial-line on {} ({} baud, {})", device.serial.port, device.serial.baud,
+                       config::to_string(device.serial.mode));
+  }
   if (const auto* bus = config.find_bus(device.bus)) {
     return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name, bus->port,
                        bus->baud, device.unit_id);

@@ -50,6 +50,20 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
     }
     out.flush();
   };
+  if (options.raw) {
+    // Frames are printed as they are read, between the readings they produce.
+    for (auto& driver : drivers) {
+      driver->set_raw_frame_sink([&](const drivers::RawFrame& frame) {
+        std::lock_guard lock(out_mutex);
+        if (options.json) {
+          out << to_json(frame).dump() << '\n';
+        } else {
+          out << format_raw_frame(frame, device_width) << '\n';
+        }
+        out.flush();
+      });
+    }
+  }
 
   SignalWaiter signals;  // before the workers start, so they inherit the mask
   Scheduler scheduler(*config, std::move(drivers), sink);

@@ -32,10 +32,18 @@ struct PollOptions {
   std::string device;  // empty: every device
   bool once = false;
   bool json = false;
+  bool raw = false;  // also print every frame as received (serial-line devices)
   std::optional<std::chrono::milliseconds> duration;  // stop after this long
 };
 /// Reads and prints readings with no uplink, until SIGINT/SIGTERM or `duration`.
 int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err);
+
+struct RunOptions {
+  std::string config_path;
+  std::string broker;  // overrides [mqtt] broker when not empty
+};
+/// The gateway: drivers → store → broker, until SIGINT/SIGTERM; SIGHUP reloads.
+int run_gateway(const RunOptions& options, std::ostream& err);
 
 struct SimulateOptions {
   std::string transport;  // "modbus-tcp" or "modbus-rtu"
@@ -50,5 +58,16 @@ struct SimulateOptions {
 };
 /// Serves a simulated device until SIGINT/SIGTERM or `duration`.
 int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
+
+struct SimulateSerialOptions {
+  std::string device;  // serial port or pty to write to
+  std::string profile = "cardio";
+  int baud = 9600;
+  double rate = 1.0;  // lines per second
+  bool faults = true;
+  std::optional<std::chrono::milliseconds> duration;
+};
+/// Writes a simulated serial instrument's lines until SIGINT/SIGTERM or `duration`.
+int run_simulate_serial(const SimulateSerialOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace fieldgate::gateway

@@ -47,6 +47,19 @@ nlohmann::json to_json(const Reading& reading) {
   return j;
 }
 
+std::string format_raw_frame(const drivers::RawFrame& frame, std::size_t device_width) {
+  return fmt::format("{}  {:<{}}  RAW  \"{}\"  {}", format_timestamp(frame.ts_ms), frame.device,
+                     device_width, frame.bytes, frame.verdict);
+}
+
+nlohmann::json to_json(const drivers::RawFrame& frame) {
+  return {{"ts", format_timestamp(frame.ts_ms)},
+          {"ts_ms", frame.ts_ms},
+          {"device", frame.device},
+          {"raw", frame.bytes},
+          {"verdict", frame.verdict}};
+}
+
 std::string format_health(const drivers::DeviceHealth& health) {
   const auto state = health.consecutive_failures > 0
                          ? fmt::format("DOWN ({} failed polls in a row: {})",
@@ -54,24 +67,36 @@ std::string format_health(const drivers::DeviceHealth& health) {
                          : std::string("up");
   const auto last_good =
       health.last_good_ms == 0 ? std::string("never") : format_timestamp(health.last_good_ms);
-  return fmt::format(
+  auto line = fmt::format(
       "{}; last good poll {}; {} polls, {} requests, {} timeouts, {} exceptions, "
       "{} bad responses, {} connection errors",
       state, last_good, health.polls, health.requests, health.timeouts, health.exceptions,
       health.bad_responses, health.connection_errors);
+  // Framed (serial-line) devices only: Modbus output stays as it was.
+  if (health.frames > 0 || health.discarded_bytes > 0) {
+    line += fmt::format("; {} frames, {} bytes discarded", health.frames, health.discarded_bytes);
+  }
+  if (!health.last_bad_frame.empty()) line += "; last bad frame " + health.last_bad_frame;
+  return line;
 }
 
 nlohmann::json to_json(const drivers::DeviceHealth& health) {
-  return {{"connected", health.connected},
-          {"consecutive_failures", health.consecutive_failures},
-          {"last_error", health.last_error},
-          {"last_good_ms", health.last_good_ms},
-          {"polls", health.polls},
-          {"requests", health.requests},
-          {"timeouts", health.timeouts},
-          {"exceptions", health.exceptions},
-          {"bad_responses", health.bad_responses},
-          {"connection_errors", health.connection_errors}};
+  nlohmann::json j = {{"connected", health.connected},
+                      {"consecutive_failures", health.consecutive_failures},
+                      {"last_error", health.last_error},
+                      {"last_good_ms", health.last_good_ms},
+                      {"polls", health.polls},
+                      {"requests", health.requests},
+                      {"timeouts", health.timeouts},
+                      {"exceptions", health.exceptions},
+                      {"bad_responses", health.bad_responses},
+                      {"connection_errors", health.connection_errors}};
+  if (health.frames > 0 || health.discarded_bytes > 0 || !health.last_bad_frame.empty()) {
+    j["frames"] = health.frames;
+    j["discarded_bytes"] = health.discarded_bytes;
+    j["last_bad_frame"] = health.last_bad_frame;
+  }
+  return j;
 }
 
 }  // namespace fieldgate::gateway

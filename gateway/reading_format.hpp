@@ -23,6 +23,13 @@ namespace fieldgate::gateway {
 ///  "unit": "V", "quality": "good"} plus "error" for failed reads.
 [[nodiscard]] nlohmann::json to_json(const Reading& reading);
 
+/// A frame as received, for `poll --raw`: time, device, RAW, the escaped bytes
+/// in quotes, and the verdict ("ok", "bad: checksum 5B, computed 5A", ...).
+[[nodiscard]] std::string format_raw_frame(const drivers::RawFrame& frame,
+                                           std::size_t device_width);
+/// {"ts": "...", "ts_ms": 0, "device": "...", "raw": "$HR,72*5A\\r\\n", "verdict": "ok"}
+[[nodiscard]] nlohmann::json to_json(const drivers::RawFrame& frame);
+
 /// "up, last good 2026-…, 120 polls, 0 timeouts, …" for the end-of-run summary.
 [[nodiscard]] std::string format_health(const drivers::DeviceHealth& health);
 [[nodiscard]] nlohmann::json to_json(const drivers::DeviceHealth& health);

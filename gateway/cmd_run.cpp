@@ -1,0 +1,186 @@
+// `fieldgate run`: the daemon. Wiring and lifecycle only; the work is done by
+// the Scheduler (acquisition), the Store (buffer) and the Forwarder (uplink).
+//
+// Shutdown order matters for "nothing accepted is lost": stop polling, commit
+// what is pending, let the forwarder wait (bounded) for outstanding
+// acknowledgements, then close the store. Whatever the broker has not
+// confirmed stays in the database for the next start.
+#include <csignal>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge/forwarder.hpp"
+#include "bridge/store.hpp"
+#include "bridge/topics.hpp"
+#include "drivers/registry.hpp"
+#include "gateway/commands.hpp"
+#include "gateway/scheduler.hpp"
+#include "gateway/signals.hpp"
+#include "gateway/status.hpp"
+#include "gateway/version.hpp"
+
+namespace fieldgate::gateway {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Acquisition for one configuration: drivers, their shared links, the workers.
+class Acquisition {
+ public:
+  Acquisition(const config::Config& config, const drivers::DriverRegistry& registry,
+              bridge::Store& store)
+      : scheduler_(config, drivers::create_drivers(config, registry, shared_),
+                   [&store](Batch&& batch) { store.append(std::move(batch)); }) {
+    scheduler_.start();
+  }
+  ~Acquisition() { scheduler_.stop(); }
+  Acquisition(const Acquisition&) = delete;
+  Acquisition& operator=(const Acquisition&) = delete;
+
+  [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
+
+ private:
+  drivers::SharedResources shared_;  // outlives the scheduler's drivers
+  Scheduler scheduler_;
+};
+
+void apply_broker_override(config::Config& config, const std::string& broker) {
+  if (broker.empty()) return;
+  config.mqtt.broker = broker;
+  config.mqtt.tls_enabled = broker.starts_with("ssl://") || broker.starts_with("mqtts://");
+  config.has_mqtt = true;
+}
+
+/// What a reload cannot change without a restart (they own open resources).
+std::vector<std::string> restart_only_changes(const config::Config& old_config,
+                                              const config::Config& new_config) {
+  std::vector<std::string> changed;
+  const auto& a = old_config.mqtt;
+  const auto& b = new_config.mqtt;
+  const auto& s = old_config.store;
+  const auto& t = new_config.store;
+  if (s.path != t.path || s.durability != t.durability || s.commit_interval != t.commit_interval ||
+      s.commit_batch != t.commit_batch || s.max_bytes != t.max_bytes || s.max_rows != t.max_rows ||
+      s.max_age != t.max_age || s.overflow != t.overflow) {
+    changed.emplace_back("[store]");
+  }
+  if (a.broker != b.broker || a.client_id != b.client_id || a.username != b.username ||
+      a.password_file != b.password_file || a.protocol != b.protocol ||
+      a.tls.ca_file != b.tls.ca_file || a.tls.cert_file != b.tls.cert_file ||
+      a.tls.key_file != b.tls.key_file || a.status_topic != b.status_topic ||
+      old_config.gateway.name != new_config.gateway.name) {
+    changed.emplace_back("the MQTT connection ([mqtt] broker, identity, TLS, status topic)");
+  }
+  return changed;
+}
+
+}  // namespace
+
+int run_gateway(const RunOptions& options, std::ostream& err) {
+  auto config = load_or_report(options.config_path, err);
+  if (!config) return kExitConfigError;
+  apply_broker_override(*config, options.broker);
+  if (!config->has_mqtt) {
+    err << options.config_path
+        << ": `fieldgate run` needs an [mqtt] table (or --broker URI); "
+           "`fieldgate poll` reads devices without one\n";
+    return kExitConfigError;
+  }
+
+  SignalWaiter signals;  // before any thread starts, so all inherit the mask
+  const auto registry = drivers::make_default_registry();
+  std::unique_ptr<bridge::Store> store;
+  std::unique_ptr<bridge::Forwarder> forwarder;
+  std::unique_ptr<Acquisition> acquisition;
+  try {
+    store = bridge::open_sqlite_store(config->store);
+    forwarder = std::make_unique<bridge::Forwarder>(config->mqtt, config->gateway, *store,
+                                                    bridge::TopicMap(*config));
+    store->set_commit_listener([f = forwarder.get()] { f->wake(); });
+    forwarder->start();
+    acquisition = std::make_unique<Acquisition>(*config, registry, *store);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return kExitConfigError;
+  }
+  spdlog::info("fieldgate {} running: {} devices, buffer {}, broker {}", kVersion,
+               config->devices.size(), config->store.path, config->mqtt.broker);
+
+  const auto started = SteadyClock::now();
+  auto next_status = started + config->mqtt.status_interval;
+  std::vector<DeviceStatus> final_devices;  // after acquisition stopped
+  auto report_status = [&] {
+    GatewayStatus status{
+        config->gateway.name,
+        std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - started),
+        acquisition ? acquisition->status() : final_devices, store->stats(), forwarder->stats()};
+    const auto now_ms = unix_ms_now();
+    spdlog::info("status: {}", summary_line(status, now_ms));
+    forwarder->publish_stats(to_json(status, now_ms).dump());
+  };
+
+  while (true) {
+    const auto now = SteadyClock::now();
+    if (now >= next_status) {
+      report_status();
+      next_status = now + config->mqtt.status_interval;
+    }
+    const auto wait = std::min<SteadyClock::duration>(next_status - now, std::chrono::seconds(1));
+    const int sig = signals.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                                     std::chrono::milliseconds(1));
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (sig != SIGHUP) continue;
+
+    spdlog::info("SIGHUP received: reloading {}", options.config_path);
+    std::ostringstream problems;
+    auto fresh = load_or_report(options.config_path, problems);
+    if (!fresh) {
+      spdlog::error("reload failed, keeping the running configuration:\n{}", problems.str());
+      continue;
+    }
+    apply_broker_override(*fresh, options.broker);
+    for (const auto& what : restart_only_changes(*config, *fresh)) {
+      spdlog::warn("reload: a change of {} takes effect at the next restart", what);
+    }
+    try {
+      // Polling pauses for the swap; the buffer and the uplink carry on.
+      acquisition.reset();
+      forwarder->set_topics(bridge::TopicMap(*fresh));
+      acquisition = std::make_unique<Acquisition>(*fresh, registry, *store);
+      // Keep what cannot change live; take the rest.
+      fresh->store = config->store;
+      fresh->mqtt.broker = config->mqtt.broker;
+      config = std::move(fresh);
+      spdlog::info("reloaded: {} devices", config->devices.size());
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed ({}); restarting acquisition with the previous configuration",
+                    e.what());
+      acquisition = std::make_unique<Acquisition>(*config, registry, *store);
+      forwarder->set_topics(bridge::TopicMap(*config));
+    }
+  }
+
+  final_devices = acquisition->status();
+  acquisition.reset();
+  store->flush();
+  forwarder->stop(config->mqtt.drain_timeout);
+  report_status();
+  forwarder.reset();
+  store.reset();  // final commit
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace fieldgate::gateway
