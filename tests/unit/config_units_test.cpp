@@ -29,6 +29,7 @@ TEST(ConfigDurationTest, ParsesEveryUnit) {
   EXPECT_EQ(duration_ok("2s"), milliseconds{2000});
   EXPECT_EQ(duration_ok("5m"), milliseconds{5 * 60 * 1000});
   EXPECT_EQ(duration_ok("1h"), milliseconds{60 * 60 * 1000});
+  EXPECT_EQ(duration_ok("7d"), milliseconds{7LL * 24 * 60 * 60 * 1000});
   EXPECT_EQ(duration_ok("0s"), milliseconds{0});
   EXPECT_EQ(duration_ok("0ms"), milliseconds{0});
 }
@@ -39,28 +40,31 @@ TEST(ConfigDurationTest, ParsesDecimalsExactly) {
   EXPECT_EQ(duration_ok("0.001s"), milliseconds{1});
   EXPECT_EQ(duration_ok("1.5h"), milliseconds{90 * 60 * 1000});
   EXPECT_EQ(duration_ok("0.1m"), milliseconds{6000});
+  EXPECT_EQ(duration_ok("1.5d"), milliseconds{36 * 60 * 60 * 1000});
   // Trailing zeros do not make a value "finer than a millisecond".
   EXPECT_EQ(duration_ok("2.5000000000000000000000000s"), milliseconds{2500});
   EXPECT_EQ(duration_ok("007s"), milliseconds{7000});
 }
 
 TEST(ConfigDurationTest, RejectsBareNumbersWithAHintToAddAUnit) {
-  EXPECT_EQ(duration_error("1000"), "missing unit; use ms, s, m or h");
-  EXPECT_EQ(duration_error("1.5"), "missing unit; use ms, s, m or h");
+  EXPECT_EQ(duration_error("1000"), "missing unit; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("1.5"), "missing unit; use ms, s, m, h or d");
 }
 
 TEST(ConfigDurationTest, RejectsMalformedText) {
   EXPECT_EQ(duration_error(""), "empty");
-  EXPECT_EQ(duration_error("2x"), "unknown unit \"x\"; use ms, s, m or h");
-  EXPECT_EQ(duration_error("2sec"), "unknown unit \"sec\"; use ms, s, m or h");
-  EXPECT_EQ(duration_error("2S"), "unknown unit \"S\"; use ms, s, m or h");
+  EXPECT_EQ(duration_error("2x"), "unknown unit \"x\"; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("2sec"), "unknown unit \"sec\"; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("2S"), "unknown unit \"S\"; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("2D"), "unknown unit \"D\"; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("1w"), "unknown unit \"w\"; use ms, s, m, h or d");
   EXPECT_EQ(duration_error("2 s"), "no space allowed between the number and the unit");
   EXPECT_EQ(duration_error("-1s"), "must not be negative");
   EXPECT_EQ(duration_error("s"), "expected a number followed by a unit");
   EXPECT_EQ(duration_error(".5s"), "expected a number followed by a unit");
   EXPECT_EQ(duration_error("1.s"), "expected digits after the decimal point");
-  EXPECT_EQ(duration_error("1e3ms"), "unknown unit \"e3ms\"; use ms, s, m or h");
-  EXPECT_EQ(duration_error("1m30s"), "unknown unit \"m30s\"; use ms, s, m or h");
+  EXPECT_EQ(duration_error("1e3ms"), "unknown unit \"e3ms\"; use ms, s, m, h or d");
+  EXPECT_EQ(duration_error("1m30s"), "unknown unit \"m30s\"; use ms, s, m, h or d");
   EXPECT_EQ(duration_error(" 1s"), "expected a number followed by a unit");
 }
 
@@ -79,7 +83,9 @@ TEST(ConfigDurationTest, FormatsTheShortestExactSpelling) {
   EXPECT_EQ(format_duration(milliseconds{90000}), "90s");
   EXPECT_EQ(format_duration(milliseconds{120000}), "2m");
   EXPECT_EQ(format_duration(milliseconds{7200000}), "2h");
-  for (const char* text : {"250ms", "90s", "2m", "2h", "1500ms"}) {
+  EXPECT_EQ(format_duration(milliseconds{7LL * 24 * 3600 * 1000}), "7d");
+  EXPECT_EQ(format_duration(milliseconds{36LL * 3600 * 1000}), "36h");  // 1.5d is not whole
+  for (const char* text : {"250ms", "90s", "2m", "2h", "1500ms", "7d", "25h"}) {
     EXPECT_EQ(format_duration(duration_ok(text)), text);
   }
 }
@@ -128,6 +134,21 @@ TEST(ConfigSizeTest, RejectsMissingOrUnknownUnits) {
   EXPECT_EQ(size_error(""), "empty");
   EXPECT_EQ(size_error("-1MiB"), "must not be negative");
   EXPECT_EQ(size_error("MiB"), "expected a number followed by a unit");
+}
+
+TEST(ConfigSizeTest, FormatsTheShortestExactSpelling) {
+  EXPECT_EQ(format_size(0), "0B");
+  EXPECT_EQ(format_size(1000), "1kB");
+  EXPECT_EQ(format_size(1024), "1KiB");
+  EXPECT_EQ(format_size(1536), "1536B");  // 1.5KiB, but not a whole number of KiB
+  EXPECT_EQ(format_size(1024 * 1024), "1MiB");
+  EXPECT_EQ(format_size(64'000'000), "64MB");
+  EXPECT_EQ(format_size(256ULL * 1024 * 1024), "256MiB");
+  EXPECT_EQ(format_size(3ULL << 40), "3TiB");
+  EXPECT_EQ(format_size(1023), "1023B");
+  for (const char* text : {"1MiB", "64MB", "1023B", "2GiB", "5TB", "3kB"}) {
+    EXPECT_EQ(format_size(size_ok(text)), text);
+  }
 }
 
 TEST(ConfigSizeTest, RejectsValuesBeyond64Bits) {

@@ -1,0 +1,211 @@
+// Framer: every framing, with frames split across reads (down to one byte at a
+// time), many frames in one read, CRLF against LF, garbage, oversize frames.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "drivers/serial/checksum.hpp"
+#include "drivers/serial/framer.hpp"
+
+namespace fieldgate::serial {
+namespace {
+
+using Kind = Frame::Kind;
+using namespace std::literals;
+
+config::SerialLineConfig delimited(std::string delimiter, int max_frame = 64) {
+  config::SerialLineConfig c;
+  c.framing = config::Framing::kDelimiter;
+  c.delimiter = std::move(delimiter);
+  c.max_frame = max_frame;
+  return c;
+}
+
+std::vector<Frame> feed_bytewise(Framer& framer, std::string_view bytes) {
+  std::vector<Frame> out;
+  for (const char c : bytes) {
+    for (auto& f : framer.feed(std::string_view(&c, 1))) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<std::string> contents(const std::vector<Frame>& frames, Kind kind = Kind::kFrame) {
+  std::vector<std::string> out;
+  for (const auto& f : frames) {
+    if (f.kind == kind) out.push_back(f.kind == Kind::kFrame ? f.content : f.raw);
+  }
+  return out;
+}
+
+TEST(SerialFramerTest, ManyFramesInOneReadAndSplitAcrossReads) {
+  Framer framer(delimited("\r\n"));
+  auto frames = framer.feed("A=1\r\nB=2\r\nC=");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"A=1", "B=2"}));
+  EXPECT_EQ(frames[0].raw, "A=1\r\n");  // as received, for `poll --raw`
+  EXPECT_EQ(framer.pending(), 2u);
+  frames = framer.feed("3\r");  // the delimiter itself split across reads
+  EXPECT_TRUE(frames.empty());
+  frames = framer.feed("\n");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"C=3"}));
+  EXPECT_EQ(framer.pending(), 0u);
+}
+
+TEST(SerialFramerTest, OneByteAtATimeGivesTheSameFrames) {
+  Framer framer(delimited("\r\n"));
+  const auto frames = feed_bytewise(framer, "$HR,72*00\r\n$HR,73*00\r\n");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"$HR,72*00", "$HR,73*00"}));
+}
+
+TEST(SerialFramerTest, LfDelimiterReadsCrlfAndLfDevices) {
+  Framer framer(delimited("\n"));
+  const auto frames = framer.feed("crlf\r\nlf\n\r\n\n");
+  // The CR of a CRLF device is not content; blank lines are no frames.
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"crlf", "lf"}));
+}
+
+TEST(SerialFramerTest, CrlfDelimiterOnAnLfDeviceNeverFramesAndIsDiscardedAsOversize) {
+  Framer framer(delimited("\r\n", 16));
+  auto frames = framer.feed("value=1\nvalue=2\nvalue=3\n");
+  EXPECT_TRUE(contents(frames).empty());
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  EXPECT_LE(framer.pending(), 1u);  // bounded: never grows with the stream
+}
+
+TEST(SerialFramerTest, OversizeFrameIsDiscardedUpToTheNextDelimiter) {
+  Framer framer(delimited("\n", 8));
+  auto frames = framer.feed("0123456789");  // already past max_frame, no end yet
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].kind, Kind::kOversize);
+  EXPECT_EQ(frames[0].raw, "01234567");
+  frames = framer.feed("ABCDEF\nok\n");  // the rest of it, then a good frame
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+  EXPECT_TRUE(contents(frames, Kind::kOversize).empty());  // counted once
+  // A complete long line in one read is oversize too.
+  frames = framer.feed("0123456789\nfine\n");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"fine"}));
+}
+
+TEST(SerialFramerTest, StartByteDropsNoiseBetweenLines) {
+  auto c = delimited("\r\n");
+  c.start_byte = '$';
+  Framer framer(c);
+  const auto frames = framer.feed("\x00\xFF~$A,1*00\r\nnoise\r\n$B,2*00\r\n"sv);
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"A,1*00", "B,2*00"}));
+  EXPECT_EQ(frames[1].raw, "$A,1*00\r\n");
+  const auto garbage = contents(frames, Kind::kGarbage);
+  ASSERT_EQ(garbage.size(), 2u);
+  EXPECT_EQ(garbage[1], "noise\r\n");
+}
+
+TEST(SerialFramerTest, StartByteOversizeResynchronisesAtTheNextStart) {
+  auto c = delimited("\n", 8);
+  c.start_byte = '$';
+  Framer framer(c);
+  const auto frames = feed_bytewise(framer, "$0123456789ABC$ok\n");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+}
+
+config::SerialLineConfig stx_etx() {
+  config::SerialLineConfig c;
+  c.framing = config::Framing::kStartEnd;
+  c.start_byte = 0x02;
+  c.end_byte = 0x03;
+  c.max_frame = 16;
+  return c;
+}
+
+TEST(SerialFramerTest, StartEndFramesWithGarbageBetween) {
+  Framer framer(stx_etx());
+  const auto frames = framer.feed("xx\x02W 12.5kg\x03junk\x02W 12.6kg\x03");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"W 12.5kg", "W 12.6kg"}));
+  EXPECT_EQ(frames[1].raw, "\x02W 12.5kg\x03");
+  EXPECT_EQ(contents(frames, Kind::kGarbage), (std::vector<std::string>{"xx", "junk"}));
+}
+
+TEST(SerialFramerTest, StartEndSplitAcrossReadsAndCutShortFrames) {
+  Framer framer(stx_etx());
+  auto frames = feed_bytewise(framer,
+                              "\x02"
+                              "A\x03\x02"
+                              "B");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"A"}));
+  // A new STX before the ETX: the first frame was cut short and is discarded.
+  frames = framer.feed(
+      "\x02"
+      "C\x03");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"C"}));
+  EXPECT_EQ(contents(frames, Kind::kGarbage), (std::vector<std::string>{"\x02"
+                                                                        "B"}));
+}
+
+TEST(SerialFramerTest, StartEndChecksumAfterTheEndByteIsWaitedFor) {
+  auto c = stx_etx();
+  c.checksum = config::ChecksumKind::kCrc16Modbus;
+  c.checksum_position = config::ChecksumPosition::kAfterEnd;
+  Framer framer(c);
+  const std::string crc =
+      encode_checksum(c.checksum, config::ChecksumFormat::kBinary, std::string("DATA\x03"));
+  auto frames = framer.feed(
+      "\x02"
+      "DATA\x03" +
+      crc.substr(0, 1));
+  EXPECT_TRUE(frames.empty());  // the CRC's second byte is still coming
+  frames = framer.feed(crc.substr(1));
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].content, "DATA");
+  EXPECT_EQ(frames[0].trailer, crc);
+  EXPECT_EQ(frames[0].raw,
+            "\x02"
+            "DATA\x03" +
+                crc);
+}
+
+TEST(SerialFramerTest, StartEndOversizeIsDiscardedUpToTheNextStart) {
+  Framer framer(stx_etx());
+  auto frames = framer.feed(
+      "\x02"
+      "0123456789ABCDEFGHIJ");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  frames = framer.feed("KLM\x03\x02ok\x03");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+  EXPECT_TRUE(contents(frames, Kind::kGarbage).empty());  // the tail is part of the oversize
+}
+
+TEST(SerialFramerTest, FixedLengthFrames) {
+  config::SerialLineConfig c;
+  c.framing = config::Framing::kFixed;
+  c.frame_length = 4;
+  Framer framer(c);
+  auto frames = framer.feed("ABCDEFG");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ABCD"}));
+  frames = framer.feed("HIJKL");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"EFGH", "IJKL"}));
+}
+
+TEST(SerialFramerTest, FixedLengthWithStartByteResynchronises) {
+  config::SerialLineConfig c;
+  c.framing = config::Framing::kFixed;
+  c.frame_length = 4;
+  c.start_byte = 0xAA;
+  Framer framer(c);
+  const auto frames = framer.feed(
+      "\x01\x02\xAA"
+      "123\xAA"
+      "456");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"123", "456"}));
+  EXPECT_EQ(contents(frames, Kind::kGarbage).size(), 1u);
+}
+
+TEST(SerialFramerTest, ResetForgetsAPartialFrame) {
+  Framer framer(delimited("\n"));
+  (void)framer.feed("half a li");
+  framer.reset();
+  EXPECT_EQ(framer.pending(), 0u);
+  EXPECT_EQ(contents(framer.feed("ne\nwhole\n")), (std::vector<std::string>{"ne", "whole"}));
+}
+
+}  // namespace
+}  // namespace fieldgate::serial
