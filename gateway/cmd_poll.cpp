@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <csignal>
 #include <mutex>
 #include <ostream>
 
@@ -71,12 +70,7 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
     scheduler.poll_once();
   } else {
     scheduler.start();
-    const auto deadline = options.duration ? std::chrono::steady_clock::now() + *options.duration
-                                           : std::chrono::steady_clock::time_point::max();
-    while (std::chrono::steady_clock::now() < deadline) {
-      const int sig = signals.wait_for(std::chrono::milliseconds(200));
-      if (sig != 0 && sig != SIGHUP) break;
-    }
+    signals.wait_for_stop(options.duration);
     scheduler.stop();
   }
 

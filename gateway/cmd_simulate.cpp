@@ -1,5 +1,4 @@
 #include <atomic>
-#include <csignal>
 #include <ostream>
 #include <thread>
 
@@ -53,12 +52,7 @@ int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream
   SignalWaiter signals;
   std::atomic<bool> stop{false};
   std::thread serving([&] { server->run(stop); });
-  const auto deadline = options.duration ? std::chrono::steady_clock::now() + *options.duration
-                                         : std::chrono::steady_clock::time_point::max();
-  while (std::chrono::steady_clock::now() < deadline) {
-    const int sig = signals.wait_for(std::chrono::milliseconds(200));
-    if (sig != 0 && sig != SIGHUP) break;
-  }
+  signals.wait_for_stop(options.duration);
   stop = true;
   serving.join();
   err << fmt::format("served {} requests\n", server->requests_served());

@@ -1,7 +1,6 @@
 // `fieldgate simulate serial`: a simulated serial instrument (drivers/sim/
 // serial_sim.hpp) writing to a serial port or one end of a pty pair.
 #include <atomic>
-#include <csignal>
 #include <ostream>
 #include <thread>
 
@@ -36,12 +35,7 @@ int run_simulate_serial(const SimulateSerialOptions& options, std::ostream& out,
   SignalWaiter signals;  // before the writer thread, so it inherits the mask
   std::atomic<bool> stop{false};
   std::thread writing([&] { sim->run(stop); });
-  const auto deadline = options.duration ? std::chrono::steady_clock::now() + *options.duration
-                                         : std::chrono::steady_clock::time_point::max();
-  while (std::chrono::steady_clock::now() < deadline) {
-    const int sig = signals.wait_for(std::chrono::milliseconds(200));
-    if (sig != 0 && sig != SIGHUP) break;
-  }
+  signals.wait_for_stop(options.duration);
   stop = true;
   writing.join();
   const auto stats = sim->stats();

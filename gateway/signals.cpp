@@ -39,4 +39,14 @@ int SignalWaiter::wait_for(std::chrono::milliseconds timeout) {
   return sig > 0 ? sig : 0;  // -1: EAGAIN (timeout) or EINTR
 }
 
+int SignalWaiter::wait_for_stop(std::optional<std::chrono::milliseconds> duration) {
+  const auto deadline = duration ? std::chrono::steady_clock::now() + *duration
+                                 : std::chrono::steady_clock::time_point::max();
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int sig = wait_for(std::chrono::milliseconds(200));
+    if (sig == SIGINT || sig == SIGTERM) return sig;
+  }
+  return 0;
+}
+
 }  // namespace fieldgate::gateway

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 namespace fieldgate::gateway {
 
@@ -18,6 +19,10 @@ class SignalWaiter {
 
   /// Waits up to `timeout`; returns the signal number, or 0 on timeout.
   int wait_for(std::chrono::milliseconds timeout);
+
+  /// Waits for SIGINT or SIGTERM (SIGHUP is ignored), or until `duration`
+  /// has passed when given. Returns the signal, or 0 when the time ran out.
+  int wait_for_stop(std::optional<std::chrono::milliseconds> duration);
 };
 
 }  // namespace fieldgate::gateway

@@ -50,28 +50,6 @@ constexpr std::uint16_t byteswap16(std::uint16_t v) noexcept {
   return static_cast<std::uint16_t>((v >> 8) | (v << 8));
 }
 
-// Registers of every fixed-size type (strings are sized by the caller).
-constexpr std::size_t fixed_words(ValueType t) noexcept {
-  switch (t) {
-    case ValueType::kBool:
-    case ValueType::kBit:
-    case ValueType::kInt16:
-    case ValueType::kUInt16:
-      return 1;
-    case ValueType::kInt32:
-    case ValueType::kUInt32:
-    case ValueType::kFloat32:
-      return 2;
-    case ValueType::kInt64:
-    case ValueType::kUInt64:
-    case ValueType::kFloat64:
-      return 4;
-    case ValueType::kString:
-      return 1;  // at least one register
-  }
-  return 1;
-}
-
 // The first `words` registers as one unsigned integer, "A" most significant.
 std::uint64_t assemble_big_endian(std::span<const std::uint16_t> regs, std::size_t words,
                                   ByteOrder order) noexcept {
@@ -162,7 +140,9 @@ std::optional<bool> to_bool(const Value& v) {
 
 Value decode_registers(std::span<const std::uint16_t> regs, ValueType type, ByteOrder order,
                        int bit) {
-  if (regs.size() < fixed_words(type)) return std::monostate{};
+  // Strings are sized by the caller; they need at least one register.
+  if (regs.size() < static_cast<std::size_t>(config::register_count(type, 1)))
+    return std::monostate{};
   switch (type) {
     case ValueType::kBool:
       // Coils and discrete inputs arrive as one register-sized 0/1 each.
