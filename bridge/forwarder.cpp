@@ -75,12 +75,6 @@ using std::chrono::milliseconds;
 // A peek reads at least this many rows, so that a device-json poll is seen
 // whole even when the window has little room.
 constexpr std::size_t kMinPeek = 256;
-// QoS 2 messages awaiting PUBCOMP at once. Brokers bound how many incoming
-// QoS 2 messages a client may have open (mosquitto: max_inflight_messages,
-// default 20, its MQTT 5 "receive maximum") and disconnect a client that
-// exceeds it ("quota exceeded"); MQTT 3.1.1 gives no way to learn the limit,
-// so the window for QoS 2 stays within the common default.
-constexpr std::size_t kMaxInflightQos2 = 20;
 // Without a wake() (no commit listener), the store is looked at this often.
 constexpr milliseconds kIdleRecheck{1000};
 constexpr milliseconds kConnectGrace{5000};  // beyond Paho's own connect timeout
@@ -392,7 +386,12 @@ class Forwarder::Impl {
     std::string broken;
     for (auto& message : detail::plan_messages(rows, *topics, room, rows.size() == peek_count)) {
       // In order: a QoS 2 message that does not fit waits, and so does everything after it.
-      if (message.route.qos == 2 && inflight_qos2_ >= kMaxInflightQos2) break;
+      // Brokers disconnect a client with more QoS 2 messages open than they
+      // allow ("quota exceeded"), see MqttConfig::max_inflight_qos2.
+      if (message.route.qos == 2 &&
+          inflight_qos2_ >= static_cast<std::size_t>(mqtt_.max_inflight_qos2)) {
+        break;
+      }
       const auto readings = std::span(rows).subspan(message.first, message.count);
       broken = publish(message.route, std::move(message.payload), readings);
       if (!broken.empty()) break;
@@ -545,7 +544,8 @@ class Forwarder::Impl {
   // Forwarder thread only.
   State state_ = State::kDisconnected;
   std::unordered_map<MessageId, InflightMessage> inflight_;
-  std::size_t inflight_qos2_ = 0;  // of inflight_, those at QoS 2 (bounded by kMaxInflightQos2)
+  std::size_t inflight_qos2_ =
+      0;  // of inflight_, those at QoS 2 (bounded by mqtt_.max_inflight_qos2)
   std::uint64_t cursor_ = 0;
   MessageId next_message_id_ = 1;
   int consecutive_failures_ = 0;

@@ -167,6 +167,11 @@ struct MqttConfig {
   bool tls_enabled = false;  // derived from the broker scheme
   TlsConfig tls;
   int max_inflight = 1000;  // messages published and not yet acknowledged
+  /// Of those, at most this many at QoS 2. Brokers cap the QoS 2 messages a
+  /// client may have open and disconnect it above the cap ("quota exceeded");
+  /// mosquitto's default (max_inflight_messages) is 20. MQTT 3.1.1 cannot
+  /// announce it, so it is a setting.
+  int max_inflight_qos2 = 20;
   Duration reconnect_min{1000};
   Duration reconnect_max{60000};
   Duration drain_timeout{5000};  // on shutdown, wait this long for acknowledgements

@@ -195,6 +195,7 @@ MqttConfig read_mqtt(Section& s) {
   }
 
   assign(m.max_inflight, s.integer("max_inflight", 1, 65535));
+  assign(m.max_inflight_qos2, s.integer("max_inflight_qos2", 1, 65535));
   const auto reconnect_min = s.duration("reconnect_min", true);
   const auto reconnect_max = s.duration("reconnect_max", true);
   assign(m.reconnect_min, reconnect_min);

@@ -68,14 +68,28 @@ inline constexpr std::array<std::string_view, 8> kStoreKeys{
     "path",      "durability", "commit_interval", "commit_batch",
     "max_bytes", "max_rows",   "max_age",         "overflow"};
 // `password` is not here on purpose: the loader rejects it with its own message.
-inline constexpr auto kMqttKeys =
-    std::to_array<std::string_view>({"broker",        "client_id",     "protocol",
-                                     "keepalive",     "clean_session", "connect_timeout",
-                                     "username",      "password_file", "password_credential",
-                                     "tls",           "max_inflight",  "reconnect_min",
-                                     "reconnect_max", "drain_timeout", "topic",
-                                     "device_topic",  "status_topic",  "status_interval",
-                                     "qos",           "retain",        "payload"});
+inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"broker",
+                                                                   "client_id",
+                                                                   "protocol",
+                                                                   "keepalive",
+                                                                   "clean_session",
+                                                                   "connect_timeout",
+                                                                   "username",
+                                                                   "password_file",
+                                                                   "password_credential",
+                                                                   "tls",
+                                                                   "max_inflight",
+                                                                   "max_inflight_qos2",
+                                                                   "reconnect_min",
+                                                                   "reconnect_max",
+                                                                   "drain_timeout",
+                                                                   "topic",
+                                                                   "device_topic",
+                                                                   "status_topic",
+                                                                   "status_interval",
+                                                                   "qos",
+                                                                   "retain",
+                                                                   "payload"});
 inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file", "key_file",
                                                           "verify_hostname"};
 

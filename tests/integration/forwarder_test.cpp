@@ -221,6 +221,23 @@ TEST_F(ForwarderTest, Mqtt5DeliversAndAnnounces) {
 
 // stop() takes no new readings but waits for those in flight; nothing acked
 // was missed by the subscriber, nothing unacked left the store.
+// mosquitto, like most brokers, lets a client have only so many QoS 2
+// messages open (20 by default) and disconnects it above that with "quota
+// exceeded". A burst larger than the broker's quota must go through in one
+// session, without a reconnect.
+TEST_F(ForwarderTest, QosTwoBurstStaysWithinTheBrokersQuota) {
+  config::Config c = mqtt_config(broker_.uri());
+  c.mqtt.qos = 2;
+  ForwarderRig fw(c, store_);
+  for (int i = 0; i < 100; ++i) store_.append(make_poll("meter", {"a", "b", "c", "d", "e"}, i));
+  fw->start();
+  ASSERT_TRUE(wait_until([&] { return store_.stats().rows == 0; }, 30s)) << fw->stats().last_error;
+  const auto stats = fw->stats();
+  EXPECT_EQ(stats.delivered, 500U);
+  EXPECT_EQ(stats.reconnects, 0U) << stats.last_error;
+  EXPECT_TRUE(stats.last_error.empty()) << stats.last_error;
+}
+
 TEST_F(ForwarderTest, StopDrainsInFlightAndLeavesTheRestInTheStore) {
   config::Config c = mqtt_config(broker_.uri());
   c.mqtt.max_inflight = 50;

@@ -81,6 +81,7 @@ username = "gateway"
 password_file = "/etc/fieldgate/mqtt-password"
 password_credential = "broker-pass"
 max_inflight = 20
+max_inflight_qos2 = 10
 reconnect_min = "500ms"
 reconnect_max = "2m"
 drain_timeout = "0s"
@@ -131,6 +132,7 @@ payload = "value"
   EXPECT_EQ(m.tls.key_file, "/etc/fieldgate/client.key");
   EXPECT_FALSE(m.tls.verify_hostname);
   EXPECT_EQ(m.max_inflight, 20);
+  EXPECT_EQ(m.max_inflight_qos2, 10);
   EXPECT_EQ(m.reconnect_min, milliseconds{500});
   EXPECT_EQ(m.reconnect_max, minutes{2});
   EXPECT_EQ(m.drain_timeout, milliseconds{0});
@@ -175,6 +177,7 @@ TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
   EXPECT_EQ(m.tls.key_file, "");
   EXPECT_TRUE(m.tls.verify_hostname);
   EXPECT_EQ(m.max_inflight, 1000);
+  EXPECT_EQ(m.max_inflight_qos2, 20);
   EXPECT_EQ(m.reconnect_min, seconds{1});
   EXPECT_EQ(m.reconnect_max, minutes{1});
   EXPECT_EQ(m.drain_timeout, seconds{5});
