@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -120,17 +121,6 @@ class ConfigLoaderTest : public ::testing::Test {
   void TearDown() override {
     ::unsetenv("FIELDGATE_TEST_HOST");
     ::unsetenv("FIELDGATE_TEST_MB_PORT");
-  }
-
-  // The issues of a config that must not load, one "file:line:col: ..." per line.
-  static std::string errors_of(const std::string& toml) {
-    try {
-      (void)load_config_string(toml, "t.toml");
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "loaded without error:\n" << toml;
-    return {};
   }
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -40,17 +41,6 @@ host = "h"
 
 Config load(const std::string& toml) {
   return load_config_string(toml, "t.toml");
-}
-
-// The issues of a config that must not load, one "file:line:col: ..." per line.
-std::string errors_of(const std::string& toml) {
-  try {
-    (void)load_config_string(toml, "t.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded without error:\n" << toml;
-  return {};
 }
 
 TEST(ConfigUplinkTest, LoadsEveryStoreAndMqttKey) {
