@@ -158,7 +158,7 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   // Without WatchdogSec= the watchdog still logs a stalled part; it just has
   // no one to stop telling.
   ProgressWatchdog watchdog(service.watchdog_interval().value_or(std::chrono::seconds(30)),
-                            kStallGrace);
+                            kStallGrace, service.watchdog_interval().has_value());
   auto watched_parts = [&] {
     std::vector<ProgressWatchdog::Part> parts{{"the MQTT forwarder", &forwarder->heartbeat()}};
     for (const auto& p : acquisition->progress()) {

@@ -6,8 +6,8 @@
 
 namespace fieldgate::gateway {
 
-ProgressWatchdog::ProgressWatchdog(Clock::duration interval, Clock::duration grace)
-    : interval_(interval), grace_(grace) {}
+ProgressWatchdog::ProgressWatchdog(Clock::duration interval, Clock::duration grace, bool supervised)
+    : interval_(interval), grace_(grace), supervised_(supervised) {}
 
 bool ProgressWatchdog::tick(const std::vector<Part>& parts, Clock::time_point now) {
   std::vector<std::string> stalled;
@@ -20,10 +20,10 @@ bool ProgressWatchdog::tick(const std::vector<Part>& parts, Clock::time_point no
     }
   }
   if (!stalled.empty() && stalled_.empty()) {
-    spdlog::error(
-        "watchdog: no progress from {}; no longer telling systemd that the gateway is alive, "
-        "expect a restart",
-        fmt::join(stalled, ", "));
+    spdlog::error("watchdog: no progress from {}{}", fmt::join(stalled, ", "),
+                  supervised_ ? "; no longer telling systemd that the gateway is alive, expect a "
+                                "restart"
+                              : "");
   } else if (stalled.empty() && !stalled_.empty()) {
     spdlog::warn("watchdog: progress again ({} had stalled)", fmt::join(stalled_, ", "));
   }

@@ -28,7 +28,8 @@ class ProgressWatchdog {
 
   /// `interval`: systemd's WatchdogSec (WATCHDOG=1 goes out every half of
   /// it); `grace`: how far past its promise a part may be before it is stalled.
-  ProgressWatchdog(Clock::duration interval, Clock::duration grace);
+  /// `supervised`: systemd watches (the log then says a restart follows).
+  ProgressWatchdog(Clock::duration interval, Clock::duration grace, bool supervised = true);
 
   /// Call on every turn of the main loop. True when WATCHDOG=1 is due now:
   /// half the interval has passed since the last one and no part is stalled.
@@ -41,6 +42,7 @@ class ProgressWatchdog {
  private:
   Clock::duration interval_;
   Clock::duration grace_;
+  bool supervised_;
   Clock::time_point next_pet_{};  // the first tick pets at once
   std::vector<std::string> stalled_;
 };
