@@ -34,6 +34,8 @@
 //     appended contiguously) form one message, acked together; a point seen
 //     twice starts a new message, so a message never holds two polls' values
 //     of one point.
+//  9. Commands (command_channel.hpp) share the session: the channel is reset
+//     at each connect and serviced by this thread, between publishes.
 //
 // States (state_, written by the forwarder thread only) and who moves them
 //
@@ -63,6 +65,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bridge/command_channel.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/outgoing.hpp"
 
@@ -142,8 +145,12 @@ class Forwarder::Impl {
 
   [[nodiscard]] ForwarderStats stats() const {
     std::lock_guard lock(stats_mutex_);
-    return stats_;
+    ForwarderStats out = stats_;
+    out.command_topics = commands_.subscribed();
+    return out;
   }
+
+  detail::CommandChannel& commands() { return commands_; }
 
  private:
   // Paho calls these on its own threads: record the outcome, nothing more.
@@ -315,6 +322,7 @@ class Forwarder::Impl {
     consecutive_failures_ = 0;
     logged_error_.clear();
     set_state(State::kConnected);
+    commands_.start_session();
     try {
       client_->publish(
           mqtt::make_message(session_.status_topic, std::string(detail::kOnline), 1, true));
@@ -333,6 +341,7 @@ class Forwarder::Impl {
       Events events = take_events();
       std::string broken = apply_events(events);
       if (events.stats_payload) publish_stats_now(*events.stats_payload);
+      commands_.service(*client_);
       if (broken.empty() && !stopping()) broken = fill_window();
       if (!broken.empty()) {
         lose_session(broken);
@@ -421,6 +430,8 @@ class Forwarder::Impl {
       events_.lost_cause = cause.empty() ? "connection lost" : "connection lost: " + cause;
       cv_.notify_all();
     });
+    client_->set_message_callback(
+        [this](mqtt::const_message_ptr message) { commands_.on_message(message); });
   }
 
   std::string publish(const Route& route, std::string payload, std::span<const Reading> readings) {
@@ -554,6 +565,7 @@ class Forwarder::Impl {
   std::string logged_error_;
   std::mt19937_64 rng_;
 
+  detail::CommandChannel commands_{[this] { wake(); }};
   std::thread thread_;
   DeliveryListener listener_{*this};
   // Last, so it is destroyed first: no Paho callback outlives what it uses.
@@ -583,6 +595,16 @@ void Forwarder::publish_stats(const std::string& payload) {
 }
 ForwarderStats Forwarder::stats() const {
   return impl_->stats();
+}
+void Forwarder::set_command_handler(CommandHandler handler) {
+  impl_->commands().set_handler(std::move(handler));
+}
+void Forwarder::set_command_topics(std::vector<std::string> topics, int qos) {
+  impl_->commands().set_topics(std::move(topics), qos);
+}
+void Forwarder::publish_result(std::string topic, std::string payload, int qos) {
+  impl_->commands().queue_result(std::move(topic), std::move(payload), qos,
+                                 impl_->stats().connected);
 }
 
 }  // namespace fieldgate::bridge
