@@ -36,6 +36,7 @@ class GatedDriver final : public drivers::Driver {
     cv_.wait(lock, [&] { return open_; });
     in_poll_ = false;
     ++polls_;
+    cv_.notify_all();
     return {Reading{device_, "p", std::int64_t{1}, "", Quality::kGood, 0, 0, {}}};
   }
   void close() noexcept override {}
@@ -57,6 +58,10 @@ class GatedDriver final : public drivers::Driver {
   bool wait_in_poll() {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return in_poll_; });
+  }
+  bool wait_polled() {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return polls_ > 0; });
   }
   int writes() {
     std::lock_guard lock(mutex_);
@@ -130,6 +135,7 @@ struct Rig {
 TEST(SchedulerCommandTest, AWriteRunsOnTheWorkerThatPollsTheDevice) {
   Rig rig;
   rig.scheduler->start();
+  ASSERT_TRUE(rig.driver->wait_polled());  // the worker has polled: its thread is known
   auto done = rig.submit(Clock::now() + std::chrono::seconds(30));
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   const Outcome o = done.get();
