@@ -62,7 +62,8 @@ class WriteMqttTest : public ::testing::Test {
         results_(broker_.uri(), "fieldgate/gw/meter/+/set/result", 1),
         publisher_(broker_.uri()) {}
 
-  std::filesystem::path write_config(bool relay_writable = true) {
+  std::filesystem::path write_config(bool relay_writable = true,
+                                     const std::string& protocol = "3.1.1") {
     return dir_.write("gateway.toml",
                       fmt::format(R"(
 [gateway]
@@ -72,6 +73,7 @@ path = "{}"
 commit_interval = "50ms"
 [mqtt]
 broker = "{}"
+protocol = "{}"
 status_interval = "1h"
 reconnect_min = "100ms"
 reconnect_max = "500ms"
@@ -84,7 +86,7 @@ port = {}
 poll_interval = "1h"
 {}
 )",
-                                  (dir_.path() / "buffer.db").string(), broker_.uri(),
+                                  (dir_.path() / "buffer.db").string(), broker_.uri(), protocol,
                                   sim_.server().port(), points(relay_writable)));
   }
 
@@ -236,8 +238,9 @@ TEST_F(WriteMqttTest, ARetainedCommandIsNotExecutedAgainAfterARestart) {
   EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
 }
 
+// Over MQTT 5 this time: the same subscriptions, results and reload.
 TEST_F(WriteMqttTest, ReloadUnsubscribesAPointThatIsNoLongerWritable) {
-  const auto config = write_config(true);
+  const auto config = write_config(true, "5");
   auto run = start(config);
   ASSERT_TRUE(wait_log(*run, "subscribed to 2 command topic(s)")) << run->stderr_text();
   ASSERT_TRUE(requests_reach(2));
@@ -245,7 +248,7 @@ TEST_F(WriteMqttTest, ReloadUnsubscribesAPointThatIsNoLongerWritable) {
   EXPECT_EQ(r.at("status"), "ok") << r.dump();
   EXPECT_EQ(r.at("readback"), false);
 
-  write_config(false);
+  write_config(false, "5");
   ::kill(run->pid(), SIGHUP);
   ASSERT_TRUE(wait_log(*run, "unsubscribed from 1 command topic(s)")) << run->stderr_text();
   ASSERT_TRUE(requests_reach(6));  // write + read-back, then the reloaded gateway's first poll
