@@ -34,6 +34,8 @@
 //     appended contiguously) form one message, acked together; a point seen
 //     twice starts a new message, so a message never holds two polls' values
 //     of one point.
+//  9. Commands (command_channel.hpp) share the session: the channel is reset
+//     at each connect and serviced by this thread, between publishes.
 //
 // States (state_, written by the forwarder thread only) and who moves them
 //
@@ -63,6 +65,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bridge/command_channel.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/outgoing.hpp"
 
@@ -143,10 +146,13 @@ class Forwarder::Impl {
 
   [[nodiscard]] ForwarderStats stats() const {
     std::lock_guard lock(stats_mutex_);
-    return stats_;
+    ForwarderStats out = stats_;
+    out.command_topics = commands_.subscribed();
+    return out;
   }
 
   [[nodiscard]] const Heartbeat& heartbeat() const noexcept { return heartbeat_; }
+  detail::CommandChannel& commands() { return commands_; }
 
  private:
   // Paho calls these on its own threads: record the outcome, nothing more.
@@ -322,6 +328,7 @@ class Forwarder::Impl {
     consecutive_failures_ = 0;
     logged_error_.clear();
     set_state(State::kConnected);
+    commands_.start_session();
     try {
       client_->publish(
           mqtt::make_message(session_.status_topic, std::string(detail::kOnline), 1, true));
@@ -340,6 +347,7 @@ class Forwarder::Impl {
       Events events = take_events();
       std::string broken = apply_events(events);
       if (events.stats_payload) publish_stats_now(*events.stats_payload);
+      commands_.service(*client_);
       if (broken.empty() && !stopping()) broken = fill_window();
       if (!broken.empty()) {
         lose_session(broken);
@@ -428,6 +436,8 @@ class Forwarder::Impl {
       events_.lost_cause = cause.empty() ? "connection lost" : "connection lost: " + cause;
       cv_.notify_all();
     });
+    client_->set_message_callback(
+        [this](mqtt::const_message_ptr message) { commands_.on_message(message); });
   }
 
   std::string publish(const Route& route, std::string payload, std::span<const Reading> readings) {
@@ -562,6 +572,7 @@ class Forwarder::Impl {
   std::mt19937_64 rng_;
 
   Heartbeat heartbeat_;  // the forwarder thread's promise, for the watchdog
+  detail::CommandChannel commands_{[this] { wake(); }};
   std::thread thread_;
   DeliveryListener listener_{*this};
   // Last, so it is destroyed first: no Paho callback outlives what it uses.
@@ -594,6 +605,16 @@ ForwarderStats Forwarder::stats() const {
 }
 const Heartbeat& Forwarder::heartbeat() const noexcept {
   return impl_->heartbeat();
+}
+void Forwarder::set_command_handler(CommandHandler handler) {
+  impl_->commands().set_handler(std::move(handler));
+}
+void Forwarder::set_command_topics(std::vector<std::string> topics, int qos) {
+  impl_->commands().set_topics(std::move(topics), qos);
+}
+void Forwarder::publish_result(std::string topic, std::string payload, int qos) {
+  impl_->commands().queue_result(std::move(topic), std::move(payload), qos,
+                                 impl_->stats().connected);
 }
 
 }  // namespace fieldgate::bridge

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "bridge/commands.hpp"
 #include "bridge/heartbeat.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
@@ -21,8 +23,9 @@ struct ForwarderStats {
   std::uint64_t delivered = 0;   // readings confirmed (PUBACK/PUBCOMP, or written for QoS 0)
   std::uint64_t reconnects = 0;  // successful connects after the first
   std::uint64_t connect_failures = 0;
-  std::size_t inflight = 0;  // messages published, not yet confirmed
-  std::string last_error;    // why the last connect or publish failed ("" if none)
+  std::size_t inflight = 0;        // messages published, not yet confirmed
+  std::string last_error;          // why the last connect or publish failed ("" if none)
+  std::size_t command_topics = 0;  // command subscriptions the broker confirmed (this session)
 };
 
 class Forwarder {
@@ -59,6 +62,19 @@ class Forwarder {
   /// The forwarder thread's progress, for the systemd watchdog: overdue when
   /// it is stuck (in a store call, in Paho), never while it waits by design.
   [[nodiscard]] const Heartbeat& heartbeat() const noexcept;
+
+  /// Receives every message on a command topic (on Paho's thread). Set before start().
+  void set_command_handler(CommandHandler handler);
+
+  /// The command topics to subscribe, at `qos`: subscribed at every connect
+  /// (a clean session forgets them); a topic no longer listed is unsubscribed.
+  /// Thread-safe.
+  void set_command_topics(std::vector<std::string> topics, int qos);
+
+  /// Publishes a command's result (not retained) if connected; otherwise, or
+  /// if the session ends first, it is dropped: results are never buffered.
+  /// Thread-safe.
+  void publish_result(std::string topic, std::string payload, int qos);
 
  private:
   class Impl;

@@ -137,6 +137,18 @@ Route TopicMap::route(std::string_view device, std::string_view point,
   return resolve(config_, known, nullptr, device, point, unit);
 }
 
+CommandRoute TopicMap::command_route(std::string_view device, std::string_view point,
+                                     std::string_view unit) const {
+  const Route r = route(device, point, unit);
+  // The same rule as config/uplink_checks.cpp, which checks these topics.
+  const std::string base =
+      r.payload == PayloadFormat::kDeviceJson ? fmt::format("{}/{}", r.topic, point) : r.topic;
+  CommandRoute out;
+  out.command = fmt::format("{}/{}", base, config_.mqtt.command_suffix);
+  out.result = fmt::format("{}/{}", out.command, config_.mqtt.result_suffix);
+  return out;
+}
+
 std::string json_payload(const Reading& reading) {
   Json j;
   j["value"] = json_value(reading);

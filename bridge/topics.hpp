@@ -22,6 +22,12 @@ struct Route {
   config::PayloadFormat payload = config::PayloadFormat::kJson;
 };
 
+/// Where commands to a writable point arrive and where their results go.
+struct CommandRoute {
+  std::string command;  // "<point topic>/set" ("<device topic>/<point>/set" for device-json)
+  std::string result;   // "<command topic>/result"
+};
+
 class TopicMap {
  public:
   /// Resolves point → device → [mqtt] settings for every configured point.
@@ -31,6 +37,10 @@ class TopicMap {
   /// before a reload removed it) gets the [mqtt] defaults expanded for it.
   [[nodiscard]] Route route(std::string_view device, std::string_view point,
                             std::string_view unit) const;
+
+  /// The command and result topics of a point ([mqtt] command_suffix, result_suffix).
+  [[nodiscard]] CommandRoute command_route(std::string_view device, std::string_view point,
+                                           std::string_view unit) const;
 
  private:
   config::Config config_;  // for the defaults and unknown names

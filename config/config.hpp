@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace fieldgate::config {
@@ -186,6 +187,14 @@ struct MqttConfig {
   int qos = 1;
   bool retain = false;
   PayloadFormat payload = PayloadFormat::kJson;
+  // Commands to writable points: subscribed on "<point topic>/<command_suffix>",
+  // answered on "<point topic>/<command_suffix>/<result_suffix>".
+  int command_qos = 1;
+  /// A command older than this (by its "ts", MQTT 5 expiry, or time since it
+  /// arrived, queue wait included) is refused as expired, never executed late.
+  Duration command_max_age{10000};
+  std::string command_suffix = "set";
+  std::string result_suffix = "result";
   SourcePos pos;
 };
 
@@ -205,6 +214,26 @@ struct BusConfig {
   SourcePos pos;
 };
 
+/// Which Modbus write function a writable point uses. kSingle: FC5 for a
+/// coil, FC6 for a one-register value, FC16 for longer ones. kMultiple: always
+/// FC15 / FC16 (some devices accept nothing else).
+enum class WriteFunction { kSingle, kMultiple };
+
+/// A value of an `allowed` list, as written in TOML (integers become doubles).
+using AllowedValue = std::variant<bool, double, std::string>;
+
+/// Whether and how a point may be written from MQTT or `fieldgate write`.
+/// Everything is read-only unless `writable` says otherwise.
+struct WriteConfig {
+  bool writable = false;
+  std::optional<double> min;  // in the point's units (after scale and offset)
+  std::optional<double> max;
+  std::vector<AllowedValue> allowed;  // empty: any value within min/max
+  WriteFunction function = WriteFunction::kSingle;
+  /// serial-line: the bytes sent for a write, with "{value}" replaced by the value.
+  std::string write_template;
+};
+
 struct PointConfig {
   std::string name;
   RegisterKind kind = RegisterKind::kHolding;
@@ -222,6 +251,7 @@ struct PointConfig {
   std::optional<int> qos;
   std::optional<bool> retain;
   SerialPointConfig serial;  // driver "serial-line" only
+  WriteConfig write;
   SourcePos pos;
 
   /// Effective settings after applying the device defaults.
@@ -328,6 +358,7 @@ class ConfigError : public std::runtime_error {
 [[nodiscard]] std::string_view to_string(ParseMode m) noexcept;
 [[nodiscard]] std::string_view to_string(LineMode m) noexcept;
 [[nodiscard]] std::string_view to_string(SerialValueType t) noexcept;
+[[nodiscard]] std::string_view to_string(WriteFunction f) noexcept;
 
 /// Registers a value of this type occupies (1 for bool/bit, `count` for strings).
 [[nodiscard]] int register_count(ValueType t, int string_count) noexcept;

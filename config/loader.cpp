@@ -32,6 +32,7 @@
 #include "config/diagnostics.hpp"
 #include "config/loader_serial.hpp"
 #include "config/loader_uplink.hpp"
+#include "config/loader_write.hpp"
 #include "config/point_rules.hpp"
 #include "config/schema.hpp"
 #include "config/toml_section.hpp"
@@ -83,11 +84,12 @@ PointConfig read_point(Section& s, const DeviceConfig& device, bool max_register
   for (std::string_view key : kSerialOnlyPointKeys) {
     s.reject(key, "only allowed for driver \"serial-line\"");
   }
-  s.check_unknown_keys();
 
   if (!s.has("type") && kind) {
     type = is_bit_kind(*kind) ? ValueType::kBool : ValueType::kUInt16;
   }
+  p.write = read_point_write(s, WriteContext{false, kind, type, std::nullopt});
+  s.check_unknown_keys();
   assign(p.kind, kind);
   assign(p.address, address);
   assign(p.type, type);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/loader_uplink.hpp"
+#include "config/loader_write.hpp"
 #include "config/schema.hpp"
 #include "config/serial_pattern.hpp"
 
@@ -341,6 +342,9 @@ PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
     s.reject("scale", why);
     s.reject("offset", why);
   }
+  // The type's default when absent; nullopt when it was invalid (reported).
+  const auto line_type = type || s.has("type") ? type : std::optional(p.serial.type);
+  p.write = read_point_write(s, WriteContext{true, std::nullopt, std::nullopt, line_type});
   s.check_unknown_keys();
   return p;
 }

@@ -224,6 +224,10 @@ MqttConfig read_mqtt(Section& s) {
   assign(m.qos, qos(s));
   assign(m.retain, s.boolean("retain"));
   assign(m.payload, s.choice("payload", kPayloadFormats));
+  assign(m.command_qos, s.integer("command_qos", 0, 2));
+  assign(m.command_max_age, s.duration("command_max_age", true));
+  assign(m.command_suffix, s.name("command_suffix", Need::kOptional));
+  assign(m.result_suffix, s.name("result_suffix", Need::kOptional));
   s.check_unknown_keys();
   return m;
 }

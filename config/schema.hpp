@@ -57,12 +57,17 @@ inline constexpr std::array<std::string_view, 21> kSerialOnlyDeviceKeys{"baud",
 inline constexpr auto kPointKeys = std::to_array<std::string_view>(
     {"name", "kind", "address", "type", "count", "bit", "scale", "offset", "unit", "interval",
      "byte_order", "topic", "qos", "retain",
+     // writes (loader_write.cpp)
+     "writable", "min", "max", "allowed", "write_function", "write_template",
      // serial-line
      "field", "key", "group", "split", "part"});
-inline constexpr auto kModbusOnlyPointKeys =
-    std::to_array<std::string_view>({"kind", "address", "count", "bit", "interval", "byte_order"});
+inline constexpr auto kModbusOnlyPointKeys = std::to_array<std::string_view>(
+    {"kind", "address", "count", "bit", "interval", "byte_order", "write_function"});
 inline constexpr auto kSerialOnlyPointKeys =
-    std::to_array<std::string_view>({"field", "key", "group", "split", "part"});
+    std::to_array<std::string_view>({"field", "key", "group", "split", "part", "write_template"});
+/// The keys that only mean something with `writable = true`.
+inline constexpr auto kWriteKeys =
+    std::to_array<std::string_view>({"min", "max", "allowed", "write_function", "write_template"});
 
 inline constexpr std::array<std::string_view, 8> kStoreKeys{
     "path",      "durability", "commit_interval", "commit_batch",
@@ -89,7 +94,11 @@ inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"broker",
                                                                    "status_interval",
                                                                    "qos",
                                                                    "retain",
-                                                                   "payload"});
+                                                                   "payload",
+                                                                   "command_qos",
+                                                                   "command_max_age",
+                                                                   "command_suffix",
+                                                                   "result_suffix"});
 inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file", "key_file",
                                                           "verify_hostname"};
 
@@ -132,6 +141,7 @@ inline constexpr std::array kSerialValueTypes{SerialValueType::kNumber, SerialVa
                                               SerialValueType::kBool, SerialValueType::kString};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
+inline constexpr std::array kWriteFunctions{WriteFunction::kSingle, WriteFunction::kMultiple};
 inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat::kValue,
                                             PayloadFormat::kDeviceJson};
 

@@ -116,11 +116,28 @@ class TopicRegistry {
   std::set<std::string> reported_;
 };
 
+// A writable point's command topic ("<topic>/set") must not be one the
+// gateway publishes to (it would take its own readings for commands), and its
+// result topic ("<topic>/set/result") must be its own.
+void add_command_topics(TopicRegistry& topics, const TopicRegistry::Publisher& point,
+                        const MqttConfig& mqtt, const TopicVars& vars) {
+  const std::string command = fmt::format("{}/{}", point.text, mqtt.command_suffix);
+  const std::string result = fmt::format("{}/{}", command, mqtt.result_suffix);
+  TopicRegistry::Publisher who = point;
+  who.what = point.what + "'s command topic";
+  who.text = command;
+  topics.add(who, vars);
+  who.what = point.what + "'s result topic";
+  who.text = result;
+  topics.add(who, vars);
+}
+
 // A value the topics are built from was reported already (a bad template, a
 // duplicate name): colliding topics would then only repeat that problem.
 bool topic_inputs_reported(const Diagnostics& diag) {
-  static constexpr std::array<std::string_view, 7> kInputs{
-      "name", "site", "topic", "device_topic", "status_topic", "payload", "unit"};
+  static constexpr std::array<std::string_view, 9> kInputs{
+      "name",    "site", "topic",          "device_topic", "status_topic",
+      "payload", "unit", "command_suffix", "result_suffix"};
   return diag.any_issue([](std::string_view path) {
     if (!(path.starts_with("gateway.") || path.starts_with("mqtt.") ||
           path.starts_with("devices["))) {
@@ -168,6 +185,19 @@ void check_topics(const Config& config, Diagnostics& diag) {
       who.fallback = device.pos;
       who.per_device = true;
       topics.add(who, {config.gateway.name, config.gateway.site, device.name, {}, {}});
+      for (std::size_t j = 0; j < device.points.size(); ++j) {
+        const PointConfig& point = device.points[j];
+        if (!point.write.writable) continue;
+        // Commands of a device-json device: "<device topic>/<point>/set".
+        const std::string text = std::string(who.text) + "/{point}";
+        TopicRegistry::Publisher cmd = who;
+        cmd.what = fmt::format("{}.points[{}] ({}/{})", base, j, device.name, point.name);
+        cmd.text = text;
+        cmd.per_device = false;
+        add_command_topics(
+            topics, cmd, mqtt,
+            {config.gateway.name, config.gateway.site, device.name, point.name, point.unit});
+      }
       continue;
     }
     for (std::size_t j = 0; j < device.points.size(); ++j) {
@@ -187,8 +217,10 @@ void check_topics(const Config& config, Diagnostics& diag) {
       }
       who.fallback = point.pos;
       who.per_point = true;
-      topics.add(who,
-                 {config.gateway.name, config.gateway.site, device.name, point.name, point.unit});
+      const TopicVars vars{config.gateway.name, config.gateway.site, device.name, point.name,
+                           point.unit};
+      topics.add(who, vars);
+      if (point.write.writable) add_command_topics(topics, who, mqtt, vars);
     }
   }
 }

@@ -44,6 +44,20 @@ struct RawFrame {
 };
 using RawFrameSink = std::function<void(const RawFrame&)>;
 
+/// How a write ended. kRejected: refused before any bus traffic (the value does
+/// not fit the point's type, the point is not writable); kFailed: the device
+/// refused it or did not answer (see `quality`).
+enum class WriteStatus { kOk, kRejected, kFailed };
+
+struct WriteResult {
+  WriteStatus status = WriteStatus::kOk;
+  Quality quality = Quality::kGood;  // kFailed: timeout, exception, no_connection...
+  std::string error;                 // why not ok; when ok, a note on the read-back if any
+  /// kOk: the point read back after the write (scaled, as a reading would
+  /// show it); monostate when the driver cannot read it back.
+  Value readback;
+};
+
 /// One field device. Not thread-safe: a device is only ever touched by the one
 /// worker that owns its channel.
 class Driver {
@@ -77,6 +91,19 @@ class Driver {
   /// worker's thread, during poll()). Set before polling starts. Drivers
   /// without frames of their own (Modbus: libmodbus does the framing) ignore it.
   virtual void set_raw_frame_sink(RawFrameSink sink) { (void)sink; }
+
+  /// Writes `value` (in the point's units, as readings show it) to `point`,
+  /// then reads the point back. Called by the worker that owns the channel,
+  /// between polls. Never throws. The caller has checked that the point is
+  /// writable and the value within its limits; the driver still refuses what
+  /// it cannot encode, before any bus traffic. Default: not supported.
+  virtual WriteResult write(const std::string& point, const Value& value) {
+    (void)value;
+    return {WriteStatus::kRejected,
+            Quality::kGood,
+            "driver of device \"" + device() + "\" cannot write (point " + point + ")",
+            {}};
+  }
 };
 
 }  // namespace fieldgate::drivers

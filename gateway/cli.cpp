@@ -89,6 +89,24 @@ int run_cli(int argc, char** argv) {
     exit_code = run_gateway(run, std::cerr);
   });
 
+  WriteOptions write;
+  auto* write_cmd = app.add_subcommand(
+      "write",
+      "Write one value to a writable point and read it back (commissioning), with the checks "
+      "of an MQTT command. Exit 0 written, 1 config or command-line error, 2 the device "
+      "refused it or did not answer, 3 refused before any bus traffic (not writable, wrong "
+      "type, out of range)");
+  write_cmd->add_option("-c,--config", write.config_path, "Configuration file (TOML)")->required();
+  write_cmd->add_option("--device", write.device, "Device name")->required();
+  write_cmd->add_option("--point", write.point, "Point name")->required();
+  write_cmd->add_option("value", write.value, "21.5, true, on, text, or JSON {\"value\": ...}")
+      ->required();
+  write_cmd->add_flag("--json", write.json, "Print the result as JSON, as published on MQTT");
+  write_cmd->callback([&] {
+    setup_logging(log_level);
+    exit_code = run_write(write, std::cout, std::cerr);
+  });
+
   add_queue_command(app, exit_code);
 
   auto* simulate_cmd =

@@ -20,6 +20,7 @@
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/scheduler.hpp"
 #include "gateway/service_notify.hpp"
@@ -54,6 +55,7 @@ class Acquisition {
 
   [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
   [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
+  [[nodiscard]] Scheduler& scheduler() { return scheduler_; }
 
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
@@ -115,6 +117,7 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
   const auto registry = drivers::make_default_registry();
+  std::unique_ptr<CommandRouter> commands;  // first in, last out: outlives its callers
   std::unique_ptr<bridge::Store> store;
   std::unique_ptr<bridge::Forwarder> forwarder;
   std::unique_ptr<Acquisition> acquisition;
@@ -128,8 +131,10 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
     forwarder = std::make_unique<bridge::Forwarder>(config->mqtt, config->gateway, *store,
                                                     bridge::TopicMap(*config));
     store->set_commit_listener([f = forwarder.get()] { f->wake(); });
+    commands = make_command_router(*forwarder);
     forwarder->start();
     acquisition = std::make_unique<Acquisition>(*config, registry, *store);
+    attach_commands(*commands, *forwarder, *config, acquisition->scheduler());
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return kExitServiceConfig;
@@ -203,9 +208,11 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
     }
     try {
       // Polling pauses for the swap; the buffer and the uplink carry on.
+      commands->detach();
       acquisition.reset();
       forwarder->set_topics(bridge::TopicMap(*fresh));
       acquisition = std::make_unique<Acquisition>(*fresh, registry, *store);
+      attach_commands(*commands, *forwarder, *fresh, acquisition->scheduler());
       // Keep what cannot change live; take the rest.
       fresh->store = config->store;
       fresh->mqtt.broker = config->mqtt.broker;
@@ -218,11 +225,13 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
                     e.what());
       acquisition = std::make_unique<Acquisition>(*config, registry, *store);
       forwarder->set_topics(bridge::TopicMap(*config));
+      attach_commands(*commands, *forwarder, *config, acquisition->scheduler());
       service.ready("reload failed, running the previous configuration (see the journal)");
     }
   }
 
   final_devices = acquisition->status();
+  commands->detach();
   acquisition.reset();
   store->flush();
   forwarder->stop(config->mqtt.drain_timeout);

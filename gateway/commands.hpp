@@ -15,6 +15,8 @@ namespace fieldgate::gateway {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitConfigError = 1;  // the configuration (or a command-line value) is wrong
 inline constexpr int kExitReadFailed = 2;   // `poll --once`: at least one point could not be read
+inline constexpr int kExitWriteFailed = 2;  // `write`: the device refused it or did not answer
+inline constexpr int kExitWriteRejected = 3;  // `write`: refused before any bus traffic
 inline constexpr int kExitStartFailed = 3;  // `run`: the buffer could not be opened
 // `run`: the configuration is wrong (sysexits' EX_CONFIG). The systemd unit
 // does not restart on it (RestartPreventExitStatus=78): a restart cannot help.
@@ -49,6 +51,16 @@ struct RunOptions {
 };
 /// The gateway: drivers → store → broker, until SIGINT/SIGTERM; SIGHUP reloads.
 int run_gateway(const RunOptions& options, std::ostream& err);
+
+struct WriteOptions {
+  std::string config_path;
+  std::string device;
+  std::string point;
+  std::string value;  // as an MQTT payload: "21.5", "true", "on", text, or JSON
+  bool json = false;
+};
+/// Writes one value with the same checks as an MQTT command, reads it back, prints both.
+int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err);
 
 struct SimulateOptions {
   std::string transport;  // "modbus-tcp" or "modbus-rtu"

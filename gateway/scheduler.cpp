@@ -1,6 +1,7 @@
 #include "gateway/scheduler.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <stdexcept>
 
@@ -38,18 +39,39 @@ class Scheduler::Worker {
   void start() {
     stop_requested_ = false;
     heartbeat_.expect_within(std::chrono::seconds(1));
+    {
+      std::lock_guard lock(wake_mutex_);
+      accepting_ = true;
+    }
     thread_ = std::thread([this] { run(); });
   }
 
   void stop() {
+    std::deque<WriteCommand> cancelled;
     {
       std::lock_guard lock(wake_mutex_);
       stop_requested_ = true;
+      accepting_ = false;
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(wake_mutex_);
+      cancelled.swap(commands_);
+    }
+    for (auto& command : cancelled) command.done(CommandOutcome::kCancelled, {});
     heartbeat_.clear();
     for (auto& slot : slots_) slot.driver->close();
+  }
+
+  bool submit(WriteCommand command) {
+    {
+      std::lock_guard lock(wake_mutex_);
+      if (!accepting_) return false;
+      commands_.push_back(std::move(command));
+    }
+    wake_.notify_all();
+    return true;
   }
 
   void poll_once() {
@@ -93,23 +115,60 @@ class Scheduler::Worker {
     if (!batch.empty()) sink_(std::move(batch));
   }
 
+  // Writes queued since the last look, in arrival order, each by this thread
+  // between two polls. One whose deadline passed while it waited is expired.
+  void run_commands() {
+    while (true) {
+      WriteCommand command;
+      {
+        std::lock_guard lock(wake_mutex_);
+        if (commands_.empty() || stop_requested_) return;
+        command = std::move(commands_.front());
+        commands_.pop_front();
+      }
+      if (Clock::now() > command.deadline) {
+        command.done(CommandOutcome::kExpired, {});
+        continue;
+      }
+      std::size_t index = 0;
+      while (index < slots_.size() && slots_[index].driver->device() != command.device) ++index;
+      if (index == slots_.size()) {  // submit() only routes owned devices here
+        command.done(CommandOutcome::kCancelled, {});
+        continue;
+      }
+      auto& driver = *slots_[index].driver;
+      // A write and its read-back: two transactions, within a poll's bound.
+      heartbeat_.expect_within(slots_[index].poll_bound);
+      const auto result = driver.write(command.point, command.value);
+      {
+        std::lock_guard lock(status_mutex_);
+        status_[index].health = driver.health();
+      }
+      command.done(CommandOutcome::kExecuted, result);
+    }
+  }
+
   void run() {
     while (true) {
-      // Poll every due device in turn: on a shared bus one transaction at a time.
+      // Poll every due device in turn: on a shared bus one transaction at a
+      // time, and queued writes between two polls.
       for (std::size_t i = 0; i < slots_.size(); ++i) {
+        run_commands();
         if (stop_requested_) return;
         const auto now = Clock::now();
         if (due(slots_[i]) > now) continue;
         heartbeat_.expect_within(slots_[i].poll_bound);
         poll_slot(i, now, false);
       }
+      run_commands();
       // Wake at least once a second even with nothing due, a cheap guard
       // against a clock that jumped or a device that never becomes due.
       auto next = Clock::now() + std::chrono::seconds(1);
       for (const auto& slot : slots_) next = std::min(next, due(slot));
       heartbeat_.expect_within(std::max(next - Clock::now(), Clock::duration::zero()));
       std::unique_lock lock(wake_mutex_);
-      if (wake_.wait_until(lock, next, [this] { return stop_requested_.load(); })) return;
+      wake_.wait_until(lock, next, [this] { return stop_requested_.load() || !commands_.empty(); });
+      if (stop_requested_) return;
     }
   }
 
@@ -121,6 +180,8 @@ class Scheduler::Worker {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   std::atomic<bool> stop_requested_{false};
+  bool accepting_ = false;             // guarded by wake_mutex_
+  std::deque<WriteCommand> commands_;  // guarded by wake_mutex_
   mutable std::mutex status_mutex_;
   std::vector<DeviceStatus> status_;
 };
@@ -138,6 +199,7 @@ Scheduler::Scheduler(const config::Config& config,
       workers_.push_back(std::make_unique<Worker>(driver->channel(), sink));
       worker = workers_.back().get();
     }
+    by_device_[driver->device()] = worker;
     worker->add(std::move(driver), *device);
   }
 }
@@ -164,6 +226,12 @@ std::vector<Scheduler::Progress> Scheduler::progress() const {
   std::vector<Progress> out;
   for (const auto& worker : workers_) out.push_back({worker->channel(), &worker->heartbeat()});
   return out;
+}
+
+bool Scheduler::submit(WriteCommand command) {
+  const auto it = by_device_.find(command.device);
+  if (it == by_device_.end()) return false;
+  return it->second->submit(std::move(command));
 }
 
 std::vector<DeviceStatus> Scheduler::status() const {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,24 @@ namespace fieldgate::gateway {
 /// Receives every batch a device produced. Called from worker threads,
 /// concurrently: it must be thread-safe and should not block for long.
 using BatchSink = std::function<void(Batch&&)>;
+
+/// How a queued write ended, besides the driver's own result.
+enum class CommandOutcome {
+  kExecuted,   // the driver ran it: see the WriteResult
+  kExpired,    // its deadline passed while it waited for the bus: not executed
+  kCancelled,  // the scheduler stopped (shutdown, reload) first: not executed
+};
+
+/// A write for the worker that owns the device's bus, executed between polls
+/// by that worker's thread (never a second master on a line).
+struct WriteCommand {
+  std::string device;
+  std::string point;
+  Value value;
+  drivers::Clock::time_point deadline;  // not executed after this
+  /// Called exactly once: on the worker thread, or on the thread calling stop().
+  std::function<void(CommandOutcome, const drivers::WriteResult&)> done;
+};
 
 struct DeviceStatus {
   std::string device;
@@ -46,6 +65,11 @@ class Scheduler {
   /// returns when all are done. For `poll --once`; do not mix with start().
   void poll_once();
 
+  /// Queues a write for the worker of `command.device`; it runs before that
+  /// worker's next poll. False (and `done` not called) when no worker owns the
+  /// device or the scheduler is stopped.
+  bool submit(WriteCommand command);
+
   [[nodiscard]] std::vector<DeviceStatus> status() const;
 
   /// Each worker's heartbeat, named by its channel, for the watchdog. Valid
@@ -60,6 +84,7 @@ class Scheduler {
  private:
   class Worker;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::map<std::string, Worker*, std::less<>> by_device_;
 };
 
 }  // namespace fieldgate::gateway

@@ -38,6 +38,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"inflight", u.inflight},
         {"reconnects", u.reconnects},
         {"connect_failures", u.connect_failures},
+        {"command_topics", u.command_topics},
         {"last_error", u.last_error}}},
   };
 }

@@ -19,6 +19,8 @@
 #include <limits>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 namespace fieldgate::modbus {
 
 namespace {
@@ -276,6 +278,81 @@ std::optional<std::vector<std::uint16_t>> encode_registers(const Value& value, V
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+bool is_integer_type(ValueType t) noexcept {
+  switch (t) {
+    case ValueType::kInt16:
+    case ValueType::kUInt16:
+    case ValueType::kInt32:
+    case ValueType::kUInt32:
+    case ValueType::kInt64:
+    case ValueType::kUInt64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string describe_value(const Value& v) {
+  if (std::holds_alternative<std::string>(v)) return "\"" + std::get<std::string>(v) + "\"";
+  return format_value(v);
+}
+
+}  // namespace
+
+EncodedWrite encode_point_value(const config::PointConfig& point, ByteOrder order,
+                                const Value& value) {
+  const ValueType type = point.type;
+  const std::string type_name(config::to_string(type));
+  Value raw = value;
+  const bool scaled = point.scale != 1.0 || point.offset != 0.0;
+  if (scaled && type != ValueType::kBool && type != ValueType::kBit && type != ValueType::kString) {
+    const auto v = to_double(value);
+    if (!v) return {{}, fmt::format("expected a number, got {}", describe_value(value))};
+    const double unscaled = (*v - point.offset) / point.scale;
+    if (is_integer_type(type)) {
+      // Anything beyond ±2^63 cannot be any integer type; nearbyint rounds half to even.
+      const double rounded = std::nearbyint(unscaled);
+      if (!std::isfinite(rounded) || std::abs(rounded) >= std::ldexp(1.0, 63)) {
+        return {{},
+                fmt::format("{} is out of range for {} (raw value {})", format_value(value),
+                            type_name, unscaled)};
+      }
+      raw = static_cast<std::int64_t>(rounded);
+    } else {
+      raw = unscaled;
+    }
+  } else if (is_integer_type(type)) {
+    if (const auto* d = std::get_if<double>(&value); d && std::trunc(*d) != *d) {
+      return {{}, fmt::format("{} is not a whole number, as {} needs", *d, type_name)};
+    }
+  }
+  auto regs = encode_registers(raw, type, order, point.count, point.bit);
+  if (regs) return {std::move(*regs), {}};
+  // Why not: the wrong kind of value, or out of the type's range.
+  const bool numeric =
+      std::holds_alternative<std::int64_t>(raw) || std::holds_alternative<double>(raw);
+  if (type == ValueType::kBool || type == ValueType::kBit) {
+    return {{}, fmt::format("expected true or false, got {}", describe_value(value))};
+  }
+  if (type == ValueType::kString) {
+    if (!std::holds_alternative<std::string>(value)) {
+      return {{}, fmt::format("expected a string, got {}", describe_value(value))};
+    }
+    return {{},
+            fmt::format("expected at most {} printable ASCII characters, got {}", point.count * 2,
+                        describe_value(value))};
+  }
+  if (!numeric) return {{}, fmt::format("expected a number, got {}", describe_value(value))};
+  if (scaled) {
+    return {{},
+            fmt::format("{} is out of range for {} (raw value {})", format_value(value), type_name,
+                        format_value(raw))};
+  }
+  return {{}, fmt::format("{} is out of range for {}", format_value(value), type_name)};
 }
 
 }  // namespace fieldgate::modbus

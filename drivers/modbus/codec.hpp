@@ -38,4 +38,18 @@ namespace fieldgate::modbus {
                                                                          int count = 0,
                                                                          int bit = 0);
 
+/// Registers (or, for a coil, one 0/1 "register") for writing `value`, given
+/// in the point's units as readings show it: scale and offset are inverted
+/// (raw = (value - offset) / scale, rounded to the nearest whole number for
+/// integer types), then encode_registers() checks that the raw value fits.
+/// A value without scale or offset must already be a whole number for an
+/// integer type (21.5 is refused for an int16, never truncated). kBit yields
+/// only the point's bit set (or clear): the caller merges it into the register.
+struct EncodedWrite {
+  std::vector<std::uint16_t> registers;
+  std::string error;  // why the value cannot be written; registers empty then
+};
+[[nodiscard]] EncodedWrite encode_point_value(const config::PointConfig& point,
+                                              config::ByteOrder order, const Value& value);
+
 }  // namespace fieldgate::modbus

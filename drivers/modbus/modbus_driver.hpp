@@ -2,6 +2,7 @@
 // an RS-485 bus) by executing its request plan over a shared ModbusLink.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ class ModbusDriver final : public drivers::Driver {
   void close() noexcept override { link_->disconnect(); }
   [[nodiscard]] const drivers::DeviceHealth& health() const noexcept override { return health_; }
   [[nodiscard]] std::vector<std::string> describe_plan() const override;
+  /// Encodes (refusing what does not fit, before any traffic), writes with
+  /// FC5/FC15 or FC6/FC16 (write_function), and reads the point back. A bit of
+  /// a register is read, changed and written back. See modbus_write.cpp.
+  drivers::WriteResult write(const std::string& point, const Value& value) override;
 
  private:
   struct Group {
@@ -46,6 +51,12 @@ class ModbusDriver final : public drivers::Driver {
                    const std::vector<std::uint8_t>& bits, std::int64_t ts_ms, Batch& out) const;
   void fail_into(const ReadRequest& request, const Outcome& outcome, std::int64_t ts_ms,
                  Batch& out) const;
+  /// One write-path transaction: `call` returns libmodbus's rc, `expected` on
+  /// success. Counts health like a read; reconnects once if the link was gone.
+  Outcome transact(const std::string& what, const std::function<int(modbus_t*)>& call,
+                   int expected);
+  /// Reads `point` as a poll would (for the read-back).
+  Outcome read_point(const config::PointConfig& point, Value& value);
 
   config::DeviceConfig device_;
   std::string channel_;

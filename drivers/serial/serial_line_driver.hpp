@@ -53,6 +53,10 @@ class SerialLineDriver final : public drivers::Driver {
   [[nodiscard]] const drivers::DeviceHealth& health() const noexcept override { return health_; }
   [[nodiscard]] std::vector<std::string> describe_plan() const override;
   void set_raw_frame_sink(drivers::RawFrameSink sink) override { raw_sink_ = std::move(sink); }
+  /// Sends the point's write_template with {value} filled in (scale and
+  /// offset inverted; int as a whole number, bool as 1/0). No read-back: the
+  /// device's next frames show the value.
+  drivers::WriteResult write(const std::string& point, const Value& value) override;
 
  private:
   /// What one poll saw, to settle the health at its end.

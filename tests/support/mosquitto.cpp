@@ -294,4 +294,62 @@ std::vector<ReceivedMessage> Subscriber::messages() const {
   return impl_->messages();
 }
 
+class Publisher::Impl {
+ public:
+  explicit Impl(const std::string& uri)
+      : client_(uri, next_client_id(), mqtt::create_options(MQTTVERSION_5),
+                static_cast<mqtt::iclient_persistence*>(nullptr)) {
+    try {
+      auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).finalize();
+      options.set_clean_start(true);
+      client_.connect(options)->wait_for(std::chrono::seconds(10));
+    } catch (const mqtt::exception& e) {
+      throw std::runtime_error(std::string("publisher: ") + e.what());
+    }
+    if (!client_.is_connected()) throw std::runtime_error("publisher: no CONNACK from " + uri);
+  }
+  ~Impl() {
+    try {
+      client_.disconnect()->wait_for(std::chrono::seconds(2));
+    } catch (const mqtt::exception&) {
+      // The broker may be gone already.
+    }
+  }
+
+  void publish(const std::string& topic, const std::string& payload, int qos, bool retained,
+               int expiry_seconds) {
+    mqtt::properties props;
+    if (expiry_seconds >= 0) {
+      props.add(mqtt::property(mqtt::property::MESSAGE_EXPIRY_INTERVAL,
+                               static_cast<std::uint32_t>(expiry_seconds)));
+    }
+    auto message = mqtt::message_ptr_builder()
+                       .topic(topic)
+                       .payload(payload)
+                       .qos(qos)
+                       .retained(retained)
+                       .properties(props)
+                       .finalize();
+    try {
+      client_.publish(message)->wait_for(std::chrono::seconds(10));
+    } catch (const mqtt::exception& e) {
+      throw std::runtime_error(std::string("publisher: ") + e.what());
+    }
+  }
+
+ private:
+  static std::string next_client_id() {
+    static std::atomic<int> counter{0};
+    return "fieldgate-test-pub-" + std::to_string(getpid()) + "-" + std::to_string(++counter);
+  }
+  mqtt::async_client client_;
+};
+
+Publisher::Publisher(const std::string& uri) : impl_(std::make_unique<Impl>(uri)) {}
+Publisher::~Publisher() = default;
+void Publisher::publish(const std::string& topic, const std::string& payload, int qos,
+                        bool retained, int expiry_seconds) {
+  impl_->publish(topic, payload, qos, retained, expiry_seconds);
+}
+
 }  // namespace fieldgate::testing

@@ -88,4 +88,20 @@ class Subscriber {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A publisher on the broker (Paho C++, MQTT 5 so messages can carry an
+/// expiry), connected for its whole life: commands in tests.
+class Publisher {
+ public:
+  explicit Publisher(const std::string& uri);
+  ~Publisher();
+  /// Publishes and waits for the broker's acknowledgement; `expiry_seconds` >= 0
+  /// sets the Message Expiry Interval. Throws std::runtime_error on failure.
+  void publish(const std::string& topic, const std::string& payload, int qos = 1,
+               bool retained = false, int expiry_seconds = -1);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace fieldgate::testing

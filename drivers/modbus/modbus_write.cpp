@@ -1,0 +1,196 @@
+// ModbusDriver::write: the one place fieldgate sends a write to a field
+// device. Order of events, each step only if the one before succeeded:
+//  1. find the point; refuse one that is not writable or of a read-only kind;
+//  2. encode the value (codec.hpp encode_point_value): a value that does not
+//     fit the type is refused here, before any bus traffic;
+//  3. a bit of a register: read the register (FC3) and change only that bit;
+//  4. write: coil FC5 (FC15 with write_function = "multiple"), registers FC6
+//     for one register with "single", else FC16;
+//  5. read the point back as a poll would; a failed read-back leaves the write
+//     done (status ok) with the read-back missing and the reason.
+// A write is not retried after a timeout (the device may have executed it);
+// only a link found broken before anything was answered is reconnected once.
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "drivers/modbus/codec.hpp"
+#include "drivers/modbus/modbus_driver.hpp"
+
+namespace fieldgate::modbus {
+namespace {
+
+using config::RegisterKind;
+using config::ValueType;
+using drivers::WriteResult;
+using drivers::WriteStatus;
+
+Quality classify_write(int err) {
+  if (err == ETIMEDOUT) return Quality::kTimeout;
+  if (err >= EMBXILFUN && err <= EMBXGTAR) return Quality::kException;
+  if (err >= EMBBADCRC && err <= EMBBADSLAVE) return Quality::kBadResponse;
+  return Quality::kNoConnection;
+}
+
+std::string_view failure_kind(Quality q) {
+  switch (q) {
+    case Quality::kTimeout:
+      return "timeout";
+    case Quality::kException:
+      return "device exception";
+    case Quality::kBadResponse:
+      return "bad response";
+    case Quality::kNoConnection:
+      return "no connection";
+    case Quality::kGood:
+      break;
+  }
+  return "error";
+}
+
+WriteResult rejected(std::string why) {
+  return {WriteStatus::kRejected, Quality::kGood, std::move(why), {}};
+}
+
+}  // namespace
+
+ModbusDriver::Outcome ModbusDriver::transact(const std::string& what,
+                                             const std::function<int(modbus_t*)>& call,
+                                             int expected) {
+  Outcome outcome;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (auto reason = link_->ensure_connected(); !reason.empty()) {
+      ++health_.connection_errors;
+      return {Quality::kNoConnection, std::move(reason)};
+    }
+    link_->begin_transaction(device_.unit_id, device_.response_timeout, device_.byte_timeout);
+    ++health_.requests;
+    const int rc = call(link_->context());
+    const int err = errno;
+    link_->end_transaction();
+    if (rc == expected) return {};
+    outcome.quality = rc < 0 ? classify_write(err) : Quality::kBadResponse;
+    outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
+                           : fmt::format("{}: {} values instead of {}", what, rc, expected);
+    switch (outcome.quality) {
+      case Quality::kTimeout:
+        ++health_.timeouts;
+        link_->flush();
+        return outcome;  // it may have been executed: never sent twice
+      case Quality::kException:
+        ++health_.exceptions;
+        return outcome;
+      case Quality::kBadResponse:
+        ++health_.bad_responses;
+        link_->flush();
+        return outcome;
+      case Quality::kNoConnection:
+        // A TCP connection the peer closed while idle fails at once, before the
+        // request left: reconnect and try once more.
+        ++health_.connection_errors;
+        link_->disconnect();
+        break;
+      case Quality::kGood:
+        break;
+    }
+  }
+  return outcome;
+}
+
+ModbusDriver::Outcome ModbusDriver::read_point(const config::PointConfig& point, Value& value) {
+  const auto order = point.order_or(device_.byte_order);
+  if (point.kind == RegisterKind::kCoil) {
+    std::uint8_t bit = 0;
+    auto outcome = transact(
+        fmt::format("read back coil {}", point.address),
+        [&](modbus_t* ctx) { return modbus_read_bits(ctx, point.address, 1, &bit); }, 1);
+    if (outcome.quality == Quality::kGood) value = bit != 0;
+    return outcome;
+  }
+  const int n = config::register_count(point.type, point.count);
+  std::vector<std::uint16_t> regs(static_cast<std::size_t>(n));
+  auto outcome = transact(
+      fmt::format("read back holding {}..{}", point.address, point.address + n - 1),
+      [&](modbus_t* ctx) { return modbus_read_registers(ctx, point.address, n, regs.data()); }, n);
+  if (outcome.quality == Quality::kGood) {
+    value = apply_scale(decode_registers(regs, point.type, order, point.bit), point.scale,
+                        point.offset);
+  }
+  return outcome;
+}
+
+WriteResult ModbusDriver::write(const std::string& name, const Value& value) {
+  const auto it = std::find_if(device_.points.begin(), device_.points.end(),
+                               [&](const config::PointConfig& p) { return p.name == name; });
+  if (it == device_.points.end()) {
+    return rejected(fmt::format("device {} has no point {}", device_.name, name));
+  }
+  const config::PointConfig& point = *it;
+  if (point.kind != RegisterKind::kCoil && point.kind != RegisterKind::kHolding) {
+    return rejected(
+        fmt::format("not writable: kind {} is read-only", config::to_string(point.kind)));
+  }
+  if (!point.write.writable) return rejected("not writable (the configuration says so)");
+  const auto order = point.order_or(device_.byte_order);
+  EncodedWrite encoded = encode_point_value(point, order, value);
+  if (!encoded.error.empty()) return rejected(std::move(encoded.error));
+  auto& regs = encoded.registers;
+  const bool multiple = point.write.function == config::WriteFunction::kMultiple;
+  const int n = static_cast<int>(regs.size());
+
+  Outcome outcome;
+  if (point.type == ValueType::kBit) {
+    // Read-modify-write: only this bit changes (the register's other bits
+    // may be other points, or settings the device owns).
+    std::uint16_t current = 0;
+    outcome = transact(
+        fmt::format("read holding {} before writing bit {}", point.address, point.bit),
+        [&](modbus_t* ctx) { return modbus_read_registers(ctx, point.address, 1, &current); }, 1);
+    if (outcome.quality == Quality::kGood) {
+      const auto mask = encode_registers(true, ValueType::kBit, order, 0, point.bit);
+      const std::uint16_t m = mask ? (*mask)[0] : 0;
+      regs[0] = static_cast<std::uint16_t>((current & ~m) | (regs[0] & m));
+    }
+  }
+  if (outcome.quality == Quality::kGood) {
+    if (point.kind == RegisterKind::kCoil) {
+      const bool on = regs[0] != 0;
+      std::uint8_t bit = on ? 1 : 0;
+      outcome = transact(
+          fmt::format("write coil {} (FC{})", point.address, multiple ? 15 : 5),
+          [&](modbus_t* ctx) {
+            return multiple ? modbus_write_bits(ctx, point.address, 1, &bit)
+                            : modbus_write_bit(ctx, point.address, on ? 1 : 0);
+          },
+          1);
+    } else {
+      const bool fc6 = !multiple && n == 1;
+      outcome = transact(
+          fmt::format("write holding {}..{} (FC{})", point.address, point.address + n - 1,
+                      fc6 ? 6 : 16),
+          [&](modbus_t* ctx) {
+            return fc6 ? modbus_write_register(ctx, point.address, regs[0])
+                       : modbus_write_registers(ctx, point.address, n, regs.data());
+          },
+          fc6 ? 1 : n);
+    }
+  }
+  if (outcome.quality != Quality::kGood) {
+    return {WriteStatus::kFailed,
+            outcome.quality,
+            fmt::format("{}: {}", failure_kind(outcome.quality), outcome.error),
+            {}};
+  }
+
+  WriteResult result;
+  const Outcome read = read_point(point, result.readback);
+  if (read.quality != Quality::kGood) {
+    result.readback = std::monostate{};
+    result.error =
+        fmt::format("written; read-back failed: {}: {}", failure_kind(read.quality), read.error);
+  }
+  return result;
+}
+
+}  // namespace fieldgate::modbus

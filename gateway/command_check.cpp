@@ -1,0 +1,199 @@
+#include "gateway/command_check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+namespace fieldgate::gateway {
+namespace {
+
+enum class ValueClass { kNumber, kBool, kString };
+
+ValueClass class_of(const config::DeviceConfig& device, const config::PointConfig& point) {
+  if (device.driver == "serial-line") {
+    switch (point.serial.type) {
+      case config::SerialValueType::kBool:
+        return ValueClass::kBool;
+      case config::SerialValueType::kString:
+        return ValueClass::kString;
+      default:
+        return ValueClass::kNumber;
+    }
+  }
+  switch (point.type) {
+    case config::ValueType::kBool:
+    case config::ValueType::kBit:
+      return ValueClass::kBool;
+    case config::ValueType::kString:
+      return ValueClass::kString;
+    default:
+      return ValueClass::kNumber;
+  }
+}
+
+std::string describe(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return fmt::format("{:?}", *s);
+  return format_value(v);
+}
+
+std::optional<Value> from_json(const nlohmann::json& j) {
+  if (j.is_boolean()) return Value(j.get<bool>());
+  if (j.is_number_integer() && !j.is_number_unsigned()) return Value(j.get<std::int64_t>());
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return Value(static_cast<std::int64_t>(u));
+    }
+    return Value(static_cast<double>(u));
+  }
+  if (j.is_number_float()) return Value(j.get<double>());
+  if (j.is_string()) return Value(j.get<std::string>());
+  return std::nullopt;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::optional<bool> as_bool(const Value& v) {
+  if (const auto* b = std::get_if<bool>(&v)) return *b;
+  if (const auto* i = std::get_if<std::int64_t>(&v); i && (*i == 0 || *i == 1)) return *i == 1;
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    const std::string t = lower(*s);
+    if (t == "true" || t == "on") return true;
+    if (t == "false" || t == "off") return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> as_number(const Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  return std::nullopt;
+}
+
+bool matches(const config::AllowedValue& allowed, const Value& v) {
+  if (const auto* b = std::get_if<bool>(&allowed)) return as_bool(v) == *b;
+  if (const auto* d = std::get_if<double>(&allowed)) return as_number(v) == *d;
+  const auto* s = std::get_if<std::string>(&v);
+  return s != nullptr && *s == std::get<std::string>(allowed);
+}
+
+std::string allowed_list(const std::vector<config::AllowedValue>& allowed) {
+  std::string out;
+  for (const auto& a : allowed) {
+    if (!out.empty()) out += ", ";
+    std::visit(
+        [&out](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            out += fmt::format("{:?}", x);
+          } else {
+            out += fmt::format("{}", x);
+          }
+        },
+        a);
+  }
+  return out;
+}
+
+}  // namespace
+
+ParsedCommand parse_command_payload(std::string_view payload) {
+  ParsedCommand out;
+  while (!payload.empty() && std::isspace(static_cast<unsigned char>(payload.front())))
+    payload.remove_prefix(1);
+  while (!payload.empty() && std::isspace(static_cast<unsigned char>(payload.back())))
+    payload.remove_suffix(1);
+  if (payload.empty()) {
+    out.error = "empty payload";
+    return out;
+  }
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded()) {
+    out.value = std::string(payload);  // bare text: "ON", "auto"
+    return out;
+  }
+  if (!j.is_object()) {
+    out.value = from_json(j);
+    if (!out.value) out.error = "expected a number, true/false, a string or a JSON object";
+    return out;
+  }
+  if (const auto id = j.find("id"); id != j.end()) out.id = *id;
+  if (const auto ts = j.find("ts"); ts != j.end()) {
+    if (!ts->is_number_integer()) {
+      out.error = "ts: expected Unix time in milliseconds (an integer)";
+      return out;
+    }
+    out.ts_ms = ts->get<std::int64_t>();
+  }
+  const auto value = j.find("value");
+  if (value == j.end()) {
+    out.error = "no \"value\" in the JSON object";
+    return out;
+  }
+  out.value = from_json(*value);
+  if (!out.value) out.error = "value: expected a number, true/false or a string";
+  return out;
+}
+
+std::string check_write(const config::DeviceConfig& device, const config::PointConfig& point,
+                        Value& value) {
+  const config::WriteConfig& w = point.write;
+  if (!w.writable) return "not writable (writable = true is not set for this point)";
+  switch (class_of(device, point)) {
+    case ValueClass::kBool: {
+      const auto b = as_bool(value);
+      if (!b) return fmt::format("expected true or false, got {}", describe(value));
+      value = *b;
+      break;
+    }
+    case ValueClass::kString:
+      if (!std::holds_alternative<std::string>(value)) {
+        return fmt::format("expected a string, got {}", describe(value));
+      }
+      break;
+    case ValueClass::kNumber: {
+      const auto d = as_number(value);
+      if (!d) return fmt::format("expected a number, got {}", describe(value));
+      if (!std::isfinite(*d)) return fmt::format("expected a finite number, got {}", *d);
+      if (w.min && *d < *w.min) {
+        return fmt::format("out of range: {} is below min {}", describe(value), *w.min);
+      }
+      if (w.max && *d > *w.max) {
+        return fmt::format("out of range: {} is above max {}", describe(value), *w.max);
+      }
+      break;
+    }
+  }
+  if (!w.allowed.empty() &&
+      std::none_of(w.allowed.begin(), w.allowed.end(),
+                   [&value](const config::AllowedValue& a) { return matches(a, value); })) {
+    return fmt::format("not allowed: {} is not one of {}", describe(value),
+                       allowed_list(w.allowed));
+  }
+  return {};
+}
+
+nlohmann::json value_json(const Value& value) {
+  return std::visit(
+      [](const auto& v) -> nlohmann::json {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return nullptr;
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (!std::isfinite(v)) return nullptr;
+          return v;
+        } else {
+          return v;
+        }
+      },
+      value);
+}
+
+}  // namespace fieldgate::gateway
