@@ -17,6 +17,11 @@ FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus socat openssl
 )
 
+# scripts/fuzz: libFuzzer comes with clang (its runtime in libclang-rt-14-dev).
+FIELDGATE_FUZZ_DEPS=(
+  clang libclang-rt-14-dev
+)
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 as_root() {
