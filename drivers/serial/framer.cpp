@@ -152,18 +152,20 @@ void Framer::start_end(std::vector<Frame>& out) {
       }
       return;
     }
+    if (end - 1 > max_content_) {
+      // Too long whether or not its checksum has arrived: drop it now, as when
+      // it comes in pieces, rather than hold it until the checksum does.
+      oversize(out, max_content_ + 1);
+      buffer_.erase(0, end + 1);
+      discarding_ = true;
+      continue;
+    }
     const std::size_t total = end + 1 + trailer_length_;
     if (buffer_.size() < total) return;  // the checksum after the end byte is still coming
     Frame f;
     f.raw = buffer_.substr(0, total);
     f.content = buffer_.substr(1, end - 1);
     f.trailer = buffer_.substr(end + 1, trailer_length_);
-    if (f.content.size() > max_content_) {
-      f.kind = Frame::Kind::kOversize;
-      f.raw.resize(max_content_ + 1);
-      f.content.clear();
-      f.trailer.clear();
-    }
     out.push_back(std::move(f));
     buffer_.erase(0, total);
   }
