@@ -90,7 +90,21 @@ void Framer::delimited(std::vector<Frame>& out) {
 
     const auto delim = buffer_.find(delimiter_);
     if (delim == std::string::npos) {
-      if (has_start && !skip_to_start(out)) return;
+      // As when the delimiter is here (rfind below): the frame begins at the
+      // last start byte, and one before it was cut short. Measuring from the
+      // first would call an oversize what is a cut-short frame and a good one.
+      if (has_start) {
+        const auto last = buffer_.rfind(start);
+        if (last == std::string::npos) {
+          out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}});
+          buffer_.clear();
+          return;
+        }
+        if (last > 0) {
+          out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, last), {}, {}});
+          buffer_.erase(0, last);
+        }
+      }
       // Content, start byte, a partial delimiter and CRLF's '\r' may be waiting.
       const std::size_t allowed =
           max_content_ + (has_start ? 1 : 0) + delimiter_.size() - 1 + (strip_cr_ ? 1 : 0);

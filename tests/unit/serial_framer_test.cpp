@@ -108,6 +108,20 @@ TEST(SerialFramerTest, StartByteOversizeResynchronisesAtTheNextStart) {
   EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
 }
 
+// Found by fuzzing (fuzz_framer): a sentence cut short (a device reset, a
+// reconnect) followed by a good one. In one read the good one was a frame; in
+// pieces the two were measured together as one oversize frame and the good
+// one was lost.
+TEST(SerialFramerTest, CutShortSentenceThenAGoodOneInPieces) {
+  auto c = delimited("\n", 16);
+  c.start_byte = '$';
+  const std::string stream = "$GPGGA,1234$GPRMC,12*4A\n";
+  Framer whole(c);
+  EXPECT_EQ(contents(whole.feed(stream)), (std::vector<std::string>{"GPRMC,12*4A"}));
+  Framer pieces(c);
+  EXPECT_EQ(contents(feed_bytewise(pieces, stream)), (std::vector<std::string>{"GPRMC,12*4A"}));
+}
+
 config::SerialLineConfig stx_etx() {
   config::SerialLineConfig c;
   c.framing = config::Framing::kStartEnd;
