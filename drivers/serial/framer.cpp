@@ -110,7 +110,8 @@ void Framer::delimited(std::vector<Frame>& out) {
           max_content_ + (has_start ? 1 : 0) + delimiter_.size() - 1 + (strip_cr_ ? 1 : 0);
       if (buffer_.size() > allowed) {
         oversize(out, max_content_ + (has_start ? 1 : 0));
-        buffer_.clear();
+        // Keep what may be the first bytes of the delimiter that ends it.
+        buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
         discarding_ = true;
       }
       return;

@@ -122,6 +122,17 @@ TEST(SerialFramerTest, CutShortSentenceThenAGoodOneInPieces) {
   EXPECT_EQ(contents(feed_bytewise(pieces, stream)), (std::vector<std::string>{"GPRMC,12*4A"}));
 }
 
+// Found by fuzzing (fuzz_framer): the read that made a frame oversize ended
+// in the first byte of a two-byte delimiter. It was thrown away with the
+// frame, the delimiter was never seen, and the next frame was lost with it.
+TEST(SerialFramerTest, OversizeEndingInHalfADelimiterKeepsTheNextFrame) {
+  Framer framer(delimited("\r\n", 4));
+  auto frames = framer.feed("0123456789\r");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  frames = framer.feed("\nok\r\n");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+}
+
 config::SerialLineConfig stx_etx() {
   config::SerialLineConfig c;
   c.framing = config::Framing::kStartEnd;
