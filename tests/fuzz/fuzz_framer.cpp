@@ -51,6 +51,11 @@ SerialLineConfig make_config(fieldgate::fuzz::FuzzInput& in) {
   c.delimiter =
       (delimiter % 8) < 7 ? kDelimiters[delimiter % 8] : std::string(1, static_cast<char>(start));
   if (c.framing == Framing::kStartEnd || (framing & 0x80) != 0) c.start_byte = start;
+  // The loader refuses a start byte that is part of the delimiter.
+  if (c.framing == Framing::kDelimiter && c.start_byte &&
+      c.delimiter.find(static_cast<char>(start)) != std::string::npos) {
+    c.start_byte.reset();
+  }
   if (c.framing == Framing::kStartEnd) c.end_byte = start == end ? start ^ 1 : end;
   c.max_frame = size;
 
