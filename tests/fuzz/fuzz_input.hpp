@@ -36,13 +36,6 @@ class FuzzInput {
     return v;
   }
 
-  /// A value in lo..hi from the next byte (or two when the range needs them).
-  int in_range(int lo, int hi) {
-    const auto span = static_cast<unsigned>(hi - lo) + 1;
-    const unsigned raw = span > 256 ? u16() : byte();
-    return lo + static_cast<int>(raw % span);
-  }
-
   /// A length-prefixed string: one length byte (capped at `max`), then the bytes.
   std::string text(std::size_t max) {
     std::size_t n = byte();
