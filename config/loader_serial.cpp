@@ -67,6 +67,12 @@ void check_framing_keys(Section& s, const SerialLineConfig& c) {
     case Framing::kDelimiter:
       s.reject("end_byte", "only allowed with framing = \"start-end\"");
       s.reject("frame_length", "only allowed with framing = \"fixed\"");
+      // Ambiguous: is the byte a frame's start or part of the previous one's end?
+      if (c.start_byte && c.delimiter.find(static_cast<char>(*c.start_byte)) != std::string::npos) {
+        s.report("start_byte", fmt::format("expected a byte that is not part of the delimiter "
+                                           "{}, got {}",
+                                           quote(c.delimiter), byte_name(*c.start_byte)));
+      }
       break;
     case Framing::kStartEnd:
       s.reject("delimiter", "only allowed with framing = \"delimiter\"");

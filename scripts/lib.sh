@@ -18,6 +18,11 @@ FIELDGATE_TEST_DEPS=(
   systemd  # systemd-analyze verify / security on the unit
 )
 
+# scripts/fuzz: libFuzzer comes with clang (its runtime in libclang-rt-14-dev).
+FIELDGATE_FUZZ_DEPS=(
+  clang libclang-rt-14-dev
+)
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 as_root() {

@@ -90,13 +90,28 @@ void Framer::delimited(std::vector<Frame>& out) {
 
     const auto delim = buffer_.find(delimiter_);
     if (delim == std::string::npos) {
-      if (has_start && !skip_to_start(out)) return;
+      // As when the delimiter is here (rfind below): the frame begins at the
+      // last start byte, and one before it was cut short. Measuring from the
+      // first would call an oversize what is a cut-short frame and a good one.
+      if (has_start) {
+        const auto last = buffer_.rfind(start);
+        if (last == std::string::npos) {
+          out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}});
+          buffer_.clear();
+          return;
+        }
+        if (last > 0) {
+          out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, last), {}, {}});
+          buffer_.erase(0, last);
+        }
+      }
       // Content, start byte, a partial delimiter and CRLF's '\r' may be waiting.
       const std::size_t allowed =
           max_content_ + (has_start ? 1 : 0) + delimiter_.size() - 1 + (strip_cr_ ? 1 : 0);
       if (buffer_.size() > allowed) {
         oversize(out, max_content_ + (has_start ? 1 : 0));
-        buffer_.clear();
+        // Keep what may be the first bytes of the delimiter that ends it.
+        buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
         discarding_ = true;
       }
       return;
@@ -152,18 +167,20 @@ void Framer::start_end(std::vector<Frame>& out) {
       }
       return;
     }
+    if (end - 1 > max_content_) {
+      // Too long whether or not its checksum has arrived: drop it now, as when
+      // it comes in pieces, rather than hold it until the checksum does.
+      oversize(out, max_content_ + 1);
+      buffer_.erase(0, end + 1);
+      discarding_ = true;
+      continue;
+    }
     const std::size_t total = end + 1 + trailer_length_;
     if (buffer_.size() < total) return;  // the checksum after the end byte is still coming
     Frame f;
     f.raw = buffer_.substr(0, total);
     f.content = buffer_.substr(1, end - 1);
     f.trailer = buffer_.substr(end + 1, trailer_length_);
-    if (f.content.size() > max_content_) {
-      f.kind = Frame::Kind::kOversize;
-      f.raw.resize(max_content_ + 1);
-      f.content.clear();
-      f.trailer.clear();
-    }
     out.push_back(std::move(f));
     buffer_.erase(0, total);
   }

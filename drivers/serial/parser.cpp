@@ -45,6 +45,13 @@ Converted fail(std::string_view expected, std::string_view text) {
   return {std::monostate{}, fmt::format("expected {}, got \"{}\"", expected, escape_bytes(text))};
 }
 
+// value × scale + offset, unless that overflows: an infinite reading is bogus.
+Converted scaled(double value, const config::PointConfig& point, std::string_view raw) {
+  const double v = value * point.scale + point.offset;
+  if (!std::isfinite(v)) return fail("a number within range after scale and offset", raw);
+  return {v, {}};
+}
+
 }  // namespace
 
 FrameParser::FrameParser(const config::DeviceConfig& device)
@@ -151,7 +158,7 @@ Converted convert(std::string_view raw, const config::PointConfig& point) {
         return fail("an integer", raw);
       }
       if (point.scale == 1.0 && point.offset == 0.0) return {v, {}};
-      return {static_cast<double>(v) * point.scale + point.offset, {}};
+      return scaled(static_cast<double>(v), point, raw);
     }
     case SerialValueType::kNumber: {
       std::string_view digits = text;
@@ -163,7 +170,7 @@ Converted convert(std::string_view raw, const config::PointConfig& point) {
           !std::isfinite(v)) {
         return fail("a number", raw);
       }
-      return {v * point.scale + point.offset, {}};
+      return scaled(v, point, raw);
     }
   }
   return fail("a value", raw);

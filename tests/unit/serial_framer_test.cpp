@@ -108,6 +108,31 @@ TEST(SerialFramerTest, StartByteOversizeResynchronisesAtTheNextStart) {
   EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
 }
 
+// Found by fuzzing (fuzz_framer): a sentence cut short (a device reset, a
+// reconnect) followed by a good one. In one read the good one was a frame; in
+// pieces the two were measured together as one oversize frame and the good
+// one was lost.
+TEST(SerialFramerTest, CutShortSentenceThenAGoodOneInPieces) {
+  auto c = delimited("\n", 16);
+  c.start_byte = '$';
+  const std::string stream = "$GPGGA,1234$GPRMC,12*4A\n";
+  Framer whole(c);
+  EXPECT_EQ(contents(whole.feed(stream)), (std::vector<std::string>{"GPRMC,12*4A"}));
+  Framer pieces(c);
+  EXPECT_EQ(contents(feed_bytewise(pieces, stream)), (std::vector<std::string>{"GPRMC,12*4A"}));
+}
+
+// Found by fuzzing (fuzz_framer): the read that made a frame oversize ended
+// in the first byte of a two-byte delimiter. It was thrown away with the
+// frame, the delimiter was never seen, and the next frame was lost with it.
+TEST(SerialFramerTest, OversizeEndingInHalfADelimiterKeepsTheNextFrame) {
+  Framer framer(delimited("\r\n", 4));
+  auto frames = framer.feed("0123456789\r");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  frames = framer.feed("\nok\r\n");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+}
+
 config::SerialLineConfig stx_etx() {
   config::SerialLineConfig c;
   c.framing = config::Framing::kStartEnd;
@@ -172,6 +197,28 @@ TEST(SerialFramerTest, StartEndOversizeIsDiscardedUpToTheNextStart) {
   frames = framer.feed("KLM\x03\x02ok\x03");
   EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
   EXPECT_TRUE(contents(frames, Kind::kGarbage).empty());  // the tail is part of the oversize
+}
+
+// Found by fuzzing (fuzz_framer): the whole oversize frame arrived in one
+// read, end byte included, but not yet its checksum. It was held, longer than
+// max_frame, until the checksum came; split across reads it was dropped at
+// once. Both ways now give the same frames and hold nothing oversize.
+TEST(SerialFramerTest, StartEndOversizeIsNotHeldWhileItsChecksumIsComing) {
+  auto c = stx_etx();
+  c.checksum = config::ChecksumKind::kCrc16Modbus;
+  c.checksum_position = config::ChecksumPosition::kAfterEnd;
+  Framer framer(c);
+  auto frames = framer.feed(
+      "\x02"
+      "0123456789ABCDEFGHIJ\x03\x55");
+  EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
+  EXPECT_EQ(framer.pending(), 0u);
+  frames = framer.feed(
+      "\xAA\x02"
+      "ok\x03" +
+      encode_checksum(c.checksum, c.checksum_format, std::string("ok\x03")));
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+  EXPECT_TRUE(contents(frames, Kind::kGarbage).empty());  // the CRC belongs to the oversize
 }
 
 TEST(SerialFramerTest, FixedLengthFrames) {

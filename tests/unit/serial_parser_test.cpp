@@ -132,6 +132,21 @@ TEST(SerialParserTest, ConvertNumbersWithScaleAndOffset) {
   }
 }
 
+// Found by fuzzing (fuzz_serial_parser): a number that is finite as sent but
+// not after scale and offset ("1e308" × 10) became an infinite reading.
+TEST(SerialParserTest, ConvertRefusesANumberThatOverflowsWhenScaled) {
+  auto p = point("t");
+  p.serial.type = SerialValueType::kNumber;
+  p.scale = 10;
+  const auto big = convert("1e308", p);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(big.value));
+  EXPECT_NE(big.error.find("within range"), std::string::npos) << big.error;
+  p.serial.type = SerialValueType::kInt;
+  p.scale = 1e300;
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(convert("1000000000", p).value));
+  EXPECT_DOUBLE_EQ(std::get<double>(convert("9", p).value), 9e300);
+}
+
 TEST(SerialParserTest, ConvertIntegersStayIntegersWithoutScale) {
   auto p = point("hr");
   p.serial.type = SerialValueType::kInt;
