@@ -182,7 +182,7 @@ void bound_reached_while_connected(const std::string& overflow) {
   const auto seed = fault_seed(name);
   std::mt19937_64 rng(seed);
   Tally tally;
-  for (int it = 0; it < iterations(2, 6); ++it) {
+  for (int it = 0; it < iterations(1, 6); ++it) {
     RigOptions o;
     o.qos = 1;
     o.store_extra =
