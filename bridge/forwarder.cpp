@@ -390,7 +390,7 @@ class Forwarder::Impl {
     if (!inflight_.empty() && inflight_.size() > window / 2) return {};
     const std::size_t room = window - inflight_.size();
     const std::size_t peek_count = std::max(room, kMinPeek);
-    const std::vector<Reading> rows = store_.peek(cursor_, peek_count);
+    const std::vector<Reading> rows = store_.claim(cursor_, peek_count);
     if (rows.empty()) return {};
     std::shared_ptr<const TopicMap> topics;
     {

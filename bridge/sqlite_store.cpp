@@ -7,8 +7,10 @@
 //   append()                commit ok                     ack()              commit ok
 //      ──► pending_ ──────────────────► committed row ─────────► hidden_ ─────────────► deleted
 //           ▲    │ commit failed:             │
-//           └────┘ restore_work()             └─ commit: expired (max_age) or evicted
-//                │                               (drop_oldest) ─► deleted, counted
+//           └────┘ restore_work()             ├─ commit: expired (max_age) or evicted
+//                │                            │  (drop_oldest) ─► deleted, counted
+//                │                            └─ claim(): claimed (forwarder) ─ never evicted
+//                │                               or expired, only acked (invariant 9)
 //                ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
 //                └─ commit: drop_newest refuses what does not fit ─► dropped, counted
 //
@@ -50,9 +52,18 @@
 //     store's own thread, with no lock held.
 //  8. A commit error is logged when it starts or changes and once when it ends
 //     (note_failure_locked / note_success_locked), never once per retry.
+//  9. Eviction and expiry never delete a claimed reading (seq <= claimed_upto_,
+//     set by claim(), i.e. handed to the forwarder and maybe to the broker):
+//     a dropped reading is then one that no subscriber can have received, and
+//     "dropped == missing" holds exactly. GroupCommit holds read_mu_ from
+//     choosing the rows to drop until COMMIT/ROLLBACK (ClaimFence), so a
+//     claim either happened before (and is respected) or reads after the
+//     commit (and no longer sees the dropped rows). Claims are not persisted:
+//     after a restart, readings in flight at the crash are unclaimed until the
+//     forwarder sends them again.
 //
 // Locks: mu_ (pending, counters, thread control) and read_mu_ (reader_,
-// hidden_) are never held together.
+// hidden_, claimed_upto_) are never held together.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -87,12 +98,14 @@ class SqliteStore final : public Store {
   void append(Batch&& batch) override;
   void flush() override;
   std::vector<Reading> peek(std::uint64_t after, std::size_t n) override;
+  std::vector<Reading> claim(std::uint64_t after, std::size_t n) override;
   void ack(std::span<const std::uint64_t> seqs) override;
   StoreStats stats() override;
   void set_commit_listener(std::function<void()> listener) override;
 
  private:
   void open_reader();
+  std::vector<Reading> peek_locked(std::uint64_t after, std::size_t n);
   void run();
   CommitWork take_work_locked();
   void apply_locked(const CommitResult& out);
@@ -110,10 +123,11 @@ class SqliteStore final : public Store {
   StoreFile file_;                     // writer connection + single-writer lock
   std::optional<GroupCommit> commit_;  // its statements; committer thread only
 
-  std::mutex read_mu_;  // guards reader_, its statements, hidden_, peek_error_
+  std::mutex read_mu_;  // guards reader_, its statements, hidden_, claimed_upto_, peek_error_
   sqlite::Db reader_;
   sqlite::Stmt peek_, ts_range_;
   std::unordered_set<std::uint64_t> hidden_;  // acked, delete not committed yet
+  std::uint64_t claimed_upto_ = 0;            // every seq up to it was claimed (invariant 9)
   int peek_error_ = SQLITE_OK;
 
   std::mutex mu_;  // guards everything below
@@ -153,7 +167,7 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
         static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
     next_seq_ = std::max(meta.next_seq, max_seq + 1);
     totals_ = {meta.dropped_oldest, meta.dropped_newest, meta.dropped_expired};
-    commit_.emplace(db, config_, meta.next_seq, totals_);
+    commit_.emplace(db, config_, meta.next_seq, totals_, ClaimFence{&read_mu_, &claimed_upto_});
     open_reader();
   } catch (const sqlite::Error& e) {
     throw std::runtime_error(fmt::format("store: cannot open {}: {}", config_.path, e.what()));
@@ -230,10 +244,21 @@ void SqliteStore::flush() {
 }
 
 std::vector<Reading> SqliteStore::peek(std::uint64_t after, std::size_t n) {
+  std::lock_guard lock(read_mu_);
+  return peek_locked(after, n);
+}
+
+std::vector<Reading> SqliteStore::claim(std::uint64_t after, std::size_t n) {
+  std::lock_guard lock(read_mu_);
+  auto out = peek_locked(after, n);
+  if (!out.empty()) claimed_upto_ = std::max(claimed_upto_, out.back().seq);
+  return out;
+}
+
+std::vector<Reading> SqliteStore::peek_locked(std::uint64_t after, std::size_t n) {
   std::vector<Reading> out;
   if (n == 0) return out;
   out.reserve(std::min<std::size_t>(n, 4096));
-  std::lock_guard lock(read_mu_);
   sqlite3_stmt* stmt = peek_.get();
   sqlite::ResetOnExit reset(stmt);
   sqlite3_bind_int64(stmt, 1, static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX)));

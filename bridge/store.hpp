@@ -49,6 +49,17 @@ class Store {
   /// those acknowledged but not yet deleted. Thread-safe.
   [[nodiscard]] virtual std::vector<Reading> peek(std::uint64_t after, std::size_t n) = 0;
 
+  /// peek() for sending (the forwarder): from now on the readings returned,
+  /// and every seq up to the last of them, are *claimed*. Eviction
+  /// (drop_oldest) and expiry (max_age) pass over claimed readings, so a
+  /// reading counted as dropped was never handed to the broker and the
+  /// dropped count equals the readings a subscriber misses; only ack()
+  /// removes a claimed reading. Claims last as long as the store object.
+  /// A store without bounds may simply peek. Thread-safe.
+  [[nodiscard]] virtual std::vector<Reading> claim(std::uint64_t after, std::size_t n) {
+    return peek(after, n);
+  }
+
   /// The broker confirmed these readings: they are deleted with the next
   /// commit and never returned by peek() again. Thread-safe.
   virtual void ack(std::span<const std::uint64_t> seqs) = 0;

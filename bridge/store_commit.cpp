@@ -38,12 +38,13 @@ void step_deleted(sqlite3* db, sqlite3_stmt* stmt, const char* what, std::uint64
 }  // namespace
 
 GroupCommit::GroupCommit(sqlite3* db, const config::StoreConfig& config, std::uint64_t next_seq,
-                         DropCounts totals)
+                         DropCounts totals, ClaimFence claims)
     : db_(db),
       max_rows_(effective_limit(config.max_rows)),
       max_bytes_(effective_limit(config.max_bytes)),
       max_age_ms_(std::max<std::int64_t>(0, config.max_age.count())),
       drop_newest_(config.overflow == config::Overflow::kDropNewest),
+      claims_(claims),
       begin_(sqlite::prepare(db, "BEGIN IMMEDIATE")),
       commit_(sqlite::prepare(db, "COMMIT")),
       rollback_(sqlite::prepare(db, "ROLLBACK")),
@@ -54,9 +55,11 @@ GroupCommit::GroupCommit(sqlite3* db, const config::StoreConfig& config, std::ui
                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")),
       delete_range_(
           sqlite::prepare(db, "DELETE FROM readings WHERE seq BETWEEN ?1 AND ?2 RETURNING size")),
-      expire_(sqlite::prepare(db, "DELETE FROM readings WHERE ts_ms < ?1 RETURNING size")),
-      oldest_(sqlite::prepare(db, "SELECT seq, size FROM readings ORDER BY seq")),
-      delete_upto_(sqlite::prepare(db, "DELETE FROM readings WHERE seq <= ?1")),
+      any_expired_(sqlite::prepare(db, "SELECT 1 FROM readings WHERE ts_ms < ?1 LIMIT 1")),
+      expire_(
+          sqlite::prepare(db, "DELETE FROM readings WHERE ts_ms < ?1 AND seq > ?2 RETURNING size")),
+      oldest_(sqlite::prepare(db, "SELECT seq, size FROM readings WHERE seq > ?1 ORDER BY seq")),
+      delete_upto_(sqlite::prepare(db, "DELETE FROM readings WHERE seq > ?1 AND seq <= ?2")),
       set_meta_(sqlite::prepare(db,
                                 "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value")),
@@ -65,8 +68,10 @@ GroupCommit::GroupCommit(sqlite3* db, const config::StoreConfig& config, std::ui
 
 CommitResult GroupCommit::run(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes) {
   CommitResult out;
+  // Declared before the try: released only after COMMIT or ROLLBACK.
+  FenceLock fence(*claims_.mu, std::defer_lock);
   try {
-    body(work, rows, bytes, out);
+    body(work, rows, bytes, fence, out);
     out.ok = true;
   } catch (const sqlite::Error& e) {
     out = CommitResult{};
@@ -82,7 +87,7 @@ CommitResult GroupCommit::run(const CommitWork& work, std::uint64_t rows, std::u
 }
 
 void GroupCommit::body(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes,
-                       CommitResult& out) {
+                       FenceLock& fence, CommitResult& out) {
   step_done(db_, begin_.get(), "begin");
   std::uint64_t freed = 0;
 
@@ -91,10 +96,7 @@ void GroupCommit::body(const CommitWork& work, std::uint64_t rows, std::uint64_t
 
   // 2. Expired readings (max_age, by source time; the ts_ms index finds them).
   const std::int64_t cutoff = unix_now_ms() - max_age_ms_;
-  if (max_age_ms_ > 0) {
-    sqlite3_bind_int64(expire_.get(), 1, cutoff);
-    step_deleted(db_, expire_.get(), "expire", out.dropped.expired, freed);
-  }
+  if (max_age_ms_ > 0) expire(cutoff, fence, out, freed);
   rows -= std::min(rows, out.acked + out.dropped.expired);
   bytes -= std::min(bytes, freed);
 
@@ -121,7 +123,7 @@ void GroupCommit::body(const CommitWork& work, std::uint64_t rows, std::uint64_t
 
   // 4. drop_oldest: evict from the head until both bounds hold again.
   if (!drop_newest_ && (rows > max_rows_ || bytes > max_bytes_)) {
-    evict_oldest(rows, bytes, out);
+    evict_oldest(rows, bytes, fence, out);
   }
 
   // 5. Counters, only those that changed (an idle tick writes nothing).
@@ -176,11 +178,40 @@ void GroupCommit::insert(const Reading& r, std::uint64_t size) {
   sqlite3_reset(ins);
 }
 
-void GroupCommit::evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, CommitResult& out) {
+std::uint64_t GroupCommit::hold_claims(FenceLock& fence) {
+  if (!fence.owns_lock()) fence.lock();
+  return *claims_.upto;
+}
+
+// Claimed readings (in flight, or acked and not deleted yet) are passed over:
+// the forwarder may have handed them to the broker already. The index finds
+// out cheaply whether anything is due, so most commits never hold the fence.
+void GroupCommit::expire(std::int64_t cutoff, FenceLock& fence, CommitResult& out,
+                         std::uint64_t& freed) {
+  {
+    sqlite::ResetOnExit reset(any_expired_.get());
+    sqlite3_bind_int64(any_expired_.get(), 1, cutoff);
+    const int rc = sqlite3_step(any_expired_.get());
+    sqlite::check(db_, rc, "find expired", SQLITE_ROW, SQLITE_DONE);
+    if (rc == SQLITE_DONE) return;
+  }
+  const auto claimed = hold_claims(fence);
+  sqlite3_bind_int64(expire_.get(), 1, cutoff);
+  sqlite3_bind_int64(expire_.get(), 2, to_db(claimed));
+  step_deleted(db_, expire_.get(), "expire", out.dropped.expired, freed);
+}
+
+// The oldest readings not claimed go first. With every row claimed, the
+// table stays over the bound until the broker confirms them (at most the
+// forwarder's window and one peek).
+void GroupCommit::evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, FenceLock& fence,
+                               CommitResult& out) {
+  const auto claimed = to_db(hold_claims(fence));
   std::int64_t last = -1;
   {
     sqlite3_stmt* scan = oldest_.get();
     sqlite::ResetOnExit reset(scan);
+    sqlite3_bind_int64(scan, 1, claimed);
     int rc = SQLITE_OK;
     while ((rows > max_rows_ || bytes > max_bytes_) && (rc = sqlite3_step(scan)) == SQLITE_ROW) {
       last = sqlite3_column_int64(scan, 0);
@@ -191,7 +222,8 @@ void GroupCommit::evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, Commit
     if (rc != SQLITE_ROW) sqlite::check(db_, rc, "scan oldest", SQLITE_DONE, SQLITE_OK);
   }
   if (last >= 0) {
-    sqlite3_bind_int64(delete_upto_.get(), 1, last);
+    sqlite3_bind_int64(delete_upto_.get(), 1, claimed);
+    sqlite3_bind_int64(delete_upto_.get(), 2, last);
     step_done(db_, delete_upto_.get(), "evict oldest");
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -58,12 +59,21 @@ struct CommitResult {
   return configured == 0 ? std::numeric_limits<std::uint64_t>::max() : configured;
 }
 
+/// The readings the forwarder has claimed (Store::claim): every seq up to
+/// `*upto`, guarded by `*mu`. A commit that deletes readings nobody confirmed
+/// (expiry, eviction) holds `mu` from choosing them until COMMIT or ROLLBACK,
+/// so no claim can hand out a row that the commit is removing.
+struct ClaimFence {
+  std::mutex* mu = nullptr;
+  const std::uint64_t* upto = nullptr;
+};
+
 class GroupCommit {
  public:
   /// Prepares the statements on the writer connection. `next_seq` and
   /// `totals` are what the meta table holds now. Throws sqlite::Error.
   GroupCommit(sqlite3* db, const config::StoreConfig& config, std::uint64_t next_seq,
-              DropCounts totals);
+              DropCounts totals, ClaimFence claims);
 
   /// Runs one transaction over a table holding `rows` readings of `bytes`
   /// accounted bytes. Never throws for an SQLite error: the transaction is
@@ -71,11 +81,16 @@ class GroupCommit {
   CommitResult run(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes);
 
  private:
-  void body(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes, CommitResult& out);
+  using FenceLock = std::unique_lock<std::mutex>;
+  void body(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes, FenceLock& fence,
+            CommitResult& out);
   void delete_acked(const std::vector<std::uint64_t>& acks, CommitResult& out,
                     std::uint64_t& freed);
+  void expire(std::int64_t cutoff, FenceLock& fence, CommitResult& out, std::uint64_t& freed);
   void insert(const Reading& r, std::uint64_t size);
-  void evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, CommitResult& out);
+  void evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, FenceLock& fence, CommitResult& out);
+  /// Blocks claims until the transaction ends; the highest claimed seq.
+  std::uint64_t hold_claims(FenceLock& fence);
   void set_meta(const char* key, std::uint64_t value);
 
   sqlite3* db_;
@@ -83,8 +98,9 @@ class GroupCommit {
   const std::uint64_t max_bytes_;
   const std::int64_t max_age_ms_;  // 0: no expiry
   const bool drop_newest_;
-  sqlite::Stmt begin_, commit_, rollback_, insert_, delete_range_, expire_, oldest_, delete_upto_,
-      set_meta_;
+  const ClaimFence claims_;
+  sqlite::Stmt begin_, commit_, rollback_, insert_, delete_range_, any_expired_, expire_, oldest_,
+      delete_upto_, set_meta_;
   std::uint64_t persisted_next_seq_;  // what meta holds, to write only changes
   DropCounts persisted_;
 };

@@ -112,6 +112,9 @@ class AckRecorder final : public bridge::Store {
   std::vector<Reading> peek(std::uint64_t after, std::size_t n) override {
     return inner_.peek(after, n);
   }
+  std::vector<Reading> claim(std::uint64_t after, std::size_t n) override {
+    return inner_.claim(after, n);
+  }
   void ack(std::span<const std::uint64_t> seqs) override {
     acks_.record(seqs);
     inner_.ack(seqs);

@@ -6,10 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
+
+#include "tests/support/mqtt_tap.hpp"
 
 namespace fieldgate::testing {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kChunk = 16384;
+constexpr int kTickMs = 5;
 
 sockaddr_in loopback(int port) {
   sockaddr_in addr{};
@@ -19,30 +27,29 @@ sockaddr_in loopback(int port) {
   return addr;
 }
 
-// Copies what is readable on `from` to `to`; false when either side is done.
-bool relay(int from, int to) {
-  char buf[16384];
-  const ssize_t n = ::read(from, buf, sizeof buf);
-  if (n <= 0) return false;
-  ssize_t off = 0;
+void close_fd(int fd, bool rst) {
+  if (rst) {
+    const linger lg{1, 0};  // close() sends RST and discards what is queued
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  } else {
+    ::shutdown(fd, SHUT_RDWR);
+  }
+  ::close(fd);
+}
+
+bool write_all(int fd, const char* data, std::size_t n) {
+  std::size_t off = 0;
   while (off < n) {
-    const ssize_t w = ::write(to, buf + off, static_cast<std::size_t>(n - off));
+    const ssize_t w = ::send(fd, data + off, n - off, MSG_NOSIGNAL);
     if (w <= 0) return false;
-    off += w;
+    off += static_cast<std::size_t>(w);
   }
   return true;
 }
 
-void close_pair(const std::pair<int, int>& p) {
-  ::shutdown(p.first, SHUT_RDWR);
-  ::shutdown(p.second, SHUT_RDWR);
-  ::close(p.first);
-  ::close(p.second);
-}
-
 }  // namespace
 
-TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
+TcpProxy::TcpProxy(int target_port, MqttTap* tap) : tap_(tap), target_port_(target_port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr = loopback(0);
   if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
@@ -59,29 +66,114 @@ TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
 TcpProxy::~TcpProxy() {
   stop_ = true;
   thread_.join();
-  for (const auto& p : pairs_) close_pair(p);
+  close_all(false);
   ::close(listen_fd_);
 }
 
-void TcpProxy::cut() {
-  cut_ = true;
+void TcpProxy::command(Command c) {
+  command_ = c;
   // Wait (bounded) until the relay thread has done it.
-  for (int i = 0; i < 200 && cut_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 400 && command_ != Command::kNone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void TcpProxy::cut() {
+  command(Command::kCut);
+}
+void TcpProxy::reset() {
+  command(Command::kReset);
+}
+void TcpProxy::reset_mid_packet() {
+  mid_packet_reset_ = true;
+}
+void TcpProxy::set_blackhole(bool on) {
+  if (on) {
+    blackhole_ = true;
+  } else {
+    command(Command::kUnblackhole);
+  }
+}
+void TcpProxy::set_rate(std::size_t bytes_per_second) {
+  rate_ = bytes_per_second;
+}
+
+void TcpProxy::close_all(bool rst) {
+  for (const auto& p : pairs_) {
+    close_fd(p.client, rst);
+    close_fd(p.target, rst);
+    if (tap_ != nullptr) tap_->closed(p.id);
+  }
+  pairs_.clear();
+}
+
+// Copies up to `budget` bytes that are readable on one side to the other.
+TcpProxy::Relayed TcpProxy::relay(Pair& p, bool from_client, std::size_t budget) {
+  char buf[kChunk];
+  const int from = from_client ? p.client : p.target;
+  const int to = from_client ? p.target : p.client;
+  const ssize_t n = ::read(from, buf, std::min(budget, sizeof buf));
+  if (n <= 0) return Relayed::kClosed;
+  auto len = static_cast<std::size_t>(n);
+  const bool truncate = from_client && len >= 2 && mid_packet_reset_.exchange(false);
+  if (truncate) len /= 2;
+  if (tap_ != nullptr) tap_->bytes(p.id, from_client, buf, len);
+  if (!write_all(to, buf, len)) return Relayed::kClosed;
+  return truncate ? Relayed::kReset : Relayed::kOk;
 }
 
 void TcpProxy::run() {
+  int next_id = 0;
+  double tokens[2] = {0, 0};  // client→target, target→client
+  auto last = Clock::now();
   while (!stop_) {
-    if (cut_) {
-      for (const auto& p : pairs_) close_pair(p);
-      pairs_.clear();
-      cut_ = false;
+    switch (command_.load()) {
+      case Command::kCut:
+        close_all(false);
+        break;
+      case Command::kReset:
+        close_all(true);
+        break;
+      case Command::kUnblackhole: {
+        std::vector<Pair> kept;
+        for (const auto& p : pairs_) {
+          if (p.silent) {
+            close_fd(p.client, true);
+            close_fd(p.target, true);
+            if (tap_ != nullptr) tap_->closed(p.id);
+          } else {
+            kept.push_back(p);
+          }
+        }
+        pairs_ = std::move(kept);
+        blackhole_ = false;
+        break;
+      }
+      case Command::kNone:
+        break;
     }
+    command_ = Command::kNone;
+    const bool blackhole = blackhole_;
+    if (blackhole) {
+      for (auto& p : pairs_) p.silent = true;
+    }
+
+    const std::size_t rate = rate_;
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last).count();
+    last = now;
+    for (double& t : tokens) {
+      // A bucket of 50 ms worth: smooth, but never a burst of more.
+      t = rate == 0 ? kChunk : std::min(t + elapsed * static_cast<double>(rate), rate / 20.0 + 1);
+    }
+
     std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
-    for (const auto& [a, b] : pairs_) {
-      fds.push_back({a, POLLIN, 0});
-      fds.push_back({b, POLLIN, 0});
+    for (const auto& p : pairs_) {
+      const bool quiet = p.silent;
+      fds.push_back({p.client, static_cast<short>(quiet || tokens[0] < 1 ? 0 : POLLIN), 0});
+      fds.push_back({p.target, static_cast<short>(quiet || tokens[1] < 1 ? 0 : POLLIN), 0});
     }
-    if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+    if (::poll(fds.data(), fds.size(), kTickMs) <= 0) continue;
     const std::size_t polled = pairs_.size();  // a pair accepted below was not polled yet
     if (fds[0].revents & POLLIN) {
       const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -90,28 +182,33 @@ void TcpProxy::run() {
         sockaddr_in addr = loopback(target_port_);
         if (target >= 0 &&
             ::connect(target, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-          pairs_.emplace_back(client, target);
+          pairs_.push_back(Pair{client, target, ++next_id, blackhole});
           ++accepted_;
         } else {
-          ::close(client);
+          close_fd(client, true);
           if (target >= 0) ::close(target);
         }
       }
     }
-    std::vector<std::pair<int, int>> alive(pairs_.begin() + static_cast<std::ptrdiff_t>(polled),
-                                           pairs_.end());
+    std::vector<Pair> alive(pairs_.begin() + static_cast<std::ptrdiff_t>(polled), pairs_.end());
     for (std::size_t i = 0; i < polled; ++i) {
+      auto& p = pairs_[i];
       const auto& a = fds[1 + 2 * i];
       const auto& b = fds[2 + 2 * i];
-      bool ok = true;
-      if (a.revents & (POLLIN | POLLHUP | POLLERR)) ok = relay(pairs_[i].first, pairs_[i].second);
-      if (ok && (b.revents & (POLLIN | POLLHUP | POLLERR))) {
-        ok = relay(pairs_[i].second, pairs_[i].first);
+      Relayed result = Relayed::kOk;
+      for (int dir = 0; dir < 2 && result == Relayed::kOk; ++dir) {
+        const short ev = dir == 0 ? a.revents : b.revents;
+        if (!(ev & (POLLIN | POLLHUP | POLLERR))) continue;
+        const auto budget = static_cast<std::size_t>(tokens[dir]);
+        result = relay(p, dir == 0, std::max<std::size_t>(budget, 1));
+        if (rate != 0) tokens[dir] = 0;  // spent (at most the budget was read)
       }
-      if (ok) {
-        alive.push_back(pairs_[i]);
+      if (result == Relayed::kOk) {
+        alive.push_back(p);
       } else {
-        close_pair(pairs_[i]);
+        close_fd(p.client, result == Relayed::kReset);
+        close_fd(p.target, result == Relayed::kReset);
+        if (tap_ != nullptr) tap_->closed(p.id);
       }
     }
     pairs_ = std::move(alive);

@@ -180,5 +180,64 @@ TEST(StoreBoundsTest, DroppedTotalsArePersistedAcrossReopen) {
   EXPECT_EQ(s.rows, 2u);
 }
 
+// Regression: eviction used to take the oldest rows even when the forwarder
+// had already published them. A row evicted while in flight and then
+// confirmed was counted as dropped *and* delivered, so "dropped == missing"
+// failed for a subscriber. Claimed rows now keep their place until acked;
+// the oldest unclaimed rows go instead.
+TEST(StoreBoundsTest, DropOldestPassesOverClaimedReadings) {
+  TempDir dir;
+  auto config = manual_config(dir.file("buffer.db"));
+  config.max_rows = 10;
+  config.overflow = config::Overflow::kDropOldest;
+  auto store = open_sqlite_store(config);
+
+  store->append(make_batch(10));
+  store->flush();
+  EXPECT_EQ(seqs_of(store->claim(0, 4)), range(1, 4));  // handed to the broker
+  store->append(make_batch(3));                         // 13 > 10: three must go
+  store->flush();
+  EXPECT_EQ(seqs_of(store->peek(0, 100)),
+            (std::vector<std::uint64_t>{1, 2, 3, 4, 8, 9, 10, 11, 12, 13}));
+  EXPECT_EQ(store->stats().dropped_oldest, 3u);
+
+  // Confirmed: gone as delivered, not as dropped.
+  const std::vector<std::uint64_t> acked{1, 2, 3, 4};
+  store->ack(acked);
+  store->flush();
+  EXPECT_EQ(store->stats().rows, 6u);
+  EXPECT_EQ(store->stats().dropped_oldest, 3u);
+
+  // Six claimed, six new: the two oldest new ones go, not the claimed ones.
+  EXPECT_EQ(seqs_of(store->claim(4, 100)), range(8, 13));
+  store->append(make_batch(6));  // seqs 14..19
+  store->flush();
+  EXPECT_EQ(seqs_of(store->peek(0, 100)),
+            (std::vector<std::uint64_t>{8, 9, 10, 11, 12, 13, 16, 17, 18, 19}));
+  EXPECT_EQ(store->stats().dropped_oldest, 5u);
+}
+
+TEST(StoreBoundsTest, ExpiryPassesOverClaimedReadings) {
+  TempDir dir;
+  auto config = manual_config(dir.file("buffer.db"));
+  config.max_age = std::chrono::seconds(1);
+  auto store = open_sqlite_store(config);
+  store->append(make_batch(4));
+  store->flush();
+  ASSERT_EQ(store->stats().rows, 4u) << "the machine stalled for a second";
+  EXPECT_EQ(seqs_of(store->claim(0, 2)), range(1, 2));
+  EXPECT_TRUE(eventually([&] {
+    store->flush();
+    return store->stats().rows == 2;
+  }));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 2));
+  EXPECT_EQ(store->stats().dropped_expired, 2u);
+  const std::vector<std::uint64_t> acked{1, 2};
+  store->ack(acked);
+  store->flush();
+  EXPECT_EQ(store->stats().rows, 0u);
+  EXPECT_EQ(store->stats().dropped_expired, 2u);
+}
+
 }  // namespace
 }  // namespace fieldgate::bridge::testing

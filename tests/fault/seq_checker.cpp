@@ -1,0 +1,83 @@
+#include "tests/fault/seq_checker.hpp"
+
+#include <fmt/format.h>
+
+#include "tests/support/mqtt_tap.hpp"
+
+namespace fieldgate::testing {
+
+CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const Accepted& accepted,
+                           const std::set<std::uint64_t>& confirmed_by_killed_broker) {
+  CheckReport r;
+  r.accepted = accepted.last_seq;
+  r.dropped = accepted.dropped;
+  std::set<std::uint64_t> seen;
+  std::map<std::string, std::uint64_t> last_first;  // per topic
+  std::map<std::string, std::set<std::uint64_t>> seen_on;
+  for (const auto& m : messages) {
+    if (m.topic.find("/status") != std::string::npos) continue;
+    ++r.received;
+    auto& t = r.topics[m.topic];
+    ++t.received;
+    const auto seq = json_seq(m.payload);
+    if (seq == 0 || seq > accepted.last_seq) {
+      ++r.unexpected;
+      continue;
+    }
+    if (!seen.insert(seq).second) {
+      ++r.duplicates;
+      ++t.duplicates;
+      continue;
+    }
+    ++t.distinct;
+    auto& last = last_first[m.topic];
+    if (seq < last) {
+      if (confirmed_by_killed_broker.contains(seq)) {
+        ++r.restored_late;
+      } else {
+        ++r.reordered;
+        ++t.reordered;
+      }
+    } else {
+      last = seq;
+    }
+  }
+  r.distinct = seen.size();
+  for (std::uint64_t seq = 1; seq <= accepted.last_seq; ++seq) {
+    if (seen.contains(seq)) continue;
+    if (accepted.still_buffered.contains(seq)) {
+      ++r.buffered;
+      continue;
+    }
+    ++r.missing;
+    if (confirmed_by_killed_broker.contains(seq)) {
+      ++r.lost_by_broker;
+    } else if (r.missing_sample.size() < 20) {
+      r.missing_sample.push_back(seq);
+    }
+  }
+  r.lost = static_cast<std::int64_t>(r.missing - r.lost_by_broker) -
+           static_cast<std::int64_t>(r.dropped);
+  return r;
+}
+
+std::string CheckReport::summary() const {
+  std::string s = fmt::format(
+      "accepted {} (seq 1..{}), received {} messages / {} distinct, buffered {}, dropped {}, "
+      "missing {} (lost by a killed broker {}), lost {}, duplicates {}, reordered {}, restored "
+      "late {}, unexpected {}",
+      accepted, accepted, received, distinct, buffered, dropped, missing, lost_by_broker, lost,
+      duplicates, reordered, restored_late, unexpected);
+  if (!missing_sample.empty()) {
+    s += "; first missing seqs not confirmed by a killed broker:";
+    for (auto seq : missing_sample) s += fmt::format(" {}", seq);
+  }
+  for (const auto& [topic, t] : topics) {
+    if (t.reordered == 0) continue;
+    s += fmt::format("\n  {}: {} received, {} distinct, {} duplicates, {} reordered", topic,
+                     t.received, t.distinct, t.duplicates, t.reordered);
+  }
+  return s;
+}
+
+}  // namespace fieldgate::testing

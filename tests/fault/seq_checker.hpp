@@ -1,0 +1,89 @@
+// The subscriber-side checker of the fault suite: given every message a
+// subscriber received and what the gateway's store says it accepted, counts
+// per topic what arrived, what is missing, what came twice and what came out
+// of order.
+//
+// DESIGN NOTES: what can be asserted, and why
+//
+//  1. Accepted = committed. A reading gets its seq when it is appended and is
+//     accepted when the group commit holding it succeeds; meta.next_seq is
+//     written in that same transaction. So after a run, the accepted seqs are
+//     exactly [1, next_seq - 1] of the store file (`fieldgate queue stats
+//     --json`): a SIGKILL loses only readings that were never committed, and
+//     their seqs are handed out again by the next process (they were never
+//     visible to anyone). Every seq in that range is therefore in exactly one
+//     of: received by the subscriber, still buffered (`queue ls`), counted as
+//     dropped (meta.dropped_*), or lost.
+//  2. Lost = accepted − received − still buffered − dropped. The assertion is
+//     lost == 0. The store counts drops but does not say which seqs; with
+//     claims (Store::claim) it never drops a reading it handed to the broker,
+//     so `missing == dropped` holds exactly: missing counts accepted seqs
+//     neither received nor buffered.
+//  3. A broker that is SIGKILLed may lose messages it had already confirmed
+//     (PUBACK/PUBREC) and not yet delivered or saved: that is the broker's
+//     loss, not the gateway's. The caller passes the seqs that a killed broker
+//     had confirmed (MqttTap on the link); a missing seq among them is counted
+//     as lost_by_broker, anything else as lost.
+//  4. Duplicates: a seq received more than once. At QoS 1 allowed (at least
+//     once). At QoS 2 they can only come from a new MQTT session (after a
+//     reconnect with a clean session, a broker that lost its state, or a new
+//     gateway process), so "0 duplicates at QoS 2" is asserted only where the
+//     session survives.
+//  5. Order: per topic, the first arrival of each seq must come after the
+//     first arrivals of all smaller seqs of that topic (re-deliveries do not
+//     count). A killed persistent broker restoring confirmed messages from
+//     its snapshot may deliver them late; such seqs (in the excused set of 3)
+//     are counted as restored_late, not as reordered.
+//  6. Seqs above next_seq − 1 or a payload without a seq are "unexpected":
+//     always an error.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/mosquitto.hpp"
+
+namespace fieldgate::testing {
+
+/// What the store says after the run.
+struct Accepted {
+  std::uint64_t last_seq = 0;              // next_seq - 1: every seq in [1, last_seq] was accepted
+  std::uint64_t dropped = 0;               // dropped_oldest + dropped_newest + dropped_expired
+  std::set<std::uint64_t> still_buffered;  // committed, not yet confirmed by a broker
+};
+
+struct TopicCounts {
+  std::uint64_t received = 0;    // messages
+  std::uint64_t distinct = 0;    // seqs
+  std::uint64_t duplicates = 0;  // received - distinct
+  std::uint64_t reordered = 0;
+};
+
+struct CheckReport {
+  std::uint64_t accepted = 0;
+  std::uint64_t received = 0;
+  std::uint64_t distinct = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t restored_late = 0;
+  std::uint64_t buffered = 0;        // accepted, still in the store
+  std::uint64_t dropped = 0;         // as counted by the store
+  std::uint64_t missing = 0;         // accepted, neither received nor buffered
+  std::uint64_t lost_by_broker = 0;  // missing, but confirmed by a broker later killed
+  std::int64_t lost = 0;  // missing - lost_by_broker - dropped (may be < 0: over-counted drops)
+  std::uint64_t unexpected = 0;
+  std::vector<std::uint64_t> missing_sample;  // the first few unexplained
+  std::map<std::string, TopicCounts> topics;
+
+  [[nodiscard]] std::string summary() const;
+};
+
+/// Messages on topics containing "/status" are ignored (birth, stats).
+[[nodiscard]] CheckReport check_delivery(
+    const std::vector<ReceivedMessage>& messages, const Accepted& accepted,
+    const std::set<std::uint64_t>& confirmed_by_killed_broker = {});
+
+}  // namespace fieldgate::testing
