@@ -106,6 +106,7 @@ class Forwarder::Impl {
   void start() {
     if (thread_.joinable()) return;
     spdlog::info("mqtt: forwarding to {}", detail::describe_session(mqtt_, session_));
+    heartbeat_.expect_within(mqtt_.connect_timeout + kConnectGrace);
     thread_ = std::thread([this] { run(); });
   }
 
@@ -144,6 +145,8 @@ class Forwarder::Impl {
     std::lock_guard lock(stats_mutex_);
     return stats_;
   }
+
+  [[nodiscard]] const Heartbeat& heartbeat() const noexcept { return heartbeat_; }
 
  private:
   // Paho calls these on its own threads: record the outcome, nothing more.
@@ -200,6 +203,7 @@ class Forwarder::Impl {
 
   // Sleeps until something happened or `timeout`; true when stopping.
   bool wait_for_events(milliseconds timeout) {
+    heartbeat_.expect_within(timeout);
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, timeout, [this] {
       return stopping_ || events_.lost || events_.woken || !events_.confirmed.empty() ||
@@ -210,6 +214,7 @@ class Forwarder::Impl {
 
   // Sleeps `delay` unless stop() comes first; true when stopping.
   bool sleep_unless_stopped(milliseconds delay) {
+    heartbeat_.expect_within(delay);
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, delay, [this] { return stopping_; });
   }
@@ -240,6 +245,7 @@ class Forwarder::Impl {
       abandon_connect();
     }
     set_state(State::kStopped);
+    heartbeat_.clear();
   }
 
   // Disconnected → Connecting → Connected (true) or back to Disconnected after
@@ -261,6 +267,7 @@ class Forwarder::Impl {
     used_client_ = true;
     std::string error;
     try {
+      heartbeat_.expect_within(mqtt_.connect_timeout + kConnectGrace);
       const auto token = client_->connect(connect_options_);
       const auto deadline = Clock::now() + mqtt_.connect_timeout + kConnectGrace;
       while (!token->wait_for(milliseconds(100))) {
@@ -554,6 +561,7 @@ class Forwarder::Impl {
   std::string logged_error_;
   std::mt19937_64 rng_;
 
+  Heartbeat heartbeat_;  // the forwarder thread's promise, for the watchdog
   std::thread thread_;
   DeliveryListener listener_{*this};
   // Last, so it is destroyed first: no Paho callback outlives what it uses.
@@ -583,6 +591,9 @@ void Forwarder::publish_stats(const std::string& payload) {
 }
 ForwarderStats Forwarder::stats() const {
   return impl_->stats();
+}
+const Heartbeat& Forwarder::heartbeat() const noexcept {
+  return impl_->heartbeat();
 }
 
 }  // namespace fieldgate::bridge

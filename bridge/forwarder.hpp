@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "bridge/heartbeat.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "config/config.hpp"
@@ -54,6 +55,10 @@ class Forwarder {
   void publish_stats(const std::string& payload);
 
   [[nodiscard]] ForwarderStats stats() const;
+
+  /// The forwarder thread's progress, for the systemd watchdog: overdue when
+  /// it is stuck (in a store call, in Paho), never while it waits by design.
+  [[nodiscard]] const Heartbeat& heartbeat() const noexcept;
 
  private:
   class Impl;

@@ -79,8 +79,12 @@ std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::st
   const auto path = std::filesystem::path(dir) / mqtt.password_credential;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  // The packaged unit sets an empty default (SetCredential=) so that a
+  // missing password file does not stop the service: empty means no password.
+  auto password = read_first_line(path.string(), "mqtt.password_credential");
+  if (password.empty()) return std::nullopt;
   if (source) *source = path.string();
-  return read_first_line(path.string(), "mqtt.password_credential");
+  return password;
 }
 
 SessionSettings make_session_settings(const config::MqttConfig& mqtt,

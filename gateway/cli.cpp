@@ -2,13 +2,12 @@
 
 #include <iostream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "config/units.hpp"
 #include "gateway/cmd_queue.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/logging.hpp"
 #include "gateway/version.hpp"
 
 namespace fieldgate::gateway {
@@ -32,13 +31,6 @@ void add_duration_option(CLI::App& app, const std::string& name,
       ->type_name("DURATION");
 }
 
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("fieldgate");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -47,8 +39,10 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("fieldgate ") + kVersion);
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  auto* log_level_option =
+      app.add_option("--log-level", log_level,
+                     "trace, debug, info, warn, error (for `run`, default: [gateway] log_level)")
+          ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   int exit_code = kExitOk;
 
@@ -83,12 +77,15 @@ int run_cli(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand(
       "run",
       "Run the gateway: poll devices, buffer every reading, publish to MQTT. SIGINT/SIGTERM "
-      "stop it cleanly, SIGHUP reloads the configuration");
+      "stop it cleanly, SIGHUP reloads the configuration. Under systemd (Type=notify) it reports "
+      "READY, STATUS and WATCHDOG. Exit 0 after a clean stop, 78 when the configuration is wrong "
+      "(the unit does not restart then), 3 when the buffer cannot be opened");
   run_cmd->add_option("-c,--config", run.config_path, "Configuration file (TOML)")->required();
   run_cmd->add_option("--broker", run.broker,
                       "Broker URI, overrides [mqtt] broker (tcp://host:1883, ssl://host:8883)");
   run_cmd->callback([&] {
     setup_logging(log_level);
+    run.log_level_from_config = log_level_option->count() == 0;
     exit_code = run_gateway(run, std::cerr);
   });
 

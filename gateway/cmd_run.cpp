@@ -5,6 +5,10 @@
 // what is pending, let the forwarder wait (bounded) for outstanding
 // acknowledgements, then close the store. Whatever the broker has not
 // confirmed stays in the database for the next start.
+//
+// Under systemd (Type=notify): READY=1 once the buffer is open and the workers
+// run; STATUS= with the summary line; WATCHDOG=1 only while the workers and
+// the forwarder keep their heartbeat promises (gateway/watchdog.hpp).
 #include <csignal>
 #include <ostream>
 #include <sstream>
@@ -18,9 +22,11 @@
 #include "drivers/registry.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/scheduler.hpp"
+#include "gateway/service_notify.hpp"
 #include "gateway/signals.hpp"
 #include "gateway/status.hpp"
 #include "gateway/version.hpp"
+#include "gateway/watchdog.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -47,6 +53,7 @@ class Acquisition {
   Acquisition& operator=(const Acquisition&) = delete;
 
   [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
+  [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
 
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
@@ -83,18 +90,28 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config,
   return changed;
 }
 
+void apply_log_level(const RunOptions& options, const config::Config& config) {
+  if (options.log_level_from_config)
+    spdlog::set_level(spdlog::level::from_str(config.gateway.log_level));
+}
+
+// How often `systemctl status` gets a fresh STATUS= line.
+constexpr std::chrono::seconds kServiceStatusEvery{10};
+
 }  // namespace
 
 int run_gateway(const RunOptions& options, std::ostream& err) {
   auto config = load_or_report(options.config_path, err);
-  if (!config) return kExitConfigError;
+  if (!config) return kExitServiceConfig;
   apply_broker_override(*config, options.broker);
   if (!config->has_mqtt) {
     err << options.config_path
         << ": `fieldgate run` needs an [mqtt] table (or --broker URI); "
            "`fieldgate poll` reads devices without one\n";
-    return kExitConfigError;
+    return kExitServiceConfig;
   }
+  apply_log_level(options, *config);
+  const ServiceNotifier service;
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
   const auto registry = drivers::make_default_registry();
@@ -103,6 +120,11 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   std::unique_ptr<Acquisition> acquisition;
   try {
     store = bridge::open_sqlite_store(config->store);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open the buffer: {}", e.what());
+    return kExitStartFailed;
+  }
+  try {
     forwarder = std::make_unique<bridge::Forwarder>(config->mqtt, config->gateway, *store,
                                                     bridge::TopicMap(*config));
     store->set_commit_listener([f = forwarder.get()] { f->wake(); });
@@ -110,44 +132,69 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
     acquisition = std::make_unique<Acquisition>(*config, registry, *store);
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
-    return kExitConfigError;
+    return kExitServiceConfig;
   }
   spdlog::info("fieldgate {} running: {} devices, buffer {}, broker {}", kVersion,
                config->devices.size(), config->store.path, config->mqtt.broker);
 
   const auto started = SteadyClock::now();
   auto next_status = started + config->mqtt.status_interval;
+  auto next_service_status = started + kServiceStatusEvery;
   std::vector<DeviceStatus> final_devices;  // after acquisition stopped
-  auto report_status = [&] {
-    GatewayStatus status{
+  auto current_status = [&] {
+    return GatewayStatus{
         config->gateway.name,
         std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - started),
         acquisition ? acquisition->status() : final_devices, store->stats(), forwarder->stats()};
+  };
+  auto report_status = [&] {
+    const auto status = current_status();
     const auto now_ms = unix_ms_now();
     spdlog::info("status: {}", summary_line(status, now_ms));
     forwarder->publish_stats(to_json(status, now_ms).dump());
   };
+  service.ready(fmt::format("running: {} devices, buffer {}, broker {}", config->devices.size(),
+                            config->store.path, config->mqtt.broker));
+  // Without WatchdogSec= the watchdog still logs a stalled part; it just has
+  // no one to stop telling.
+  ProgressWatchdog watchdog(service.watchdog_interval().value_or(std::chrono::seconds(30)),
+                            kStallGrace, service.watchdog_interval().has_value());
+  auto watched_parts = [&] {
+    std::vector<ProgressWatchdog::Part> parts{{"the MQTT forwarder", &forwarder->heartbeat()}};
+    for (const auto& p : acquisition->progress()) {
+      parts.push_back({"the poll worker of " + p.channel, p.heartbeat});
+    }
+    return parts;
+  };
 
   while (true) {
     const auto now = SteadyClock::now();
+    if (watchdog.tick(watched_parts(), now) && service.watchdog_interval()) service.watchdog();
     if (now >= next_status) {
       report_status();
       next_status = now + config->mqtt.status_interval;
+    }
+    if (now >= next_service_status) {
+      service.status(summary_line(current_status(), unix_ms_now()));
+      next_service_status = now + kServiceStatusEvery;
     }
     const auto wait = std::min<SteadyClock::duration>(next_status - now, std::chrono::seconds(1));
     const int sig = signals.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
                                      std::chrono::milliseconds(1));
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      service.stopping("stopping: sending what the broker takes within the drain timeout");
       break;
     }
     if (sig != SIGHUP) continue;
 
     spdlog::info("SIGHUP received: reloading {}", options.config_path);
+    service.reloading();
     std::ostringstream problems;
     auto fresh = load_or_report(options.config_path, problems);
     if (!fresh) {
       spdlog::error("reload failed, keeping the running configuration:\n{}", problems.str());
+      service.ready("reload failed, running the previous configuration (see the journal)");
       continue;
     }
     apply_broker_override(*fresh, options.broker);
@@ -163,12 +210,15 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
       fresh->store = config->store;
       fresh->mqtt.broker = config->mqtt.broker;
       config = std::move(fresh);
+      apply_log_level(options, *config);
       spdlog::info("reloaded: {} devices", config->devices.size());
+      service.ready(fmt::format("reloaded: {} devices", config->devices.size()));
     } catch (const std::exception& e) {
       spdlog::error("reload failed ({}); restarting acquisition with the previous configuration",
                     e.what());
       acquisition = std::make_unique<Acquisition>(*config, registry, *store);
       forwarder->set_topics(bridge::TopicMap(*config));
+      service.ready("reload failed, running the previous configuration (see the journal)");
     }
   }
 

@@ -15,6 +15,10 @@ namespace fieldgate::gateway {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitConfigError = 1;  // the configuration (or a command-line value) is wrong
 inline constexpr int kExitReadFailed = 2;   // `poll --once`: at least one point could not be read
+inline constexpr int kExitStartFailed = 3;  // `run`: the buffer could not be opened
+// `run`: the configuration is wrong (sysexits' EX_CONFIG). The systemd unit
+// does not restart on it (RestartPreventExitStatus=78): a restart cannot help.
+inline constexpr int kExitServiceConfig = 78;
 
 /// Loads a config, or prints every problem to `err` and returns nullopt.
 [[nodiscard]] std::optional<config::Config> load_or_report(const std::string& path,
@@ -41,6 +45,7 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err);
 struct RunOptions {
   std::string config_path;
   std::string broker;  // overrides [mqtt] broker when not empty
+  bool log_level_from_config = true;  // false when --log-level was given
 };
 /// The gateway: drivers → store → broker, until SIGINT/SIGTERM; SIGHUP reloads.
 int run_gateway(const RunOptions& options, std::ostream& err);

@@ -23,14 +23,21 @@ class Scheduler::Worker {
     // timing out), or the poll interval if longer: a dead device then takes at
     // most half the bus time after its first failure, a quarter after its second...
     const auto attempt_cost = device.response_timeout * (device.retries + 1);
-    slots_.push_back(Slot{
-        std::move(driver), std::max(device.poll_interval, attempt_cost), device.backoff_max, {}});
+    // The longest a poll may take when every request times out: the bound
+    // this worker promises the watchdog (plus the watchdog's own grace).
+    const auto poll_bound = attempt_cost * static_cast<int>(driver->describe_plan().size() + 1);
+    slots_.push_back(Slot{std::move(driver),
+                          std::max(device.poll_interval, attempt_cost),
+                          device.backoff_max,
+                          {},
+                          poll_bound});
     std::lock_guard lock(status_mutex_);
     status_.push_back(DeviceStatus{slots_.back().driver->device(), channel_, {}, false});
   }
 
   void start() {
     stop_requested_ = false;
+    heartbeat_.expect_within(std::chrono::seconds(1));
     thread_ = std::thread([this] { run(); });
   }
 
@@ -41,12 +48,16 @@ class Scheduler::Worker {
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    heartbeat_.clear();
     for (auto& slot : slots_) slot.driver->close();
   }
 
   void poll_once() {
     for (std::size_t i = 0; i < slots_.size(); ++i) poll_slot(i, Clock::now(), true);
   }
+
+  [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
+  [[nodiscard]] const bridge::Heartbeat& heartbeat() const noexcept { return heartbeat_; }
 
   void append_status(std::vector<DeviceStatus>& out) const {
     std::lock_guard lock(status_mutex_);
@@ -59,6 +70,7 @@ class Scheduler::Worker {
     config::Duration backoff_base;
     config::Duration backoff_max;
     Clock::time_point not_before;  // back-off: no poll before this
+    config::Duration poll_bound;   // the longest one poll() may take
   };
 
   [[nodiscard]] Clock::time_point due(const Slot& slot) const {
@@ -87,12 +99,15 @@ class Scheduler::Worker {
       for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (stop_requested_) return;
         const auto now = Clock::now();
-        if (due(slots_[i]) <= now) poll_slot(i, now, false);
+        if (due(slots_[i]) > now) continue;
+        heartbeat_.expect_within(slots_[i].poll_bound);
+        poll_slot(i, now, false);
       }
       // Wake at least once a second even with nothing due, a cheap guard
       // against a clock that jumped or a device that never becomes due.
       auto next = Clock::now() + std::chrono::seconds(1);
       for (const auto& slot : slots_) next = std::min(next, due(slot));
+      heartbeat_.expect_within(std::max(next - Clock::now(), Clock::duration::zero()));
       std::unique_lock lock(wake_mutex_);
       if (wake_.wait_until(lock, next, [this] { return stop_requested_.load(); })) return;
     }
@@ -101,6 +116,7 @@ class Scheduler::Worker {
   std::string channel_;
   BatchSink sink_;
   std::vector<Slot> slots_;
+  bridge::Heartbeat heartbeat_;
   std::thread thread_;
   std::mutex wake_mutex_;
   std::condition_variable wake_;
@@ -142,6 +158,12 @@ void Scheduler::poll_once() {
   std::vector<std::thread> threads;
   for (auto& worker : workers_) threads.emplace_back([&worker] { worker->poll_once(); });
   for (auto& thread : threads) thread.join();
+}
+
+std::vector<Scheduler::Progress> Scheduler::progress() const {
+  std::vector<Progress> out;
+  for (const auto& worker : workers_) out.push_back({worker->channel(), &worker->heartbeat()});
+  return out;
 }
 
 std::vector<DeviceStatus> Scheduler::status() const {

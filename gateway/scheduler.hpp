@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/heartbeat.hpp"
 #include "config/config.hpp"
 #include "drivers/driver.hpp"
 
@@ -46,6 +47,14 @@ class Scheduler {
   void poll_once();
 
   [[nodiscard]] std::vector<DeviceStatus> status() const;
+
+  /// Each worker's heartbeat, named by its channel, for the watchdog. Valid
+  /// while the scheduler lives.
+  struct Progress {
+    std::string channel;
+    const bridge::Heartbeat* heartbeat;
+  };
+  [[nodiscard]] std::vector<Progress> progress() const;
   [[nodiscard]] std::size_t channel_count() const noexcept { return workers_.size(); }
 
  private:

@@ -8,13 +8,14 @@ FIELDGATE_BUILD=${FIELDGATE_BUILD:-$FIELDGATE_ROOT/build}
 FIELDGATE_BUILD_DEPS=(
   cmake g++ make pkg-config
   libmodbus-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev libsqlite3-dev libpcre2-dev
+  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev libsqlite3-dev libpcre2-dev libsystemd-dev
   libgtest-dev libgmock-dev
   mosquitto mosquitto-clients socat  # the demo's private broker, subscriber, monitor's pty pair
 )
 # What the tests run against: real peers, not mocks.
 FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus socat openssl
+  systemd  # systemd-analyze verify / security on the unit
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -8,6 +8,8 @@
 #include <modbus/modbus-rtu.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/serial/serial_port.hpp"
+
 namespace fieldgate::modbus {
 namespace {
 
@@ -73,15 +75,22 @@ std::shared_ptr<ModbusLink> ModbusLink::rtu(const config::BusConfig& bus) {
       bus.inter_frame_delay
           ? std::chrono::duration_cast<std::chrono::microseconds>(*bus.inter_frame_delay)
           : t35(bus.baud);
-  return std::make_shared<ModbusLink>(Passkey{}, std::move(ctx),
-                                      fmt::format("{} ({})", bus.name, bus.port), true, delay,
-                                      bus.mode == config::SerialMode::kRs485);
+  auto link = std::make_shared<ModbusLink>(Passkey{}, std::move(ctx),
+                                           fmt::format("{} ({})", bus.name, bus.port), true, delay,
+                                           bus.mode == config::SerialMode::kRs485);
+  link->serial_port_ = bus.port;
+  return link;
 }
 
 std::string ModbusLink::ensure_connected() {
   if (connected_) return {};
   if (modbus_connect(ctx_.get()) != 0) {
-    return fmt::format("cannot connect to {}: {}", description_, modbus_strerror(errno));
+    const int err = errno;
+    if (!serial_port_.empty() && (err == EACCES || err == EPERM)) {
+      return fmt::format("cannot open {}: {}", description_,
+                         serial::describe_open_error(serial_port_, err));
+    }
+    return fmt::format("cannot connect to {}: {}", description_, modbus_strerror(err));
   }
   if (rs485_ && modbus_rtu_set_serial_mode(ctx_.get(), MODBUS_RTU_RS485) != 0) {
     auto reason =

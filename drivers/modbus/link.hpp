@@ -55,6 +55,7 @@ class ModbusLink {
  private:
   ModbusContextPtr ctx_;
   std::string description_;
+  std::string serial_port_;  // RTU: the port's path, for a permission error
   bool serial_;
   bool rs485_;
   bool connected_ = false;

@@ -1,7 +1,10 @@
 #include "drivers/serial/serial_port.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -85,6 +88,30 @@ std::string errno_text(int err) {
 
 }  // namespace
 
+std::string describe_open_error(const std::string& path, int err) {
+  if (err == EPERM) {
+    // Not the file's permissions: the kernel's device cgroup said no, as a
+    // systemd unit's DevicePolicy=closed does for a device class not allowed.
+    return fmt::format(
+        "{}: {}: this kind of device is not allowed to the process (the fieldgate service "
+        "allows ttyS, ttyUSB, ttyACM and ttyAMA; add DeviceAllow=char-<name> rw with "
+        "`systemctl edit fieldgate` for others)",
+        path, errno_text(err));
+  }
+  if (err != EACCES) return fmt::format("{}: {}", path, errno_text(err));
+  struct stat st {};
+  std::string group_name = "its group";
+  if (::stat(path.c_str(), &st) == 0) {
+    if (const struct group* g = ::getgrgid(st.st_gid)) group_name = g->gr_name;
+  }
+  std::string user = std::to_string(::geteuid());
+  if (const struct passwd* pw = ::getpwuid(::geteuid())) user = pw->pw_name;
+  return fmt::format(
+      "{}: {}: the port belongs to group {} and user {} may not open it; add the user to the "
+      "group (sudo usermod -aG {} {}, then log in again or restart the service)",
+      path, errno_text(err), group_name, user, group_name, user);
+}
+
 SerialPort& SerialPort::operator=(SerialPort&& other) noexcept {
   if (this != &other) {
     close();
@@ -98,7 +125,7 @@ std::string SerialPort::open(const std::string& path, const config::SerialLineCo
   close();
   // O_NOCTTY: a serial instrument must never become our controlling terminal.
   const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return fmt::format("{}: {}", path, errno_text(errno));
+  if (fd < 0) return describe_open_error(path, errno);
   fd_ = fd;
 
   termios tio{};

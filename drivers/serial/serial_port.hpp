@@ -12,6 +12,11 @@
 
 namespace fieldgate::serial {
 
+/// Why opening the serial port `path` failed with `err` (an errno), in words a
+/// technician can act on: for a permission error, the port's group and the
+/// command that adds this process's user to it.
+[[nodiscard]] std::string describe_open_error(const std::string& path, int err);
+
 class SerialPort {
  public:
   SerialPort() = default;

@@ -289,7 +289,7 @@ TEST(RunTest, RunWithoutMqttSectionIsAConfigError) {
   const auto result = run_command(
       {kBinary, "run", "-c", FIELDGATE_SOURCE_DIR "/config/examples/power-meter-tcp.toml"},
       dir.path());
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 78) << "EX_CONFIG: the unit must not restart on it";
   EXPECT_NE(result.err.find("needs an [mqtt] table"), std::string::npos) << result.err;
 }
 

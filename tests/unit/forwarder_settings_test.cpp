@@ -147,6 +147,17 @@ TEST(Password, FromTheSystemdCredentialWhenNoFileIsSet) {
   EXPECT_EQ(read_password(m, nullptr), std::nullopt);
 }
 
+TEST(Password, AnEmptyCredentialIsNoPassword) {
+  // The packaged unit's SetCredential= default when /etc/fieldgate/mqtt-password
+  // does not exist: an anonymous broker must still work, with no user name.
+  TempDir dir;
+  dir.write("mqtt-password", "\n");
+  const ScopedEnv env("CREDENTIALS_DIRECTORY", dir.path());
+  config::MqttConfig m;
+  EXPECT_EQ(read_password(m, nullptr), std::nullopt);
+  EXPECT_FALSE(make_session_settings(m, gateway()).password.has_value());
+}
+
 TEST(Password, NoneWithoutFileOrCredential) {
   const ScopedEnv env("CREDENTIALS_DIRECTORY", "");
   config::MqttConfig m;

@@ -150,5 +150,42 @@ TEST(SchedulerTest, FailingDeviceIsReportedAsBackingOff) {
   EXPECT_EQ(status[0].health.last_error, "timed out");
 }
 
+TEST(SchedulerTest, AWorkerStuckInAPollFallsBehindItsHeartbeat) {
+  // The device's poll may take 100 ms (timeout × one attempt) but hangs for
+  // 3 s: the worker is then late on its promise, which is what stops the
+  // systemd watchdog. A worker waiting for its next poll is never late.
+  const auto config =
+      config_for({"hung", "fine"}, std::chrono::seconds(60), std::chrono::milliseconds(100));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("hung", "bus-1", std::chrono::seconds(60),
+                                                 std::chrono::milliseconds(3000)));
+  drivers.push_back(std::make_unique<FakeDriver>("fine", "bus-2", std::chrono::seconds(60)));
+  Scheduler scheduler(config, std::move(drivers), [](Batch&&) {});
+  const auto progress = scheduler.progress();
+  ASSERT_EQ(progress.size(), 2u);
+  const auto late = [&](const std::string& channel) {
+    for (const auto& p : progress) {
+      if (p.channel == channel) return p.heartbeat->overdue(Clock::now());
+    }
+    ADD_FAILURE() << "no worker for " << channel;
+    return Clock::duration::zero();
+  };
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_GT(late("bus-1"), std::chrono::milliseconds(700)) << "1.4 s into a 100 ms poll";
+  EXPECT_LE(late("bus-2"), Clock::duration::zero()) << "idle until its next poll in 60 s";
+  // The poll returns at 3 s; from then on the worker waits, on time again.
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  while (late("bus-1") > Clock::duration::zero() && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_LE(late("bus-1"), Clock::duration::zero()) << "still late after the poll returned";
+  scheduler.stop();
+  for (const auto& p : progress) {
+    EXPECT_LE(p.heartbeat->overdue(Clock::now() + std::chrono::hours(1)), Clock::duration::zero())
+        << p.channel << ": a stopped worker is never stalled";
+  }
+}
+
 }  // namespace
 }  // namespace fieldgate::gateway

@@ -1,0 +1,140 @@
+// Logging: "<N>" priorities when stderr is the journal, and identical lines
+// held back so that a failing device cannot fill an SD card.
+#include "gateway/logging.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fieldgate::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = RepeatLimiter::Clock;
+
+TEST(RepeatLimiter, HoldsBackRepeatsWithinTheWindowAndCountsThem) {
+  RepeatLimiter limiter(5min, 100);
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(limiter.admit("meter: timed out", t0).write);
+  for (int i = 1; i <= 299; ++i) {
+    EXPECT_FALSE(limiter.admit("meter: timed out", t0 + std::chrono::seconds(i)).write) << i;
+  }
+  EXPECT_TRUE(limiter.admit("pump: timed out", t0 + 10s).write) << "another line is not a repeat";
+  const auto after = limiter.admit("meter: timed out", t0 + 5min);
+  EXPECT_TRUE(after.write);
+  EXPECT_EQ(after.held_back, 299u);
+  EXPECT_EQ(after.since, std::chrono::seconds(300));
+  // The count starts again.
+  EXPECT_FALSE(limiter.admit("meter: timed out", t0 + 6min).write);
+  const auto next = limiter.admit("meter: timed out", t0 + 10min);
+  EXPECT_TRUE(next.write);
+  EXPECT_EQ(next.held_back, 1u);
+}
+
+TEST(RepeatLimiter, StaysBoundedWithManyDifferentLines) {
+  RepeatLimiter limiter(5min, 3);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(limiter.admit("line " + std::to_string(i), t0).write) << "new lines always go out";
+  }
+  // The first three are tracked; lines past the bound are not, and so go out.
+  EXPECT_FALSE(limiter.admit("line 0", t0 + 1s).write);
+  EXPECT_TRUE(limiter.admit("line 9", t0 + 1s).write);
+  // Once a window has passed, old entries with nothing held back make room.
+  EXPECT_TRUE(limiter.admit("line 1", t0 + 6min).write);
+  EXPECT_TRUE(limiter.admit("line 42", t0 + 6min).write);
+  EXPECT_FALSE(limiter.admit("line 42", t0 + 6min + 1s).write) << "tracked again";
+}
+
+/// Points stderr at a file while it lives.
+class StderrToFile {
+ public:
+  explicit StderrToFile(const std::filesystem::path& path) : path_(path) {
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+  }
+  ~StderrToFile() {
+    std::fflush(stderr);
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+  }
+  StderrToFile(const StderrToFile&) = delete;
+  StderrToFile& operator=(const StderrToFile&) = delete;
+
+  /// "device:inode" of the file, as systemd puts it in $JOURNAL_STREAM.
+  [[nodiscard]] std::string stream_id() const {
+    struct stat st {};
+    ::fstat(STDERR_FILENO, &st);
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
+ private:
+  std::filesystem::path path_;
+  int saved_ = -1;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class JournalLogging : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    ::unsetenv("JOURNAL_STREAM");
+    spdlog::drop_all();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test"));
+  }
+  std::filesystem::path file_ =
+      std::filesystem::temp_directory_path() / ("fieldgate-log-" + std::to_string(::getpid()));
+};
+
+TEST_F(JournalLogging, LinesCarrySyslogPrioritiesAndRepeatsAreHeldBack) {
+  {
+    StderrToFile redirect(file_);
+    ::setenv("JOURNAL_STREAM", redirect.stream_id().c_str(), 1);
+    EXPECT_TRUE(stderr_is_journal());
+    setup_logging("debug");
+    spdlog::error("store: commit failed");
+    spdlog::warn("meter: timed out");
+    spdlog::info("mqtt: connected");
+    spdlog::debug("detail");
+    for (int i = 0; i < 50; ++i) spdlog::warn("meter: timed out");
+    spdlog::default_logger()->flush();
+  }
+  EXPECT_EQ(read_file(file_),
+            "<3>store: commit failed\n<4>meter: timed out\n<6>mqtt: connected\n<7>detail\n");
+  std::filesystem::remove(file_);
+}
+
+TEST_F(JournalLogging, AtATerminalLinesCarryTimestampAndLevel) {
+  {
+    StderrToFile redirect(file_);
+    ::setenv("JOURNAL_STREAM", "1:2", 1);  // someone else's stream, inherited
+    EXPECT_FALSE(stderr_is_journal());
+    setup_logging("info");
+    spdlog::warn("meter: timed out");
+    spdlog::default_logger()->flush();
+  }
+  EXPECT_THAT(read_file(file_),
+              ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+ warning meter: timed "
+                                      "out\n"));
+  std::filesystem::remove(file_);
+}
+
+}  // namespace
+}  // namespace fieldgate::gateway
