@@ -21,7 +21,7 @@ check_tree() {
     fail "the files in $root differ from packaging/tests/expected-files (- expected, + found)"
   fi
   local odd_dirs
-  odd_dirs=$(cd "$root" && find . -type d ! -perm 0755 -printf '%m /%P\n')
+  odd_dirs=$(cd "$root" && find . -mindepth 1 -type d ! -perm 0755 -printf '%m /%P\n')
   [ -z "$odd_dirs" ] || fail "directories not 0755: $odd_dirs"
 }
 
