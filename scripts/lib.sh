@@ -42,7 +42,50 @@ install_missing() {
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
+  # Never let an install take something away (a PKG:ARCH library can clash
+  # with the native one): simulate first and refuse if anything would be
+  # removed. Upgrades to keep a native library and its :ARCH twin at the same
+  # version are allowed, and listed.
+  local plan
+  plan=$(apt-get install -s --no-install-recommends "${missing[@]}" 2>&1) || { printf '%s\n' "$plan" >&2; return 1; }
+  if grep -q '^Remv ' <<<"$plan"; then
+    grep '^Remv ' <<<"$plan" >&2
+    log "refusing: installing ${missing[*]} would remove the packages above"
+    return 1
+  fi
+  if grep -q '^Inst [^ ]* \[' <<<"$plan"; then
+    log "also upgrading: $(sed -n 's/^Inst \([^ ]*\) \[\([^]]*\)\] (\([^ ]*\).*/\1 \2 -> \3/p' <<<"$plan" | paste -sd, -)"
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# What scripts/package needs besides FIELDGATE_BUILD_DEPS: dpkg-shlibdeps,
+# dpkg-deb and dpkg-architecture (dpkg-dev), and file, with which CPack finds
+# the ELF files to hand to dpkg-shlibdeps.
+FIELDGATE_PACKAGE_DEPS=(dpkg-dev file)
+
+# cross_build_deps ARCH: the packages a cross build for Debian architecture
+# ARCH needs on top of FIELDGATE_BUILD_DEPS (installed first, natively): the
+# cross compiler, qemu to run the tests, and every architecture-specific
+# library -dev package of FIELDGATE_BUILD_DEPS as PKG:ARCH. Header-only ones
+# (Architecture: all, Multi-Arch: foreign) serve every architecture as they are.
+cross_build_deps() {
+  local arch=$1 pkg
+  printf "%s\n" "crossbuild-essential-$arch" qemu-user
+  for pkg in "${FIELDGATE_BUILD_DEPS[@]}"; do
+    [[ $pkg == *-dev ]] || continue
+    [ "$(dpkg-query -W -f='${Architecture}' "$pkg" 2>/dev/null)" = all ] && continue
+    echo "$pkg:$arch"
+  done
+}
+
+# add_architecture ARCH: lets dpkg install ARCH packages next to the native
+# ones (multiarch); the next install_missing fetches ARCH's package lists.
+add_architecture() {
+  if [ "$1" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$1"; then
+    log "dpkg --add-architecture $1"
+    as_root dpkg --add-architecture "$1"
+  fi
 }
 
 # build [CMAKE_ARGS...]: configures (first time, or with new args) and builds.
