@@ -268,10 +268,15 @@ class TcpSimServer final : public ModbusSimServer {
     const int rc = modbus_receive(ctx_.get(), query);
     if (rc < 0) return false;
     if (rc == 0) return true;
+    // Counted before the reply leaves: a client holding its answer must
+    // already see it in requests_served().
+    served_.fetch_add(1, std::memory_order_relaxed);
     const int replied = modbus_reply(ctx_.get(), query, rc, device_.mapping());
     device_.note_client_writes();
-    if (replied < 0) return false;
-    served_.fetch_add(1, std::memory_order_relaxed);
+    if (replied < 0) {
+      served_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
     return true;
   }
 
@@ -334,9 +339,13 @@ class RtuSimServer final : public ModbusSimServer {
       device_.advance(Clock::now());
       const int rc = modbus_receive(connected_.get(), query);
       if (rc > 0) {
-        // Broadcasts (unit 0) are executed but not answered: modbus_reply returns 0.
-        if (modbus_reply(connected_.get(), query, rc, device_.mapping()) > 0) {
-          served_.fetch_add(1, std::memory_order_relaxed);
+        // Broadcasts (unit 0, the ADU's first byte) are executed but not
+        // answered. Others are counted before the reply leaves, so a client
+        // holding its answer already sees it in requests_served().
+        const bool broadcast = query[0] == 0;
+        if (!broadcast) served_.fetch_add(1, std::memory_order_relaxed);
+        if (modbus_reply(connected_.get(), query, rc, device_.mapping()) <= 0 && !broadcast) {
+          served_.fetch_sub(1, std::memory_order_relaxed);
         }
         device_.note_client_writes();
       } else if (rc == 0) {
