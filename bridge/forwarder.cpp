@@ -90,7 +90,7 @@ constexpr milliseconds kDisconnectWait{2000};
 // clean_session = false: after this many sessions in a row that ended before
 // anything was confirmed, the forwarder gives up on the session (see
 // connect_session()).
-constexpr int kMaxBarrenSessions = 3;
+constexpr int kMaxBarrenSessions = 2;
 
 enum class State { kDisconnected, kConnecting, kConnected, kDraining, kStopped };
 
@@ -270,7 +270,7 @@ class Forwarder::Impl {
     // on (a fresh client could reuse a packet id the broker still holds).
     if (used_client_ && mqtt_.clean_session) new_client();
     if (!mqtt_.clean_session && barren_sessions_ >= kMaxBarrenSessions) {
-      // A resumed session that breaks again and again before the broker
+      // A resumed session that breaks again before the broker
       // confirms anything: the client's session state is what the broker
       // refuses (seen after a connection reset in the middle of a packet:
       // "malformed packet" on every reconnect). Start over with a fresh
@@ -445,7 +445,7 @@ class Forwarder::Impl {
                     [&](const auto& entry) { return entry.first < resume_barrier_; })) {
       // Never wait for them for ever: a session that cannot finish them ends
       // (and after kMaxBarrenSessions, a clean one starts).
-      if (Clock::now() - resumed_at_ > mqtt_.connect_timeout + kConnectGrace) {
+      if (Clock::now() - resumed_at_ > mqtt_.connect_timeout) {
         return "the resumed session's messages were not confirmed";
       }
       return {};
