@@ -21,6 +21,13 @@
 //     been acked, and the store never returns acked rows, so the next session
 //     starts with the oldest unconfirmed reading: per topic, readings go out in
 //     acquisition order again (duplicates possible, losses not).
+//     Exception: with clean_session = false and a CONNACK saying the broker
+//     kept the session, `inflight_` and `cursor_` stay: Paho resends those
+//     messages itself under their packet ids (MQTT 3.1.1 §4.4), so QoS 2
+//     stays exactly once and the broker's QoS 2 quota is not exceeded by a
+//     second copy. Without the session, Paho drops them and we resend. A new
+//     process first empties the session an earlier process left behind
+//     (clear_stale_session()): its QoS 2 packet ids would swallow ours.
 //  6. A confirmation for a message of an earlier session is ignored: that
 //     reading was already queued for sending again. At worst a duplicate.
 //  7. Paho calls back on its own threads; those callbacks only append to
@@ -83,6 +90,10 @@ constexpr milliseconds kIdleRecheck{1000};
 constexpr milliseconds kConnectGrace{5000};  // beyond Paho's own connect timeout
 constexpr milliseconds kOfflineWait{2000};
 constexpr milliseconds kDisconnectWait{2000};
+// clean_session = false: after this many sessions in a row that ended before
+// anything was confirmed, the forwarder gives up on the session (see
+// connect_session()).
+constexpr int kMaxBarrenSessions = 2;
 
 enum class State { kDisconnected, kConnecting, kConnected, kDraining, kStopped };
 
@@ -270,10 +281,30 @@ class Forwarder::Impl {
     // state at connect anyway; without, its in-memory QoS 2 state must live
     // on (a fresh client could reuse a packet id the broker still holds).
     if (used_client_ && mqtt_.clean_session) new_client();
+    if (!mqtt_.clean_session && barren_sessions_ >= kMaxBarrenSessions) {
+      // A resumed session that breaks again before the broker
+      // confirms anything: the client's session state is what the broker
+      // refuses (seen after a connection reset in the middle of a packet:
+      // "malformed packet" on every reconnect). Start over with a fresh
+      // client and an emptied session; what was in flight goes out again.
+      spdlog::warn(
+          "mqtt: {} sessions in a row ended before anything was confirmed; starting a clean "
+          "session (unconfirmed messages are sent again, duplicates possible)",
+          barren_sessions_);
+      new_client();
+      stale_session_cleared_ = false;
+      inflight_.clear();
+      inflight_qos2_ = 0;
+      cursor_ = 0;
+      barren_sessions_ = 0;
+    }
     used_client_ = true;
     std::string error;
+    bool session_present = false;
     try {
-      heartbeat_.expect_within(mqtt_.connect_timeout + kConnectGrace);
+      // Clearing a stale session is one more connect before this one.
+      heartbeat_.expect_within((mqtt_.connect_timeout + kConnectGrace) * 2);
+      if (!mqtt_.clean_session && !stale_session_cleared_) clear_stale_session();
       const auto token = client_->connect(connect_options_);
       const auto deadline = Clock::now() + mqtt_.connect_timeout + kConnectGrace;
       while (!token->wait_for(milliseconds(100))) {
@@ -283,6 +314,7 @@ class Forwarder::Impl {
           break;
         }
       }
+      if (error.empty()) session_present = token->get_connect_response().is_session_present();
     } catch (const mqtt::exception& e) {
       error = detail::describe_connect_failure(e, mqtt_, session_);
     }
@@ -305,15 +337,51 @@ class Forwarder::Impl {
       sleep_unless_stopped(delay);
       return false;
     }
-    return on_connected();
+    return on_connected(session_present);
+  }
+
+  // clean_session = false, first connect of this process: the broker may
+  // still hold the session of the previous process, with QoS 2 packet ids
+  // waiting for a PUBREL that this fresh client knows nothing of. A new
+  // PUBLISH reusing such an id would be taken for a repeat and dropped — a
+  // lost reading. One clean connect and disconnect empties that session; what
+  // the previous process had in flight is unconfirmed in the store and goes
+  // out again (a duplicate at worst). Throws mqtt::exception when the broker
+  // cannot be reached, like the connect that follows.
+  void clear_stale_session() {
+    auto options = connect_options_;
+    if (mqtt_.protocol == 5) {
+      options.set_clean_start(true);
+    } else {
+      options.set_clean_session(true);
+    }
+    const auto wait = mqtt_.connect_timeout + kConnectGrace;
+    if (!client_->connect(options)->wait_for(wait)) throw mqtt::exception(MQTTASYNC_FAILURE);
+    client_->disconnect(0)->wait_for(kDisconnectWait);
+    stale_session_cleared_ = true;
   }
 
   // Connecting → Connected, with the birth message; false (back to
   // Disconnected after a delay) when even that cannot be published.
-  bool on_connected() {
-    inflight_.clear();
-    inflight_qos2_ = 0;
-    cursor_ = 0;
+  bool on_connected(bool session_present) {
+    session_confirmed_ = false;
+    if (!mqtt_.clean_session && session_present) {
+      // Invariant 5: the broker kept the session, and Paho sends what was in
+      // flight again under the same packet ids (the broker drops QoS 2
+      // repeats). Publishing it again ourselves would duplicate it and could
+      // exceed the broker's QoS 2 quota on every reconnect.
+      // Newer readings wait until those are confirmed: per topic order.
+      resume_barrier_ = next_message_id_;
+      resumed_at_ = Clock::now();
+      if (!inflight_.empty()) {
+        spdlog::info("mqtt: session resumed; {} unconfirmed messages are completed by the client",
+                     inflight_.size());
+      }
+    } else {
+      inflight_.clear();
+      inflight_qos2_ = 0;
+      cursor_ = 0;
+    }
     spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
                  detail::protocol_name(mqtt_.protocol),
                  consecutive_failures_ > 0
@@ -369,7 +437,10 @@ class Forwarder::Impl {
       if (it->second.qos == 2) --inflight_qos2_;
       inflight_.erase(it);
     }
-    if (!seqs.empty()) store_.ack(seqs);
+    if (!seqs.empty()) {
+      store_.ack(seqs);
+      session_confirmed_ = true;
+    }
     {
       std::lock_guard lock(stats_mutex_);
       stats_.delivered += seqs.size();
@@ -385,6 +456,16 @@ class Forwarder::Impl {
   // Peeks past the cursor and publishes up to the window's room; returns why
   // the session is broken, or "".
   std::string fill_window() {
+    // After a resumed session, what Paho sends again goes first (on_connected()).
+    if (std::any_of(inflight_.begin(), inflight_.end(),
+                    [&](const auto& entry) { return entry.first < resume_barrier_; })) {
+      // Never wait for them for ever: a session that cannot finish them ends
+      // (and after kMaxBarrenSessions, a clean one starts).
+      if (Clock::now() - resumed_at_ > mqtt_.connect_timeout) {
+        return "the resumed session's messages were not confirmed";
+      }
+      return {};
+    }
     const auto window = static_cast<std::size_t>(mqtt_.max_inflight);
     // Refill when half the window is free: fewer, larger peeks.
     if (!inflight_.empty() && inflight_.size() > window / 2) return {};
@@ -461,9 +542,14 @@ class Forwarder::Impl {
   // Connected → Disconnected: everything in flight will be sent again.
   void lose_session(const std::string& reason) {
     const std::size_t unconfirmed = inflight_.size();
-    inflight_.clear();
-    inflight_qos2_ = 0;
-    cursor_ = 0;
+    barren_sessions_ = session_confirmed_ || unconfirmed == 0 ? 0 : barren_sessions_ + 1;
+    // Kept for a session the broker may resume (clean_session = false);
+    // on_connected() decides.
+    if (mqtt_.clean_session) {
+      inflight_.clear();
+      inflight_qos2_ = 0;
+      cursor_ = 0;
+    }
     {
       std::lock_guard lock(stats_mutex_);
       stats_.last_error = reason;
@@ -565,8 +651,13 @@ class Forwarder::Impl {
       0;  // of inflight_, those at QoS 2 (bounded by mqtt_.max_inflight_qos2)
   std::uint64_t cursor_ = 0;
   MessageId next_message_id_ = 1;
+  MessageId resume_barrier_ = 0;  // messages older than this were resumed (fill_window())
+  Clock::time_point resumed_at_{};
   int consecutive_failures_ = 0;
-  bool used_client_ = false;  // client_ has been asked to connect
+  bool used_client_ = false;            // client_ has been asked to connect
+  bool stale_session_cleared_ = false;  // clean_session = false: see clear_stale_session()
+  bool session_confirmed_ = false;      // the broker confirmed something in this session
+  int barren_sessions_ = 0;  // sessions in a row that ended with messages out, none confirmed
   bool ever_connected_ = false;
   std::string logged_error_;
   std::mt19937_64 rng_;

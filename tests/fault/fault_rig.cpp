@@ -251,6 +251,7 @@ CheckReport FaultRig::finish(const std::set<std::uint64_t>& excused) {
     if (a.still_buffered.empty() || round == 3) break;
     write_config(true);
     start_gateway();
+    ++drain_restarts_;
     // Until the subscriber has everything the store accepted so far.
     wait_until(
         [&] {
@@ -266,9 +267,9 @@ CheckReport FaultRig::finish(const std::set<std::uint64_t>& excused) {
   return check_delivery(sub_->messages(), a, excused);
 }
 
-std::string FaultRig::gateway_log() const {
+std::string FaultRig::gateway_log(bool whole) const {
   auto text = old_logs_ + (gateway_ ? gateway_->stderr_text() : "");
-  if (text.size() > 6000) text = "…" + text.substr(text.size() - 6000);
+  if (!whole && text.size() > 6000) text = "…" + text.substr(text.size() - 6000);
   return text;
 }
 

@@ -89,8 +89,11 @@ class FaultRig {
   /// again in drain mode until the subscriber has caught up (at most 3
   /// times); waits for the subscriber and checks. Faults must be cleared first.
   CheckReport finish(const std::set<std::uint64_t>& excused = {});
-  /// The gateways' logs so far (for failure messages).
-  [[nodiscard]] std::string gateway_log() const;
+  /// The gateways' logs so far (the last 6000 characters unless `whole`).
+  [[nodiscard]] std::string gateway_log(bool whole = false) const;
+  /// Gateway starts finish() needed to deliver what a stop left buffered
+  /// (each is a new process, so a new MQTT session).
+  [[nodiscard]] int drain_restarts() const { return drain_restarts_; }
 
  private:
   /// `drain`: the meters polled once an hour and no extra devices, so a run
@@ -110,6 +113,7 @@ class FaultRig {
   std::unique_ptr<ChildProcess> gateway_;
   std::optional<int> gateway_exit_;  // once it has exited (and was reaped)
   std::string old_logs_;
+  int drain_restarts_ = 0;
 };
 
 }  // namespace fieldgate::testing

@@ -230,7 +230,7 @@ TEST(GatewayFaults, CorruptedAtRestDoesNotStopTheGateway) {
     }
     (aside ? moved : used) += 1;
     if (aside) {
-      EXPECT_NE(rig.gateway_log().find("UNUSABLE"), std::string::npos);
+      EXPECT_NE(rig.gateway_log(true).find("UNUSABLE"), std::string::npos);
     }
     if (::testing::Test::HasFailure()) break;
   }

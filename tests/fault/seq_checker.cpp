@@ -61,6 +61,16 @@ CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const A
   return r;
 }
 
+std::uint64_t count_duplicates(const std::vector<ReceivedMessage>& messages) {
+  std::set<std::uint64_t> seen;
+  std::uint64_t duplicates = 0;
+  for (const auto& m : messages) {
+    if (m.topic.find("/status") != std::string::npos) continue;
+    if (!seen.insert(json_seq(m.payload)).second) ++duplicates;
+  }
+  return duplicates;
+}
+
 std::string CheckReport::summary() const {
   std::string s = fmt::format(
       "accepted {} (seq 1..{}), received {} messages / {} distinct, buffered {}, dropped {}, "

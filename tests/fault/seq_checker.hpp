@@ -81,6 +81,9 @@ struct CheckReport {
   [[nodiscard]] std::string summary() const;
 };
 
+/// Seqs received more than once (status topics ignored).
+[[nodiscard]] std::uint64_t count_duplicates(const std::vector<ReceivedMessage>& messages);
+
 /// Messages on topics containing "/status" are ignored (birth, stats).
 [[nodiscard]] CheckReport check_delivery(
     const std::vector<ReceivedMessage>& messages, const Accepted& accepted,
