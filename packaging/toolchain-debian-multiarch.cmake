@@ -23,7 +23,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${FIELDGATE_CROSS_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
 
 # ctest and gtest_discover_tests run the target's test binaries through qemu
-# user-mode emulation (Debian's qemu-user). -L makes qemu look for the
-# dynamic loader and libraries under the cross libc first; the multiarch
-# libraries (PKG:ARCH) are found through the host's ld.so.conf.d.
-set(CMAKE_CROSSCOMPILING_EMULATOR ${FIELDGATE_CROSS_QEMU} -L /usr/${FIELDGATE_CROSS_TRIPLET})
+# user-mode emulation (Debian's qemu-user). No -L /usr/<triplet>: that makes
+# qemu take the dynamic loader of the cross toolchain's libc
+# (libc6-ARCH-cross, an older build) while libc.so.6 comes from the multiarch
+# libc6:ARCH, and a loader and libc from different builds hang the first
+# pthread_create. Without -L, both come from libc6:ARCH
+# (/lib/ld-linux-aarch64.so.1 and /usr/lib/<triplet>), the same files the Pi
+# has.
+set(CMAKE_CROSSCOMPILING_EMULATOR ${FIELDGATE_CROSS_QEMU})
