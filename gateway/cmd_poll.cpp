@@ -42,7 +42,7 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
     for (const auto& reading : batch) {
       if (reading.quality != Quality::kGood) any_failed = true;
       if (options.json) {
-        out << to_json(reading).dump() << '\n';
+        out << json_line(to_json(reading)) << '\n';
       } else {
         out << format_reading(reading, device_width, point_width) << '\n';
       }
@@ -55,7 +55,7 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
       driver->set_raw_frame_sink([&](const drivers::RawFrame& frame) {
         std::lock_guard lock(out_mutex);
         if (options.json) {
-          out << to_json(frame).dump() << '\n';
+          out << json_line(to_json(frame)) << '\n';
         } else {
           out << format_raw_frame(frame, device_width) << '\n';
         }

@@ -148,7 +148,7 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
       j["oldest_ts"] = format_timestamp(s.oldest_ts_ms);
       j["newest_ts"] = format_timestamp(s.newest_ts_ms);
     }
-    out << j.dump() << '\n';
+    out << json_line(j) << '\n';
     return kExitQueueOk;
   }
   const auto now = unix_now_ms();
@@ -201,7 +201,7 @@ int run_ls(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   std::vector<StoredReading> rows;
   db.for_each(filter, [&](const StoredReading& s) {
     if (o.json) {
-      out << reading_json(s).dump() << '\n';
+      out << json_line(reading_json(s)) << '\n';
     } else {
       rows.push_back(s);
     }
@@ -245,7 +245,7 @@ int run_show(const QueueOptions& o, std::ostream& out) {
     j["value_kind"] = std::string(bridge::schema::to_string(found->kind));
     j["storage_class"] = found->storage_class;
     j["size"] = found->size;
-    out << j.dump() << '\n';
+    out << json_line(j) << '\n';
     return kExitQueueOk;
   }
   fmt::print(out, "seq      {}\n", r.seq);
@@ -293,7 +293,7 @@ int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     if (csv) {
       *sink << csv_line(s);
     } else {
-      *sink << reading_json(s).dump() << '\n';
+      *sink << json_line(reading_json(s)) << '\n';
     }
     return static_cast<bool>(*sink);
   });

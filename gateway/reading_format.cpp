@@ -47,6 +47,10 @@ nlohmann::json to_json(const Reading& reading) {
   return j;
 }
 
+std::string json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string format_raw_frame(const drivers::RawFrame& frame, std::size_t device_width) {
   return fmt::format("{}  {:<{}}  RAW  \"{}\"  {}", format_timestamp(frame.ts_ms), frame.device,
                      device_width, frame.bytes, frame.verdict);

@@ -23,6 +23,10 @@ namespace fieldgate::gateway {
 ///  "unit": "V", "quality": "good"} plus "error" for failed reads.
 [[nodiscard]] nlohmann::json to_json(const Reading& reading);
 
+/// One JSON text without a newline. Bytes that are not UTF-8 (an instrument's
+/// Latin-1 "°") become U+FFFD, as in the MQTT payloads, instead of throwing.
+[[nodiscard]] std::string json_line(const nlohmann::json& j);
+
 /// A frame as received, for `poll --raw`: time, device, RAW, the escaped bytes
 /// in quotes, and the verdict ("ok", "bad: checksum 5B, computed 5A", ...).
 [[nodiscard]] std::string format_raw_frame(const drivers::RawFrame& frame,

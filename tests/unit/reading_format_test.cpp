@@ -45,5 +45,27 @@ TEST(ReadingFormatTest, JsonCarriesTypedValuesAndNullForFailures) {
   EXPECT_EQ(j["error"], "Illegal data address");
 }
 
+// A serial instrument's string in Latin-1 ("21.5\xB0C") is not UTF-8: a plain
+// dump() threw, which aborted `fieldgate poll --json` (the printing runs on a
+// scheduler worker) and stopped `queue ls/export --json` half-way.
+TEST(ReadingFormatTest, JsonLineReplacesBytesThatAreNotUtf8) {
+  Reading r{"m",
+            "t",
+            std::string("21.5\xB0"
+                        "C"),
+            "",
+            Quality::kGood,
+            0,
+            0,
+            {}};
+  EXPECT_THROW((void)to_json(r).dump(), nlohmann::json::type_error);
+  const std::string line = json_line(to_json(r));
+  EXPECT_NE(line.find("\"value\":\"21.5\xEF\xBF\xBD"
+                      "C\""),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fieldgate::gateway
