@@ -252,11 +252,15 @@ CheckReport FaultRig::finish(const std::set<std::uint64_t>& excused) {
     write_config(true);
     start_gateway();
     ++drain_restarts_;
-    // Until the subscriber has everything the store accepted so far.
+    // Until the subscriber has everything the store accepted so far and the
+    // store is empty. The subscriber alone is not enough: a QoS 2 reading it
+    // already has may still wait for its PUBCOMP, and a stop before that
+    // leaves it buffered again, round after round.
     wait_until(
         [&] {
           const auto now = accepted();
-          return received_distinct(excused) + now.dropped >= now.last_seq;
+          return now.still_buffered.empty() &&
+                 received_distinct(excused) + now.dropped >= now.last_seq;
         },
         30s);
   }
