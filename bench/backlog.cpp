@@ -21,9 +21,14 @@ std::uint64_t prefill(const std::string& config_path, std::uint64_t count) {
     Batch batch;
     for (const auto& point : device.points) {
       if (written + batch.size() >= count) break;
-      batch.push_back(Reading{device.name, point.name,
+      batch.push_back(Reading{device.name,
+                              point.name,
                               static_cast<std::int64_t>(written + batch.size()) % 65536,
-                              point.unit, Quality::kGood, ts, 0, {}});
+                              point.unit,
+                              Quality::kGood,
+                              ts,
+                              0,
+                              {}});
     }
     written += batch.size();
     store->append(std::move(batch));

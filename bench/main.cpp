@@ -6,10 +6,10 @@
 #include <iostream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "bench/backlog.hpp"
 #include "bench/modbus_bench.hpp"
@@ -24,8 +24,11 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 
 json to_json(const RateResult& r) {
-  return {{"sent", r.sent},       {"received", r.received},      {"seconds", r.seconds},
-          {"rate", r.rate},       {"avg_payload", r.avg_payload}};
+  return {{"sent", r.sent},
+          {"received", r.received},
+          {"seconds", r.seconds},
+          {"rate", r.rate},
+          {"avg_payload", r.avg_payload}};
 }
 
 // Prints a progress line every 500 ms until SIGTERM/SIGINT, `duration`, or
@@ -39,17 +42,20 @@ int subscribe(const std::string& broker, const std::string& filter, int qos,
   const auto start = std::chrono::steady_clock::now();
   auto line = [&] {
     const auto c = sub.counts();
-    return json{{"t_ms", unix_ms()},       {"messages", c.messages},
-                {"payload_bytes", c.payload_bytes}, {"up_to_seq", c.up_to_seq},
-                {"first_ms", c.first_ms},  {"last_ms", c.last_ms},
+    return json{{"t_ms", unix_ms()},
+                {"messages", c.messages},
+                {"payload_bytes", c.payload_bytes},
+                {"up_to_seq", c.up_to_seq},
+                {"first_ms", c.first_ms},
+                {"last_ms", c.last_ms},
                 {"watched_done_ms", c.watched_done_ms}};
   };
   while (g_stop == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     std::cout << line().dump() << std::endl;
     if (watch_seq > 0 && sub.counts().up_to_seq >= watch_seq) break;
-    if (duration_s > 0 && std::chrono::steady_clock::now() - start >
-                              std::chrono::duration<double>(duration_s)) {
+    if (duration_s > 0 &&
+        std::chrono::steady_clock::now() - start > std::chrono::duration<double>(duration_s)) {
       break;
     }
   }
@@ -66,7 +72,8 @@ int main(int argc, char** argv) {
 
   RateOptions rate;
   auto* baseline = app.add_subcommand("baseline", "plain Paho publisher → broker → subscriber");
-  auto* e2e = app.add_subcommand("e2e", "synthetic driver → scheduler → store → forwarder → subscriber");
+  auto* e2e =
+      app.add_subcommand("e2e", "synthetic driver → scheduler → store → forwarder → subscriber");
   for (auto* cmd : {baseline, e2e}) {
     cmd->add_option("--broker", rate.broker)->required();
     cmd->add_option("--qos", rate.qos)->check(CLI::Range(0, 2));
@@ -113,8 +120,10 @@ int main(int argc, char** argv) {
     if (*fill) std::cout << json{{"last_seq", prefill(config_path, count)}}.dump() << '\n';
     if (*plan) {
       const auto r = run_plan(config_path, cycles);
-      std::cout << json{{"points", r.points},     {"planned", r.planned},
-                        {"measured", r.measured}, {"minimum", r.minimum},
+      std::cout << json{{"points", r.points},
+                        {"planned", r.planned},
+                        {"measured", r.measured},
+                        {"minimum", r.minimum},
                         {"bad_readings", r.bad_readings}}
                        .dump()
                 << '\n';

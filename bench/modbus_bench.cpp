@@ -46,7 +46,7 @@ std::size_t minimum_requests(const config::DeviceConfig& device) {
   std::map<std::tuple<std::int64_t, int>, std::vector<std::pair<int, int>>> groups;
   for (const auto& p : device.points) {
     groups[{device.interval_of(p).count(), static_cast<int>(p.kind)}].emplace_back(p.address,
-                                                                                 length_of(p));
+                                                                                   length_of(p));
   }
   std::size_t total = 0;
   for (auto& [key, pts] : groups) {
@@ -134,25 +134,32 @@ std::string rtu_points() {
   // The power meter's input table in one request (max_gap bridges 24..29)
   // and its energy registers in another: what a real meter map looks like.
   std::string out;
-  const char* names[] = {"voltage_l1", "voltage_l2", "voltage_l3", "current_l1", "current_l2",
-                         "current_l3", "power_l1",   "power_l2",   "power_l3",   "power_total",
-                         "power_factor", "frequency"};
+  const char* names[] = {"voltage_l1", "voltage_l2",  "voltage_l3",   "current_l1",
+                         "current_l2", "current_l3",  "power_l1",     "power_l2",
+                         "power_l3",   "power_total", "power_factor", "frequency"};
   for (int i = 0; i < 12; ++i) {
-    out += fmt::format("[[devices.points]]\nname = \"{}\"\nkind = \"input\"\naddress = {}\n"
-                       "type = \"float32\"\n",
-                       names[i], 2 * i);
+    out += fmt::format(
+        "[[devices.points]]\nname = \"{}\"\nkind = \"input\"\naddress = {}\n"
+        "type = \"float32\"\n",
+        names[i], 2 * i);
   }
-  out += "[[devices.points]]\nname = \"temperature\"\nkind = \"input\"\naddress = 30\n"
-         "type = \"int16\"\nscale = 0.1\n";
-  out += "[[devices.points]]\nname = \"status\"\nkind = \"input\"\naddress = 31\ntype = \"uint16\"\n";
-  out += "[[devices.points]]\nname = \"energy_import\"\nkind = \"holding\"\naddress = 0\n"
-         "type = \"uint64\"\n";
-  out += "[[devices.points]]\nname = \"energy_export\"\nkind = \"holding\"\naddress = 4\n"
-         "type = \"uint32\"\n";
-  out += "[[devices.points]]\nname = \"ct_ratio\"\nkind = \"holding\"\naddress = 12\n"
-         "type = \"uint16\"\n";
-  out += "[[devices.points]]\nname = \"demand_power\"\nkind = \"holding\"\naddress = 13\n"
-         "type = \"int32\"\n";
+  out +=
+      "[[devices.points]]\nname = \"temperature\"\nkind = \"input\"\naddress = 30\n"
+      "type = \"int16\"\nscale = 0.1\n";
+  out +=
+      "[[devices.points]]\nname = \"status\"\nkind = \"input\"\naddress = 31\ntype = \"uint16\"\n";
+  out +=
+      "[[devices.points]]\nname = \"energy_import\"\nkind = \"holding\"\naddress = 0\n"
+      "type = \"uint64\"\n";
+  out +=
+      "[[devices.points]]\nname = \"energy_export\"\nkind = \"holding\"\naddress = 4\n"
+      "type = \"uint32\"\n";
+  out +=
+      "[[devices.points]]\nname = \"ct_ratio\"\nkind = \"holding\"\naddress = 12\n"
+      "type = \"uint16\"\n";
+  out +=
+      "[[devices.points]]\nname = \"demand_power\"\nkind = \"holding\"\naddress = 13\n"
+      "type = \"int32\"\n";
   return out;
 }
 

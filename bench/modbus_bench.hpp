@@ -10,9 +10,9 @@ namespace fieldgate::bench {
 
 struct PlanResult {
   std::size_t points = 0;
-  std::size_t planned = 0;      // plan_requests(): what the driver sends per cycle
-  double measured = 0;          // requests the server answered, per cycle
-  std::size_t minimum = 0;      // independent dynamic programme over address order
+  std::size_t planned = 0;  // plan_requests(): what the driver sends per cycle
+  double measured = 0;      // requests the server answered, per cycle
+  std::size_t minimum = 0;  // independent dynamic programme over address order
   std::uint64_t bad_readings = 0;
 };
 

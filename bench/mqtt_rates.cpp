@@ -196,7 +196,7 @@ RateResult run_baseline(const RateOptions& options) {
     }
   }
   Window window = options.qos == 2 ? Window(options.window_qos2, options.window_qos2 - 1)
-                                    : Window(options.window, options.window / 2);
+                                   : Window(options.window, options.window / 2);
   for (std::uint64_t i = 0; i < options.count;) {
     const auto room = static_cast<std::uint64_t>(window.wait_for_room());
     const auto n = std::min(room, options.count - i);
@@ -210,7 +210,8 @@ RateResult run_baseline(const RateOptions& options) {
   window.drain();
   auto result = finish(sub, options.count);
   client->disconnect()->wait_for(2s);
-  if (window.failed() > 0) throw std::runtime_error(fmt::format("{} publishes failed", window.failed()));
+  if (window.failed() > 0)
+    throw std::runtime_error(fmt::format("{} publishes failed", window.failed()));
   return result;
 }
 
@@ -232,7 +233,8 @@ RateResult run_e2e(const RateOptions& options) {
   }
   std::atomic<std::int64_t> budget{static_cast<std::int64_t>(options.count)};
   std::vector<std::unique_ptr<drivers::Driver>> drivers;
-  for (int d = 0; d < kDevices; ++d) drivers.push_back(std::make_unique<SyntheticDriver>(d, budget));
+  for (int d = 0; d < kDevices; ++d)
+    drivers.push_back(std::make_unique<SyntheticDriver>(d, budget));
   gateway::Scheduler scheduler(config, std::move(drivers),
                                [&store](Batch&& batch) { store->append(std::move(batch)); });
   scheduler.start();

@@ -13,9 +13,9 @@ struct RateOptions {
   int qos = 1;
   int subscriber_qos = -1;  // -1: the publisher's QoS
   std::uint64_t count = 100000;
-  int window = 1000;       // in-flight messages (QoS 0/1); QoS 2 uses window_qos2
-  int window_qos2 = 20;    // mosquitto's default max_inflight_messages
-  std::string db;          // e2e only: the store's file
+  int window = 1000;     // in-flight messages (QoS 0/1); QoS 2 uses window_qos2
+  int window_qos2 = 20;  // mosquitto's default max_inflight_messages
+  std::string db;        // e2e only: the store's file
   bool durability_full = false;
 };
 

@@ -32,14 +32,14 @@ void open_raw_pair(int& master, int& slave, std::string& path) {
 }
 
 timespec to_timespec(std::chrono::steady_clock::time_point t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 
 }  // namespace
 
-PtyPacer::PtyPacer(int baud)
-    : char_time_(std::chrono::nanoseconds(11'000'000'000LL / baud)) {
+PtyPacer::PtyPacer(int baud) : char_time_(std::chrono::nanoseconds(11'000'000'000LL / baud)) {
   open_raw_pair(gw_master_, gw_slave_, gateway_path_);
   open_raw_pair(dev_master_, dev_slave_, device_path_);
   thread_ = std::thread([this] { run(); });

@@ -77,8 +77,8 @@ Subscriber::~Subscriber() {
 }
 
 SubscriberCounts Subscriber::counts() const noexcept {
-  return {messages_.load(), bytes_.load(),     up_to_seq_.load(),
-          first_ms_.load(), last_ms_.load(),   watched_done_ms_.load()};
+  return {messages_.load(), bytes_.load(),   up_to_seq_.load(),
+          first_ms_.load(), last_ms_.load(), watched_done_ms_.load()};
 }
 
 bool Subscriber::wait_for(std::uint64_t messages, std::chrono::milliseconds quiet,

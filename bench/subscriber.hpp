@@ -23,9 +23,9 @@ namespace fieldgate::bench {
 struct SubscriberCounts {
   std::uint64_t messages = 0;
   std::uint64_t payload_bytes = 0;
-  std::uint64_t up_to_seq = 0;  // messages whose payload seq <= the watched seq
-  std::int64_t first_ms = 0;    // arrival of the first message (Unix ms), 0 if none
-  std::int64_t last_ms = 0;     // arrival of the latest message
+  std::uint64_t up_to_seq = 0;       // messages whose payload seq <= the watched seq
+  std::int64_t first_ms = 0;         // arrival of the first message (Unix ms), 0 if none
+  std::int64_t last_ms = 0;          // arrival of the latest message
   std::int64_t watched_done_ms = 0;  // arrival that made up_to_seq reach the target
 };
 
