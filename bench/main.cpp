@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
       std::cout << json{{"baud", r.baud},
                         {"byte_us_theory", r.byte_us_theory},
                         {"byte_us_measured", r.byte_us_measured},
-                        {"byte_us_min", r.byte_us_min},
+                        {"byte_us_first_to_last", r.byte_us_first_to_last},
                         {"cycle_ms_measured", r.cycle_ms_measured},
                         {"cycle_ms_theory", r.cycle_ms_theory},
                         {"requests_per_cycle", r.requests_per_cycle},

@@ -22,12 +22,11 @@ struct PlanResult {
 
 struct RtuResult {
   int baud = 0;
-  double byte_us_theory = 0;     // 11 bits per character
-  double byte_us_measured = 0;   // mean interval between received reply bytes
-                                 // (first to last byte of a 69-byte reply / 68)
-  double byte_us_min = 0;        // 0 when the reader was late and got two at once
-  double cycle_ms_measured = 0;  // driver poll of every point, mean over the cycles
-  double cycle_ms_theory = 0;    // frames' bytes × 11 bits + 2 × t3.5 per request
+  double byte_us_theory = 0;         // 11 bits per character
+  double byte_us_measured = 0;       // least-squares slope of a 69-byte reply's arrivals
+  double byte_us_first_to_last = 0;  // (last - first) / 68: low if the first read was late
+  double cycle_ms_measured = 0;      // driver poll of every point, mean over the cycles
+  double cycle_ms_theory = 0;        // frames' bytes × 11 bits + 2 × t3.5 per request
   int requests_per_cycle = 0;
   std::uint64_t bad_readings = 0;
 };
