@@ -185,15 +185,16 @@ class Forwarder::Impl {
   void on_delivery(const mqtt::token& tok, bool ok) {
     const auto id = reinterpret_cast<MessageId>(tok.get_user_context());
     std::lock_guard lock(mutex_);
-    const bool was_idle = events_.confirmed.empty() && events_.failed.empty();
     if (ok) {
       events_.confirmed.push_back(id);
+      // Once, when the forwarder can use them (see wait_for_events).
+      if (events_.confirmed.size() == confirmations_wanted_) cv_.notify_all();
     } else {
       events_.failed.emplace_back(id, fmt::format("delivery failed: {} ({})",
                                                   mqtt::exception::error_str(tok.get_return_code()),
                                                   tok.get_return_code()));
+      if (events_.failed.size() == 1) cv_.notify_all();
     }
-    if (was_idle) cv_.notify_all();
   }
 
   bool stopping() {
@@ -207,13 +208,19 @@ class Forwarder::Impl {
   }
 
   // Sleeps until something happened or `timeout`; true when stopping.
-  bool wait_for_events(milliseconds timeout) {
+  // Confirmations count once `confirmations` of them are waiting: with more
+  // than half the window in flight, a wake-up per confirmation only acked and
+  // slept again (at QoS 0 the hand-offs were the largest cost in the profile).
+  bool wait_for_events(milliseconds timeout, std::size_t confirmations = 1) {
     heartbeat_.expect_within(timeout);
     std::unique_lock lock(mutex_);
+    confirmations_wanted_ = std::max<std::size_t>(1, confirmations);
     cv_.wait_for(lock, timeout, [this] {
-      return stopping_ || events_.lost || events_.woken || !events_.confirmed.empty() ||
-             !events_.failed.empty() || events_.stats_payload.has_value();
+      return stopping_ || events_.lost || events_.woken ||
+             events_.confirmed.size() >= confirmations_wanted_ || !events_.failed.empty() ||
+             events_.stats_payload.has_value();
     });
+    confirmations_wanted_ = 1;
     return stopping_;
   }
 
@@ -352,7 +359,10 @@ class Forwarder::Impl {
         sleep_unless_stopped(backoff_delay(1));
         return;
       }
-      if (wait_for_events(kIdleRecheck)) return;
+      // fill_window() refills once at most half the window is in flight.
+      const auto half = static_cast<std::size_t>(mqtt_.max_inflight) / 2;
+      const auto useful = inflight_.size() > half ? inflight_.size() - half : 1;
+      if (wait_for_events(kIdleRecheck, useful)) return;
     }
   }
 
@@ -593,6 +603,7 @@ class Forwarder::Impl {
   std::mutex mutex_;
   std::condition_variable cv_;
   Events events_;
+  std::size_t confirmations_wanted_ = 1;  // wake the forwarder at this many confirmed
   bool stopping_ = false;
   milliseconds drain_{0};
 
