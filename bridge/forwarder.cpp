@@ -12,7 +12,12 @@
 //     the message delivered: PUBACK for QoS 1, PUBCOMP for QoS 2, written to
 //     the socket for QoS 0. Nothing else calls Store::ack.
 //  3. Messages are published in seq order. `cursor_` is the highest seq handed
-//     to Paho in this session; the next peek starts after it.
+//     to Paho in this session. Rows peeked past it and not yet published wait
+//     in `ahead_` (a small QoS 2 window takes a few per confirmation; reading
+//     and rendering the rest again each time cost more than publishing); the
+//     next peek starts after the last of them. `ahead_` is dropped whenever
+//     `cursor_` goes back to 0. A reading evicted from the store (max_age,
+//     drop_oldest) while it waits there may still be published once.
 //  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`); Paho's
 //     own limit is set above it so Paho never refuses or queues on its own.
 //  5. When a session ends (connection lost, a delivery failed, a publish
@@ -197,15 +202,16 @@ class Forwarder::Impl {
   void on_delivery(const mqtt::token& tok, bool ok) {
     const auto id = reinterpret_cast<MessageId>(tok.get_user_context());
     std::lock_guard lock(mutex_);
-    const bool was_idle = events_.confirmed.empty() && events_.failed.empty();
     if (ok) {
       events_.confirmed.push_back(id);
+      // Once, when the forwarder can use them (see wait_for_events).
+      if (events_.confirmed.size() == confirmations_wanted_) cv_.notify_all();
     } else {
       events_.failed.emplace_back(id, fmt::format("delivery failed: {} ({})",
                                                   mqtt::exception::error_str(tok.get_return_code()),
                                                   tok.get_return_code()));
+      if (events_.failed.size() == 1) cv_.notify_all();
     }
-    if (was_idle) cv_.notify_all();
   }
 
   bool stopping() {
@@ -219,13 +225,19 @@ class Forwarder::Impl {
   }
 
   // Sleeps until something happened or `timeout`; true when stopping.
-  bool wait_for_events(milliseconds timeout) {
+  // Confirmations count once `confirmations` of them are waiting: with more
+  // than half the window in flight, a wake-up per confirmation only acked and
+  // slept again (at QoS 0 the hand-offs were the largest cost in the profile).
+  bool wait_for_events(milliseconds timeout, std::size_t confirmations = 1) {
     heartbeat_.expect_within(timeout);
     std::unique_lock lock(mutex_);
+    confirmations_wanted_ = std::max<std::size_t>(1, confirmations);
     cv_.wait_for(lock, timeout, [this] {
-      return stopping_ || events_.lost || events_.woken || !events_.confirmed.empty() ||
-             !events_.failed.empty() || events_.stats_payload.has_value();
+      return stopping_ || events_.lost || events_.woken ||
+             events_.confirmed.size() >= confirmations_wanted_ || !events_.failed.empty() ||
+             events_.stats_payload.has_value();
     });
+    confirmations_wanted_ = 1;
     return stopping_;
   }
 
@@ -296,6 +308,7 @@ class Forwarder::Impl {
       inflight_.clear();
       inflight_qos2_ = 0;
       cursor_ = 0;
+      forget_ahead();
       barren_sessions_ = 0;
     }
     used_client_ = true;
@@ -381,6 +394,7 @@ class Forwarder::Impl {
       inflight_.clear();
       inflight_qos2_ = 0;
       cursor_ = 0;
+      forget_ahead();
     }
     spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
                  detail::protocol_name(mqtt_.protocol),
@@ -422,7 +436,10 @@ class Forwarder::Impl {
         sleep_unless_stopped(backoff_delay(1));
         return;
       }
-      if (wait_for_events(kIdleRecheck)) return;
+      // fill_window() refills once at most half the window is in flight.
+      const auto half = static_cast<std::size_t>(mqtt_.max_inflight) / 2;
+      const auto useful = inflight_.size() > half ? inflight_.size() - half : 1;
+      if (wait_for_events(kIdleRecheck, useful)) return;
     }
   }
 
@@ -453,8 +470,8 @@ class Forwarder::Impl {
     return {};
   }
 
-  // Peeks past the cursor and publishes up to the window's room; returns why
-  // the session is broken, or "".
+  // Publishes up to the window's room from the rows read ahead past the
+  // cursor (topped up from the store); returns why the session is broken, or "".
   std::string fill_window() {
     // After a resumed session, what Paho sends again goes first (on_connected()).
     if (std::any_of(inflight_.begin(), inflight_.end(),
@@ -470,34 +487,79 @@ class Forwarder::Impl {
     // Refill when half the window is free: fewer, larger peeks.
     if (!inflight_.empty() && inflight_.size() > window / 2) return {};
     const std::size_t room = window - inflight_.size();
-    const std::size_t peek_count = std::max(room, kMinPeek);
-    const std::vector<Reading> rows = store_.claim(cursor_, peek_count);
+    top_up_ahead(std::max(room, kMinPeek));
+    const auto rows = std::span<const Reading>(ahead_).subspan(ahead_pos_);
     if (rows.empty()) return {};
     std::shared_ptr<const TopicMap> topics;
     {
       std::lock_guard lock(topics_mutex_);
       topics = topics_;
     }
+    const auto max_qos2 = static_cast<std::size_t>(mqtt_.max_inflight_qos2);
     std::size_t published = 0;
+    std::size_t used = 0;  // rows handed to Paho
     std::string broken;
-    for (auto& message : detail::plan_messages(rows, *topics, room, rows.size() == peek_count)) {
-      // In order: a QoS 2 message that does not fit waits, and so does everything after it.
-      // Brokers disconnect a client with more QoS 2 messages open than they
-      // allow ("quota exceeded"), see MqttConfig::max_inflight_qos2.
-      if (message.route.qos == 2 &&
-          inflight_qos2_ >= static_cast<std::size_t>(mqtt_.max_inflight_qos2)) {
-        break;
+    bool qos2_full = false;
+    while (!qos2_full && broken.empty() && published < room && used < rows.size()) {
+      const auto rest = rows.subspan(used);
+      // Render only what can go out now: at QoS 2 the window is small, and
+      // payloads planned beyond it would be thrown away and rendered again.
+      std::size_t limit = room - published;
+      const auto& next = rest.front();
+      if (topics->route(next.device, next.point, next.unit).qos == 2) {
+        limit = std::min(limit, max_qos2 - std::min(inflight_qos2_, max_qos2));
+        if (limit == 0) break;
       }
-      const auto readings = std::span(rows).subspan(message.first, message.count);
-      broken = publish(message.route, std::move(message.payload), readings);
-      if (!broken.empty()) break;
-      cursor_ = readings.back().seq;
-      ++published;
+      auto messages = detail::plan_messages(rest, *topics, limit, ahead_full_);
+      if (messages.empty()) break;
+      const std::size_t offset = used;
+      for (auto& message : messages) {
+        // In order: a QoS 2 message that does not fit waits, and so does everything after it.
+        // Brokers disconnect a client with more QoS 2 messages open than they
+        // allow ("quota exceeded"), see MqttConfig::max_inflight_qos2.
+        if (message.route.qos == 2 && inflight_qos2_ >= max_qos2) {
+          qos2_full = true;
+          break;
+        }
+        const auto readings = rest.subspan(message.first, message.count);
+        broken = publish(message.route, std::move(message.payload), readings);
+        if (!broken.empty()) break;
+        cursor_ = readings.back().seq;
+        used = offset + message.first + message.count;
+        ++published;
+      }
     }
+    ahead_pos_ += used;
     std::lock_guard lock(stats_mutex_);
     stats_.published += published;
     stats_.inflight = inflight_.size();
     return broken;
+  }
+
+  // Makes at least `want` rows past the cursor available in ahead_ if the
+  // store has them, peeking only for the missing ones.
+  void top_up_ahead(std::size_t want) {
+    if (ahead_pos_ > 0) {
+      ahead_.erase(ahead_.begin(), ahead_.begin() + static_cast<std::ptrdiff_t>(ahead_pos_));
+      ahead_pos_ = 0;
+    }
+    if (ahead_.size() >= want) return;
+    const std::size_t missing = want - ahead_.size();
+    // Claimed (Store::claim): eviction passes over what is about to be sent.
+    auto more = store_.claim(ahead_.empty() ? cursor_ : ahead_.back().seq, missing);
+    ahead_full_ = more.size() == missing;
+    if (ahead_.empty()) {
+      ahead_ = std::move(more);
+    } else {
+      ahead_.insert(ahead_.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+    }
+  }
+
+  void forget_ahead() {
+    ahead_.clear();
+    ahead_pos_ = 0;
+    ahead_full_ = false;
   }
 
   void publish_stats_now(const std::string& payload) {
@@ -549,6 +611,7 @@ class Forwarder::Impl {
       inflight_.clear();
       inflight_qos2_ = 0;
       cursor_ = 0;
+      forget_ahead();
     }
     {
       std::lock_guard lock(stats_mutex_);
@@ -638,6 +701,7 @@ class Forwarder::Impl {
   std::mutex mutex_;
   std::condition_variable cv_;
   Events events_;
+  std::size_t confirmations_wanted_ = 1;  // wake the forwarder at this many confirmed
   bool stopping_ = false;
   milliseconds drain_{0};
 
@@ -650,6 +714,11 @@ class Forwarder::Impl {
   std::size_t inflight_qos2_ =
       0;  // of inflight_, those at QoS 2 (bounded by mqtt_.max_inflight_qos2)
   std::uint64_t cursor_ = 0;
+  // Rows peeked past cursor_, not yet published (invariant 3); ahead_pos_ is
+  // the first of them. ahead_full_: the last peek returned all it was asked.
+  std::vector<Reading> ahead_;
+  std::size_t ahead_pos_ = 0;
+  bool ahead_full_ = false;
   MessageId next_message_id_ = 1;
   MessageId resume_barrier_ = 0;  // messages older than this were resumed (fill_window())
   Clock::time_point resumed_at_{};

@@ -126,6 +126,13 @@ TopicMap::TopicMap(const config::Config& config) : config_(config) {
                       resolve(config_, &device, &point, device.name, point.name, point.unit));
     }
   }
+  // From here on route() needs only device-level settings (for points the
+  // configuration no longer has); the points themselves would keep a second
+  // copy of the largest part of the configuration for as long as it runs.
+  for (auto& device : config_.devices) {
+    device.points.clear();
+    device.points.shrink_to_fit();
+  }
 }
 
 Route TopicMap::route(std::string_view device, std::string_view point,

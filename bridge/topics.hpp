@@ -43,7 +43,7 @@ class TopicMap {
                                            std::string_view unit) const;
 
  private:
-  config::Config config_;  // for the defaults and unknown names
+  config::Config config_;  // for the defaults and unknown names; devices without points
   std::map<std::pair<std::string, std::string>, Route, std::less<>> routes_;
 };
 
