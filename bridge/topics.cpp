@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "bridge/value_json.hpp"
 #include "config/topic_template.hpp"
 
 namespace fieldgate::bridge {
@@ -96,19 +97,7 @@ std::string iso_timestamp(std::int64_t unix_ms) {
 // which JSON cannot express (their quality is kept as it was).
 Json json_value(const Reading& reading) {
   if (reading.quality != Quality::kGood) return nullptr;
-  return std::visit(
-      [](const auto& v) -> Json {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          return nullptr;
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (!std::isfinite(v)) return nullptr;
-          return v;
-        } else {
-          return v;
-        }
-      },
-      reading.value);
+  return value_to_json<Json>(reading.value);
 }
 
 // Strings from devices (Modbus string registers) may hold any bytes; invalid

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "bridge/value_json.hpp"
+
 namespace fieldgate::gateway {
 namespace {
 
@@ -181,19 +183,7 @@ std::string check_write(const config::DeviceConfig& device, const config::PointC
 }
 
 nlohmann::json value_json(const Value& value) {
-  return std::visit(
-      [](const auto& v) -> nlohmann::json {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          return nullptr;
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (!std::isfinite(v)) return nullptr;
-          return v;
-        } else {
-          return v;
-        }
-      },
-      value);
+  return bridge::value_to_json<nlohmann::json>(value);
 }
 
 }  // namespace fieldgate::gateway
