@@ -16,6 +16,8 @@
 //
 // "commit" is GroupCommit::run (store_commit.cpp), called by run() on the
 // committer thread with the work take_work_locked() swapped out of pending_.
+// In spill mode (spill_store.cpp) readings enter through append_numbered()
+// instead, already numbered and possibly already claimed or even acked.
 //
 // The committer thread (run) and its states:
 //
@@ -27,7 +29,8 @@
 //   stop: one last COMMITTING, then the thread ends; what still fails is logged as lost.
 //
 // Invariants:
-//  1. seq only grows and is never reused. append() assigns it under mu_. Every
+//  1. seq only grows and is never reused. append() assigns it under mu_ (in
+//     spill mode SpillStore does, and reserves seqs ahead with set_next_seq). Every
 //     transaction writes meta.next_seq = the next_seq_ captured with its work
 //     (take_work_locked), and the constructor resumes at
 //     max(meta.next_seq, max(seq) + 1), so neither a restart nor deleting every
@@ -76,6 +79,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bridge/spill_store.hpp"
 #include "bridge/sqlite_handles.hpp"
 #include "bridge/store.hpp"
 #include "bridge/store_commit.hpp"
@@ -88,7 +92,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kReaderBusyTimeoutMs = 5000;
 
-class SqliteStore final : public Store {
+class SqliteStore final : public DiskStore {
  public:
   explicit SqliteStore(const config::StoreConfig& config);
   ~SqliteStore() override;
@@ -102,6 +106,9 @@ class SqliteStore final : public Store {
   void ack(std::span<const std::uint64_t> seqs) override;
   StoreStats stats() override;
   void set_commit_listener(std::function<void()> listener) override;
+  void append_numbered(Batch&& batch) override;
+  void set_next_seq(std::uint64_t next) override;
+  void mark_claimed(std::uint64_t upto) override;
 
  private:
   void open_reader();
@@ -137,6 +144,7 @@ class SqliteStore final : public Store {
   std::uint64_t pending_bytes_ = 0;
   std::vector<std::uint64_t> pending_acks_;
   std::uint64_t next_seq_ = 1;
+  std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it
   std::size_t committing_ = 0;  // readings inside the running commit
   std::uint64_t rows_ = 0;      // written by the committer thread only (under mu_)
   std::uint64_t bytes_ = 0;
@@ -217,22 +225,71 @@ void SqliteStore::append(Batch&& batch) {
   if (wake) wake_.notify_one();
 }
 
+void SqliteStore::append_numbered(Batch&& batch) {
+  if (batch.empty()) return;
+  std::uint64_t claimed = 0;
+  {
+    std::lock_guard lock(read_mu_);  // never held with mu_
+    claimed = claimed_upto_;
+  }
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    pending_claimed_upto_ = std::max(pending_claimed_upto_, claimed);
+    for (auto& reading : batch) {
+      pending_bytes_ += schema::accounted_size(reading);
+      pending_.push_back(std::move(reading));
+    }
+    next_seq_ = std::max(next_seq_, pending_.back().seq + 1);
+    trim_pending_locked();
+    wake = pending_.size() >= commit_batch_ && !failing_;
+  }
+  batch.clear();
+  if (wake) wake_.notify_one();
+}
+
+void SqliteStore::set_next_seq(std::uint64_t next) {
+  std::lock_guard lock(mu_);
+  next_seq_ = next;
+}
+
+void SqliteStore::mark_claimed(std::uint64_t upto) {
+  std::lock_guard lock(read_mu_);
+  claimed_upto_ = std::max(claimed_upto_, upto);
+}
+
 // Keeps the memory bounded while commits fail (or a batch alone exceeds the
-// bounds): the overflow policy applied to pending_ itself. Counted like any
-// other drop, persisted with the next commit that succeeds.
+// bounds): the overflow policy applied to pending_ itself, passing over
+// claimed readings (spill mode hands over readings the forwarder has already
+// sent). Counted like any other drop, persisted with the next commit that
+// succeeds.
 void SqliteStore::trim_pending_locked() {
-  while (!pending_.empty() && (pending_.size() > max_rows_ || pending_bytes_ > max_bytes_)) {
-    if (config_.overflow == config::Overflow::kDropOldest) {
-      pending_bytes_ -= schema::accounted_size(pending_.front());
-      pending_.pop_front();
-      ++totals_.oldest;
-    } else {
+  const auto over = [&](std::size_t removed) {
+    return pending_.size() - removed > max_rows_ || pending_bytes_ > max_bytes_;
+  };
+  if (!over(0)) return;
+  std::size_t dropped = 0;
+  if (config_.overflow == config::Overflow::kDropOldest) {
+    // pending_ is in seq order: the unclaimed ones are a suffix.
+    const auto first = std::partition_point(
+        pending_.begin(), pending_.end(),
+        [&](const Reading& r) { return r.seq <= pending_claimed_upto_; });
+    auto last = first;
+    while (last != pending_.end() && over(dropped)) {
+      pending_bytes_ -= schema::accounted_size(*last++);
+      ++dropped;
+    }
+    pending_.erase(first, last);
+    totals_.oldest += dropped;
+  } else {
+    while (!pending_.empty() && pending_.back().seq > pending_claimed_upto_ && over(0)) {
       pending_bytes_ -= schema::accounted_size(pending_.back());
       pending_.pop_back();
-      ++totals_.newest;
+      ++dropped;
     }
-    ++unlogged_memory_drops_;
+    totals_.newest += dropped;
   }
+  unlogged_memory_drops_ += dropped;
 }
 
 void SqliteStore::flush() {
@@ -383,6 +440,15 @@ CommitWork SqliteStore::take_work_locked() {
   CommitWork work;
   work.readings.swap(pending_);
   work.acks.swap(pending_acks_);
+  // Spill mode (append_numbered) only: a reading can be confirmed before it
+  // reached the file. The commit deletes acked rows before it inserts, so such
+  // a reading is left out here rather than written and resurrected.
+  if (!work.acks.empty() && !work.readings.empty() &&
+      std::any_of(work.acks.begin(), work.acks.end(),
+                  [first = work.readings.front().seq](auto seq) { return seq >= first; })) {
+    const std::unordered_set<std::uint64_t> acked(work.acks.begin(), work.acks.end());
+    std::erase_if(work.readings, [&](const Reading& r) { return acked.contains(r.seq); });
+  }
   pending_bytes_ = 0;
   work.next_seq = next_seq_;
   work.totals = totals_;  // drops in memory after this are persisted by the next commit
@@ -450,7 +516,9 @@ void SqliteStore::note_success_locked() {
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const config::StoreConfig& config) {
-  return std::make_unique<SqliteStore>(config);
+  auto disk = std::make_unique<SqliteStore>(config);
+  if (config.mode == config::StoreMode::kSpill) return make_spill_store(std::move(disk), config);
+  return disk;
 }
 
 }  // namespace fieldgate::bridge

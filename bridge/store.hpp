@@ -16,9 +16,11 @@
 namespace fieldgate::bridge {
 
 struct StoreStats {
-  std::uint64_t rows = 0;         // readings buffered (committed, not yet deleted)
+  std::uint64_t rows = 0;         // readings buffered (committed or held, not yet deleted)
   std::uint64_t bytes = 0;        // their accounted size (what max_bytes bounds)
   std::uint64_t pending = 0;      // appended, waiting for the next group commit
+  std::uint64_t memory = 0;       // of rows, held in memory only (spill mode)
+  std::uint64_t spilled = 0;      // moved from memory to the file since open (spill mode)
   std::int64_t oldest_ts_ms = 0;  // source time of the oldest buffered reading, 0 if none
   std::int64_t newest_ts_ms = 0;
   std::uint64_t next_seq = 1;  // the seq the next accepted reading gets

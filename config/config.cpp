@@ -159,6 +159,16 @@ std::string_view to_string(Overflow o) noexcept {
   return "?";
 }
 
+std::string_view to_string(StoreMode m) noexcept {
+  switch (m) {
+    case StoreMode::kDisk:
+      return "disk";
+    case StoreMode::kSpill:
+      return "spill";
+  }
+  return "?";
+}
+
 int register_count(ValueType t, int string_count) noexcept {
   switch (t) {
     case ValueType::kBool:

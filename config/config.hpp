@@ -124,6 +124,13 @@ struct GatewayConfig {
 enum class Durability { kNormal, kFull };
 /// What the store does when a bound (bytes, rows) is reached.
 enum class Overflow { kDropOldest, kDropNewest };
+/// Where readings wait for the broker's confirmation.
+///  kDisk:  every reading is committed to the file (group commit) before it is sent.
+///  kSpill: readings wait in a bounded memory queue and reach the file only if
+///          not confirmed within spill_after, when the queue is full, or at
+///          shutdown. A healthy uplink then writes almost nothing to the SD
+///          card; a crash or power cut loses what was in memory.
+enum class StoreMode { kDisk, kSpill };
 
 /// [store]: the store-and-forward buffer.
 struct StoreConfig {
@@ -135,6 +142,9 @@ struct StoreConfig {
   std::uint64_t max_rows = 10'000'000;
   Duration max_age{7LL * 24 * 3600 * 1000};  // older readings are dropped (counted)
   Overflow overflow = Overflow::kDropOldest;
+  StoreMode mode = StoreMode::kDisk;
+  Duration spill_after{5000};                // kSpill: unconfirmed this long → file
+  std::uint64_t spill_memory = 4ULL << 20;  // kSpill: memory queue bound (accounted bytes)
   SourcePos pos;
 };
 
@@ -349,6 +359,7 @@ class ConfigError : public std::runtime_error {
 [[nodiscard]] std::string_view to_string(PayloadFormat f) noexcept;
 [[nodiscard]] std::string_view to_string(Durability d) noexcept;
 [[nodiscard]] std::string_view to_string(Overflow o) noexcept;
+[[nodiscard]] std::string_view to_string(StoreMode m) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
 [[nodiscard]] std::string_view to_string(Framing f) noexcept;

@@ -137,6 +137,9 @@ StoreConfig read_store(Section& s) {
   assign(c.max_rows, s.integer("max_rows", 1));
   assign(c.max_age, s.duration("max_age", true));
   assign(c.overflow, s.choice("overflow", kOverflows));
+  assign(c.mode, s.choice("mode", kStoreModes));
+  assign(c.spill_after, s.duration("spill_after", true, hours{1}));
+  assign(c.spill_memory, s.size("spill_memory", kMiB / 16));
   s.check_unknown_keys();
   return c;
 }

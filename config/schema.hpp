@@ -69,9 +69,9 @@ inline constexpr auto kSerialOnlyPointKeys =
 inline constexpr auto kWriteKeys =
     std::to_array<std::string_view>({"min", "max", "allowed", "write_function", "write_template"});
 
-inline constexpr std::array<std::string_view, 8> kStoreKeys{
-    "path",      "durability", "commit_interval", "commit_batch",
-    "max_bytes", "max_rows",   "max_age",         "overflow"};
+inline constexpr auto kStoreKeys = std::to_array<std::string_view>(
+    {"path", "durability", "commit_interval", "commit_batch", "max_bytes", "max_rows", "max_age",
+     "overflow", "mode", "spill_after", "spill_memory"});
 // `password` is not here on purpose: the loader rejects it with its own message.
 inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"broker",
                                                                    "client_id",
@@ -141,6 +141,7 @@ inline constexpr std::array kSerialValueTypes{SerialValueType::kNumber, SerialVa
                                               SerialValueType::kBool, SerialValueType::kString};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
+inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
 inline constexpr std::array kWriteFunctions{WriteFunction::kSingle, WriteFunction::kMultiple};
 inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat::kValue,
                                             PayloadFormat::kDeviceJson};

@@ -26,6 +26,8 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
        {{"rows", q.rows},
         {"bytes", q.bytes},
         {"pending", q.pending},
+        {"memory", q.memory},
+        {"spilled", q.spilled},
         {"oldest_age_s", q.oldest_ts_ms == 0 ? 0 : (now_ms - q.oldest_ts_ms) / 1000},
         {"next_seq", q.next_seq},
         {"dropped_oldest", q.dropped_oldest},

@@ -59,6 +59,9 @@ max_bytes = "1.5GiB"
 max_rows = 123456
 max_age = "30d"
 overflow = "drop_newest"
+mode = "spill"
+spill_after = "2s"
+spill_memory = "512KiB"
 
 [mqtt]
 broker = "mqtts://${FIELDGATE_TEST_BROKER_HOST}:8884"
@@ -103,6 +106,9 @@ payload = "value"
   EXPECT_EQ(s.max_rows, 123456u);
   EXPECT_EQ(s.max_age, hours{30 * 24});
   EXPECT_EQ(s.overflow, Overflow::kDropNewest);
+  EXPECT_EQ(s.mode, StoreMode::kSpill);
+  EXPECT_EQ(s.spill_after, seconds{2});
+  EXPECT_EQ(s.spill_memory, 512u * 1024);
   EXPECT_EQ(s.pos.line, 6);
 
   ASSERT_TRUE(c.has_mqtt);
@@ -133,7 +139,7 @@ payload = "value"
   EXPECT_EQ(m.qos, 2);
   EXPECT_TRUE(m.retain);
   EXPECT_EQ(m.payload, PayloadFormat::kValue);
-  EXPECT_EQ(m.pos.line, 16);
+  EXPECT_EQ(m.pos.line, 19);
 }
 
 TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
@@ -150,6 +156,9 @@ TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
   EXPECT_EQ(s.max_rows, 10'000'000u);
   EXPECT_EQ(s.max_age, hours{7 * 24});
   EXPECT_EQ(s.overflow, Overflow::kDropOldest);
+  EXPECT_EQ(s.mode, StoreMode::kDisk);
+  EXPECT_EQ(s.spill_after, seconds{5});
+  EXPECT_EQ(s.spill_memory, 4u * 1024 * 1024);
 
   const MqttConfig& m = c.mqtt;
   EXPECT_EQ(m.broker, "tcp://localhost:1883");
