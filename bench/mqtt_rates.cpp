@@ -242,6 +242,7 @@ RateResult run_e2e(const RateOptions& options) {
   scheduler.stop();
   store->flush();
   forwarder.stop(5s);
+  store->set_commit_listener({});  // the forwarder goes first (cmd_run.cpp does the same)
   return result;
 }
 

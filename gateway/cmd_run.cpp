@@ -242,6 +242,9 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   store->flush();
   forwarder->stop(config->mqtt.drain_timeout);
   report_status();
+  // The final commit may still add readings (spill mode moves what memory
+  // holds to the file): nobody is left to wake.
+  store->set_commit_listener({});
   forwarder.reset();
   store.reset();  // final commit
   spdlog::info("stopped");

@@ -37,8 +37,13 @@ void expect_clean(const CheckReport& r, FaultRig& rig, bool no_duplicates) {
   std::printf("[ check ] %s\n", r.summary().c_str());
 }
 
-void broker_kills(int qos) {
-  const std::string name = "broker-kill/qos" + std::to_string(qos);
+// Spill mode ([store] mode = "spill"): readings wait in memory and reach the
+// file only after this long unconfirmed, so outages exercise both places.
+const char* const kSpillStore = "mode = \"spill\"\nspill_after = \"300ms\"";
+
+void broker_kills(int qos, const std::string& store_extra = "") {
+  const std::string name =
+      "broker-kill/qos" + std::to_string(qos) + (store_extra.empty() ? "" : "/spill");
   const auto seed = fault_seed(name);
   std::mt19937_64 rng(seed);
   Tally tally;
@@ -46,6 +51,7 @@ void broker_kills(int qos) {
     RigOptions o;
     o.qos = qos;
     o.persistent_broker = true;  // the subscriber's session outlives the kills
+    o.store_extra = store_extra;
     FaultRig rig(o);
     rig.start_gateway();
     ASSERT_TRUE(rig.wait_progress(200, 30s)) << rig.gateway_log();
@@ -76,6 +82,9 @@ TEST(UplinkFaults, BrokerKilledRepeatedlyUnderLoadQos1) {
 TEST(UplinkFaults, BrokerKilledRepeatedlyUnderLoadQos2) {
   broker_kills(2);
 }
+TEST(UplinkFaults, BrokerKilledRepeatedlyUnderLoadSpillMode) {
+  broker_kills(1, kSpillStore);
+}
 
 enum class LinkFault { kReset, kClose, kMidPacketReset, kBlackhole, kSlow };
 const char* name_of(LinkFault f) {
@@ -94,9 +103,10 @@ const char* name_of(LinkFault f) {
   return "?";
 }
 
-void link_faults(int qos, bool clean_session) {
-  const std::string name =
-      "link-faults/qos" + std::to_string(qos) + (clean_session ? "" : "/persistent-session");
+void link_faults(int qos, bool clean_session, const std::string& store_extra = "") {
+  const std::string name = "link-faults/qos" + std::to_string(qos) +
+                           (clean_session ? "" : "/persistent-session") +
+                           (store_extra.empty() ? "" : "/spill");
   const auto seed = fault_seed(name);
   std::mt19937_64 rng(seed);
   Tally tally;
@@ -105,6 +115,7 @@ void link_faults(int qos, bool clean_session) {
     RigOptions o;
     o.qos = qos;
     o.clean_session = clean_session;
+    o.store_extra = store_extra;
     FaultRig rig(o);
     rig.start_gateway();
     ASSERT_TRUE(rig.wait_progress(200, 30s)) << rig.gateway_log();
@@ -182,6 +193,9 @@ TEST(UplinkFaults, LinkFaultsQos2) {
 // which every reconnect was refused ("malformed packet") and delivery stopped.
 TEST(UplinkFaults, LinkFaultsQos2PersistentSession) {
   link_faults(2, false);
+}
+TEST(UplinkFaults, LinkFaultsQos2SpillMode) {
+  link_faults(2, true, kSpillStore);
 }
 
 // The bound is reached while connected: a slow link lets the buffer fill
