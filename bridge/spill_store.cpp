@@ -92,16 +92,16 @@ class SpillStore final : public Store {
   const std::uint64_t spill_memory_;
   const Clock::duration tick_;
 
-  std::mutex mu_;  // guards everything below
-  std::condition_variable wake_;      // the spiller thread
+  std::mutex mu_;                       // guards everything below
+  std::condition_variable wake_;        // the spiller thread
   std::condition_variable seqs_ready_;  // append() waiting for seqs
   std::deque<Held> held_;
   std::uint64_t held_bytes_ = 0;  // memory of held_: entry_bytes() summed
   std::uint64_t live_ = 0;        // in memory only: not acked, not spilling
   std::uint64_t live_bytes_ = 0;  // their accounted size
   std::uint64_t next_seq_ = 1;
-  std::uint64_t reserved_ = 1;   // seqs below it are recorded as taken in the file
-  std::uint64_t wanted_ = 0;     // append() waits for seqs up to this
+  std::uint64_t reserved_ = 1;  // seqs below it are recorded as taken in the file
+  std::uint64_t wanted_ = 0;    // append() waits for seqs up to this
   std::uint64_t claimed_upto_ = 0;
   std::uint64_t accepted_ = 0, acked_ = 0, spilled_ = 0;
   bool stop_ = false;
@@ -119,9 +119,10 @@ SpillStore::SpillStore(std::unique_ptr<DiskStore> disk, const config::StoreConfi
   reserved_ = next_seq_ + kSpillSeqBlock;
   disk_->set_next_seq(reserved_);
   disk_->flush();
-  spdlog::info("store: spill mode: readings wait in memory (up to {} bytes) and reach {} when "
-               "unconfirmed after {} ms, when memory is full, or at stop",
-               spill_memory_, config.path, config.spill_after.count());
+  spdlog::info(
+      "store: spill mode: readings wait in memory (up to {} bytes) and reach {} when "
+      "unconfirmed after {} ms, when memory is full, or at stop",
+      spill_memory_, config.path, config.spill_after.count());
   spiller_ = std::thread([this] { run(); });
 }
 

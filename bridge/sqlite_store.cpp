@@ -145,8 +145,8 @@ class SqliteStore final : public DiskStore {
   std::vector<std::uint64_t> pending_acks_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it
-  std::size_t committing_ = 0;  // readings inside the running commit
-  std::uint64_t rows_ = 0;      // written by the committer thread only (under mu_)
+  std::size_t committing_ = 0;              // readings inside the running commit
+  std::uint64_t rows_ = 0;                  // written by the committer thread only (under mu_)
   std::uint64_t bytes_ = 0;
   DropCounts totals_;  // since the buffer was created, incl. memory drops not yet persisted
   std::uint64_t unlogged_memory_drops_ = 0;
@@ -271,9 +271,9 @@ void SqliteStore::trim_pending_locked() {
   std::size_t dropped = 0;
   if (config_.overflow == config::Overflow::kDropOldest) {
     // pending_ is in seq order: the unclaimed ones are a suffix.
-    const auto first = std::partition_point(
-        pending_.begin(), pending_.end(),
-        [&](const Reading& r) { return r.seq <= pending_claimed_upto_; });
+    const auto first =
+        std::partition_point(pending_.begin(), pending_.end(),
+                             [&](const Reading& r) { return r.seq <= pending_claimed_upto_; });
     auto last = first;
     while (last != pending_.end() && over(dropped)) {
       pending_bytes_ -= schema::accounted_size(*last++);

@@ -143,7 +143,7 @@ struct StoreConfig {
   Duration max_age{7LL * 24 * 3600 * 1000};  // older readings are dropped (counted)
   Overflow overflow = Overflow::kDropOldest;
   StoreMode mode = StoreMode::kDisk;
-  Duration spill_after{5000};                // kSpill: unconfirmed this long → file
+  Duration spill_after{5000};               // kSpill: unconfirmed this long → file
   std::uint64_t spill_memory = 4ULL << 20;  // kSpill: memory queue bound (accounted bytes)
   SourcePos pos;
 };

@@ -11,8 +11,8 @@
 #include <random>
 #include <set>
 
-#include "bridge/sqlite_handles.hpp"
 #include "bridge/spill_store.hpp"
+#include "bridge/sqlite_handles.hpp"
 #include "tests/unit/store_test_support.hpp"
 
 namespace fieldgate::bridge::testing {
@@ -98,7 +98,8 @@ TEST(SpillStoreTest, AFullMemoryQueueSpillsItsOldestAndReadsStayInSeqOrder) {
   ASSERT_TRUE(eventually([&] {
     const auto s = store->stats();
     return s.memory + seqs_in_file(path).size() == 2000 && s.memory > 0;
-  })) << "spilled " << store->stats().spilled << ", memory " << store->stats().memory;
+  })) << "spilled "
+      << store->stats().spilled << ", memory " << store->stats().memory;
   const auto in_file = seqs_in_file(path);
   EXPECT_EQ(in_file.front(), 1u) << "the oldest go first";
   // The file and memory together, oldest first, each once, in pages.
