@@ -83,6 +83,9 @@ class SpillStore final : public Store {
   bool spill_locked(std::unique_lock<std::mutex>& lock, bool everything);
   void reserve_seqs_locked(std::unique_lock<std::mutex>& lock, std::uint64_t target);
   void pop_front_locked();
+  /// The seq of held_.front() (invariant 1); an acked entry's reading is
+  /// cleared, seq included, so it is computed, never read from the entry.
+  [[nodiscard]] std::uint64_t front_seq_locked() const noexcept { return next_seq_ - held_.size(); }
   [[nodiscard]] std::uint64_t entry_bytes(const Held& h) const noexcept {
     return sizeof(Held) + (h.acked ? 0 : h.size);
   }
@@ -181,7 +184,7 @@ std::vector<Reading> SpillStore::claim(std::uint64_t after, std::size_t n) {
 std::vector<Reading> SpillStore::read_locked(std::uint64_t after, std::size_t n, bool claiming) {
   auto out = claiming ? disk_->claim(after, n) : disk_->peek(after, n);
   if (out.size() >= n || held_.empty()) return out;
-  const std::uint64_t front = held_.front().reading.seq;
+  const std::uint64_t front = front_seq_locked();
   std::uint64_t from = std::max(after, out.empty() ? 0 : out.back().seq) + 1;
   for (auto i = from > front ? from - front : 0; i < held_.size() && out.size() < n; ++i) {
     if (!held_[i].acked) out.push_back(held_[i].reading);
@@ -194,7 +197,7 @@ void SpillStore::ack(std::span<const std::uint64_t> seqs) {
   if (seqs.empty()) return;
   std::vector<std::uint64_t> to_disk;
   std::lock_guard lock(mu_);
-  const std::uint64_t front = held_.empty() ? next_seq_ : held_.front().reading.seq;
+  const std::uint64_t front = front_seq_locked();
   for (const auto seq : seqs) {
     if (seq < front || seq - front >= held_.size()) {
       to_disk.push_back(seq);  // in the file (spilled earlier, or from before a restart)
@@ -211,7 +214,7 @@ void SpillStore::ack(std::span<const std::uint64_t> seqs) {
     }
     held_bytes_ -= entry_bytes(h);
     h.acked = true;
-    h.reading = Reading{};  // its strings are freed now, not when it reaches the front
+    h.reading = Reading{};  // its strings are freed now (seq too: see front_seq_locked)
     held_bytes_ += entry_bytes(h);
   }
   if (!to_disk.empty()) disk_->ack(to_disk);

@@ -200,9 +200,12 @@ TEST(SpillStoreTest, AcksRacingSpillsNeverResurrectOrLoseAReading) {
   TempDir dir;
   const auto path = dir.file("buffer.db");
   std::set<std::uint64_t> acked;
+  std::vector<std::uint64_t> claimed;
   std::uint64_t appended = 0;
   {
-    auto store = open_sqlite_store(spill_config(path, 2ms));
+    auto config = spill_config(path, 2ms);
+    config.spill_memory = 64 * 1024;  // spills because memory is full too
+    auto store = open_sqlite_store(config);
     std::atomic<bool> done{false};
     std::thread producer([&] {
       for (int i = 0; i < 400; ++i) {
@@ -219,6 +222,7 @@ TEST(SpillStoreTest, AcksRacingSpillsNeverResurrectOrLoseAReading) {
       if (got.empty() && finished) break;
       if (got.empty()) continue;
       cursor = got.back().seq;
+      for (const auto& r : got) claimed.push_back(r.seq);
       std::vector<std::uint64_t> ack;
       for (const auto& r : got) {
         if (rng() % 4 != 0) ack.push_back(r.seq);  // a quarter stays unconfirmed
@@ -232,6 +236,7 @@ TEST(SpillStoreTest, AcksRacingSpillsNeverResurrectOrLoseAReading) {
     EXPECT_GT(store->stats().spilled, 0u) << "nothing spilled: the race was not exercised";
   }
   ASSERT_EQ(appended, 10'000u);
+  EXPECT_EQ(claimed, range(1, appended)) << "claims skipped or repeated a reading";
   std::vector<std::uint64_t> expected;
   for (std::uint64_t s = 1; s <= appended; ++s) {
     if (!acked.contains(s)) expected.push_back(s);
