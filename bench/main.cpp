@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   }
   e2e->add_option("--db", rate.db)->required();
   e2e->add_flag("--full", rate.durability_full, "durability = \"full\"");
+  e2e->add_flag("--spill", rate.spill, "[store] mode = \"spill\"");
 
   std::string broker, filter = "bench/#";
   int qos = 1;

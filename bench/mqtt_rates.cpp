@@ -59,6 +59,7 @@ config::Config bench_config(const RateOptions& options) {
   config.store.path = options.db;
   config.store.durability =
       options.durability_full ? config::Durability::kFull : config::Durability::kNormal;
+  if (options.spill) config.store.mode = config::StoreMode::kSpill;
   config.mqtt.broker = options.broker;
   config.mqtt.qos = options.qos;
   config.mqtt.max_inflight = options.window;

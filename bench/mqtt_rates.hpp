@@ -17,6 +17,7 @@ struct RateOptions {
   int window_qos2 = 20;  // mosquitto's default max_inflight_messages
   std::string db;        // e2e only: the store's file
   bool durability_full = false;
+  bool spill = false;  // [store] mode = "spill"
 };
 
 struct RateResult {
