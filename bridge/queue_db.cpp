@@ -243,7 +243,12 @@ QueueSummary QueueDb::summary() {
         static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT min(seq) FROM readings"));
     s.last_seq = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
     s.meta = schema::read_meta(db);
-    s.next_seq = std::max(s.meta.next_seq, s.last_seq + 1);
+    // meta.next_seq is a reservation while a gateway runs (or after it did
+    // not stop cleanly); next_seq_used is the true next, when recorded.
+    const auto resume = std::max(s.meta.next_seq, s.last_seq + 1);
+    s.next_seq =
+        s.meta.next_seq_used != 0 ? std::max(s.meta.next_seq_used, s.last_seq + 1) : resume;
+    if (resume > s.next_seq) s.reserved_upto = resume - 1;
     for (const bool by_point : {false, true}) {
       const auto sql = fmt::format(
           "SELECT device, {}, count(*), total(size), min(ts_ms), max(ts_ms) FROM readings "

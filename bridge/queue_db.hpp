@@ -71,6 +71,9 @@ struct QueueSummary {
   std::uint64_t first_seq = 0;  // 0 when empty
   std::uint64_t last_seq = 0;
   std::uint64_t next_seq = 1;  // what the gateway hands out next (as of the last commit)
+  /// Above next_seq: seqs a running gateway has reserved (or one that did not
+  /// stop cleanly had; never handed out by the next), 0 if none.
+  std::uint64_t reserved_upto = 0;
   schema::Meta meta;
   std::vector<GroupCount> devices;  // by device
   std::vector<GroupCount> points;   // by device and point

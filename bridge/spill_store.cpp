@@ -29,7 +29,7 @@
 //     always visible in at least one of the two until it is acked.
 //  5. seq is never handed out twice: append() hands out seqs only below
 //     reserved_, a seq the file already records as taken (meta.next_seq, set
-//     kSpillSeqBlock ahead and committed by the spiller thread before use).
+//     kSeqReserveBlock ahead, committed and synced by the spiller thread before use).
 //     A clean stop writes back the true next seq, so only a crash leaves a gap.
 //  6. Readings claimed from memory stay claimed in the file (mark_claimed
 //     before append_numbered), so eviction never drops one the broker may have.
@@ -119,8 +119,8 @@ SpillStore::SpillStore(std::unique_ptr<DiskStore> disk, const config::StoreConfi
       tick_(std::clamp<Clock::duration>(config.spill_after / 4, std::chrono::milliseconds(10),
                                         std::chrono::milliseconds(250))) {
   next_seq_ = disk_->stats().next_seq;
-  reserved_ = next_seq_ + kSpillSeqBlock;
-  disk_->set_next_seq(reserved_);
+  reserved_ = next_seq_ + kSeqReserveBlock;
+  disk_->reserve_seqs(reserved_);
   disk_->flush();
   spdlog::info(
       "store: spill mode: readings wait in memory (up to {} bytes) and reach {} when "
@@ -161,7 +161,7 @@ void SpillStore::append(Batch&& batch) {
     }
     live_ += batch.size();
     accepted_ += batch.size();
-    if (held_bytes_ > spill_memory_ || next_seq_ + kSpillSeqBlock / 2 > reserved_) {
+    if (held_bytes_ > spill_memory_ || next_seq_ + kSeqReserveBlock / 2 > reserved_) {
       wake_.notify_all();
     }
     listener = listener_;
@@ -263,11 +263,11 @@ void SpillStore::run() {
   while (!stop_) {
     wake_.wait_for(lock, tick_, [&] {
       return stop_ || held_bytes_ > spill_memory_ || wanted_ > reserved_ ||
-             next_seq_ + kSpillSeqBlock / 2 > reserved_;
+             next_seq_ + kSeqReserveBlock / 2 > reserved_;
     });
     if (stop_) break;
-    if (wanted_ > reserved_ || next_seq_ + kSpillSeqBlock / 2 > reserved_) {
-      reserve_seqs_locked(lock, std::max(next_seq_, wanted_) + kSpillSeqBlock);
+    if (wanted_ > reserved_ || next_seq_ + kSeqReserveBlock / 2 > reserved_) {
+      reserve_seqs_locked(lock, std::max(next_seq_, wanted_) + kSeqReserveBlock);
     }
     spill_locked(lock, false);
   }
@@ -275,16 +275,14 @@ void SpillStore::run() {
   if (spill_locked(lock, true)) {
     spdlog::info("store: stopping: {} unconfirmed readings moved from memory to the file", held);
   }
-  // Give back the unused reservation: a clean stop leaves no gap in seq.
-  const auto next = next_seq_;
-  lock.unlock();
-  disk_->set_next_seq(next);
-  disk_->flush();
+  // The file's last commit (when disk_ goes) writes this as the next seq and
+  // gives the rest of the reservation back: a clean stop leaves no gap.
+  disk_->advance_seq(next_seq_);
 }
 
 void SpillStore::reserve_seqs_locked(std::unique_lock<std::mutex>& lock, std::uint64_t target) {
   lock.unlock();
-  disk_->set_next_seq(target);
+  disk_->reserve_seqs(target);
   disk_->flush();
   lock.lock();
   reserved_ = std::max(reserved_, target);

@@ -21,19 +21,18 @@ class DiskStore : public Store {
   /// every seq handed to this store before. Thread-safe, no I/O.
   virtual void append_numbered(Batch&& batch) = 0;
 
-  /// Sets the seq a restart resumes at (meta.next_seq), written by the next
-  /// commit: above every seq handed out (a reservation), or exactly the next
-  /// one at a clean stop. Thread-safe.
-  virtual void set_next_seq(std::uint64_t next) = 0;
+  /// Every seq below `upto` may be handed out: the next commit records them
+  /// as taken (meta.next_seq), synced. Thread-safe.
+  virtual void reserve_seqs(std::uint64_t upto) = 0;
+
+  /// The next seq is at least `next` (seqs handed out above the file's own):
+  /// what the last commit at stop writes. Thread-safe.
+  virtual void advance_seq(std::uint64_t next) = 0;
 
   /// Every seq up to `upto` is claimed (Store::claim) from now on: readings
   /// the forwarder took from memory before they were spilled to the file.
   virtual void mark_claimed(std::uint64_t upto) = 0;
 };
-
-/// Seqs are reserved on the file this many at a time, so that a process that
-/// dies with readings in memory never hands their seqs out again.
-inline constexpr std::uint64_t kSpillSeqBlock = 100'000;
 
 /// The memory queue in front of `disk` (config.spill_after, spill_memory).
 [[nodiscard]] std::unique_ptr<Store> make_spill_store(std::unique_ptr<DiskStore> disk,

@@ -30,11 +30,16 @@
 //
 // Invariants:
 //  1. seq only grows and is never reused. append() assigns it under mu_ (in
-//     spill mode SpillStore does, and reserves seqs ahead with set_next_seq). Every
-//     transaction writes meta.next_seq = the next_seq_ captured with its work
-//     (take_work_locked), and the constructor resumes at
-//     max(meta.next_seq, max(seq) + 1), so neither a restart nor deleting every
-//     row brings an old seq back.
+//     spill mode SpillStore does, and reserves seqs with reserve_seqs()).
+//     meta.next_seq is a reservation while the store runs: take_work_locked()
+//     raises reserved_ kSeqReserveBlock ahead of next_seq_ whenever less than
+//     half a block is left, and the transaction that persists a raise is
+//     synced even with durability normal (GroupCommit::run). So every seq a
+//     reading can have had, committed or lost with an unsynced commit in a
+//     power cut, is below a meta.next_seq that survived. The constructor
+//     resumes at max(meta.next_seq, max(seq) + 1); the last commit at stop
+//     writes the true next seq, so only an unclean stop leaves a gap (logged
+//     at the next open, meta.next_seq_used tells where it starts).
 //  2. One transaction per group commit: ack deletes, expiry, inserts, bounds
 //     and meta (GroupCommit::run). Either all of it is durable or none of it.
 //  3. In-memory figures (rows_, bytes_, totals_, accepted_, …) take a commit's
@@ -107,14 +112,15 @@ class SqliteStore final : public DiskStore {
   StoreStats stats() override;
   void set_commit_listener(std::function<void()> listener) override;
   void append_numbered(Batch&& batch) override;
-  void set_next_seq(std::uint64_t next) override;
+  void reserve_seqs(std::uint64_t upto) override;
+  void advance_seq(std::uint64_t next) override;
   void mark_claimed(std::uint64_t upto) override;
 
  private:
   void open_reader();
   std::vector<Reading> peek_locked(std::uint64_t after, std::size_t n);
   void run();
-  CommitWork take_work_locked();
+  CommitWork take_work_locked(bool stopping);
   void apply_locked(const CommitResult& out);
   void restore_work_locked(CommitWork&& work);
   void trim_pending_locked();
@@ -144,6 +150,7 @@ class SqliteStore final : public DiskStore {
   std::uint64_t pending_bytes_ = 0;
   std::vector<std::uint64_t> pending_acks_;
   std::uint64_t next_seq_ = 1;
+  std::uint64_t reserved_ = 1;              // meta.next_seq while running (invariant 1)
   std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it
   std::size_t committing_ = 0;              // readings inside the running commit
   std::uint64_t rows_ = 0;                  // written by the committer thread only (under mu_)
@@ -174,6 +181,13 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
     const auto max_seq =
         static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
     next_seq_ = std::max(meta.next_seq, max_seq + 1);
+    reserved_ = next_seq_;
+    if (meta.next_seq_used != 0 && meta.next_seq > std::max(meta.next_seq_used, max_seq + 1)) {
+      spdlog::warn(
+          "store: {} was not closed cleanly (crash, kill or power cut): seqs {}..{} were "
+          "reserved then and are skipped, so none is used twice",
+          config_.path, std::max(meta.next_seq_used, max_seq + 1), meta.next_seq - 1);
+    }
     totals_ = {meta.dropped_oldest, meta.dropped_newest, meta.dropped_expired};
     commit_.emplace(db, config_, meta.next_seq, totals_, ClaimFence{&read_mu_, &claimed_upto_});
     open_reader();
@@ -248,9 +262,14 @@ void SqliteStore::append_numbered(Batch&& batch) {
   if (wake) wake_.notify_one();
 }
 
-void SqliteStore::set_next_seq(std::uint64_t next) {
+void SqliteStore::reserve_seqs(std::uint64_t upto) {
   std::lock_guard lock(mu_);
-  next_seq_ = next;
+  reserved_ = std::max(reserved_, upto);
+}
+
+void SqliteStore::advance_seq(std::uint64_t next) {
+  std::lock_guard lock(mu_);
+  next_seq_ = std::max(next_seq_, next);
 }
 
 void SqliteStore::mark_claimed(std::uint64_t upto) {
@@ -394,7 +413,7 @@ void SqliteStore::run() {
              (pending_.size() >= commit_batch_ && !failing_);
     });
     const bool stopping = stop_;
-    CommitWork work = take_work_locked();
+    CommitWork work = take_work_locked(stopping);
     const auto ticket = work.ticket;
     if (unlogged_memory_drops_ > 0) {
       spdlog::warn("store: {} readings dropped in memory ({}) while waiting for a commit",
@@ -436,7 +455,7 @@ void SqliteStore::run() {
   }
 }
 
-CommitWork SqliteStore::take_work_locked() {
+CommitWork SqliteStore::take_work_locked(bool stopping) {
   CommitWork work;
   work.readings.swap(pending_);
   work.acks.swap(pending_acks_);
@@ -450,7 +469,14 @@ CommitWork SqliteStore::take_work_locked() {
     std::erase_if(work.readings, [&](const Reading& r) { return acked.contains(r.seq); });
   }
   pending_bytes_ = 0;
-  work.next_seq = next_seq_;
+  // Invariant 1: a reservation ahead while running, the true next at stop.
+  if (stopping) {
+    reserved_ = next_seq_;
+  } else if (next_seq_ + kSeqReserveBlock / 2 > reserved_) {
+    reserved_ = next_seq_ + kSeqReserveBlock;
+  }
+  work.next_seq = std::max(reserved_, next_seq_);
+  work.next_seq_used = next_seq_;
   work.totals = totals_;  // drops in memory after this are persisted by the next commit
   work.ticket = flush_requested_;
   committing_ = work.readings.size();

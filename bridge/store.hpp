@@ -73,6 +73,11 @@ class Store {
   virtual void set_commit_listener(std::function<void()> listener) = 0;
 };
 
+/// Seqs are reserved in the file this many at a time (meta.next_seq), so that
+/// a process that dies, or loses its last commits in a power cut, never hands
+/// a seq out again; a clean stop gives the unused ones back.
+inline constexpr std::uint64_t kSeqReserveBlock = 100'000;
+
 /// Opens (creating 0600 if needed) and starts the group-commit thread. A
 /// database that cannot be opened or fails its integrity check is renamed to
 /// "<path>.corrupt-<UTC timestamp>" (with its -wal/-shm), logged at error

@@ -64,13 +64,19 @@ GroupCommit::GroupCommit(sqlite3* db, const config::StoreConfig& config, std::ui
                                 "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value")),
       persisted_next_seq_(next_seq),
+      sync_raises_(config.durability == config::Durability::kNormal),
       persisted_(totals) {}
 
 CommitResult GroupCommit::run(const CommitWork& work, std::uint64_t rows, std::uint64_t bytes) {
   CommitResult out;
   // Declared before the try: released only after COMMIT or ROLLBACK.
   FenceLock fence(*claims_.mu, std::defer_lock);
+  // A new seq reservation must survive a power cut even with durability
+  // normal, or a consumer could see one seq on two readings: this one
+  // transaction is synced (about once per kSeqReserveBlock readings).
+  const bool sync = sync_raises_ && work.next_seq > persisted_next_seq_;
   try {
+    if (sync) set_synchronous(true);
     body(work, rows, bytes, fence, out);
     out.ok = true;
   } catch (const sqlite::Error& e) {
@@ -83,6 +89,7 @@ CommitResult GroupCommit::run(const CommitWork& work, std::uint64_t rows, std::u
       sqlite3_reset(rollback_.get());
     }
   }
+  if (sync) set_synchronous(false);
   return out;
 }
 
@@ -130,6 +137,7 @@ void GroupCommit::body(const CommitWork& work, std::uint64_t rows, std::uint64_t
   auto totals = work.totals;
   totals += out.dropped;
   if (work.next_seq != persisted_next_seq_) set_meta(schema::kMetaNextSeq, work.next_seq);
+  if (work.next_seq_used != persisted_used_) set_meta(schema::kMetaNextSeqUsed, work.next_seq_used);
   if (totals.oldest != persisted_.oldest) set_meta(schema::kMetaDroppedOldest, totals.oldest);
   if (totals.newest != persisted_.newest) set_meta(schema::kMetaDroppedNewest, totals.newest);
   if (totals.expired != persisted_.expired) set_meta(schema::kMetaDroppedExpired, totals.expired);
@@ -138,8 +146,10 @@ void GroupCommit::body(const CommitWork& work, std::uint64_t rows, std::uint64_t
   out.rows = rows;
   out.bytes = bytes;
   out.changed = out.inserted + out.acked + out.dropped.sum() > 0 ||
-                work.next_seq != persisted_next_seq_ || !(totals == persisted_);
+                work.next_seq != persisted_next_seq_ || work.next_seq_used != persisted_used_ ||
+                !(totals == persisted_);
   persisted_next_seq_ = work.next_seq;
+  persisted_used_ = work.next_seq_used;
   persisted_ = totals;
 }
 
@@ -226,6 +236,12 @@ void GroupCommit::evict_oldest(std::uint64_t& rows, std::uint64_t& bytes, FenceL
     sqlite3_bind_int64(delete_upto_.get(), 2, last);
     step_done(db_, delete_upto_.get(), "evict oldest");
   }
+}
+
+void GroupCommit::set_synchronous(bool full) noexcept {
+  // Outside a transaction only. Should it fail, the commit is merely not synced.
+  sqlite3_exec(db_, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", nullptr,
+               nullptr, nullptr);
 }
 
 void GroupCommit::set_meta(const char* key, std::uint64_t value) {

@@ -36,7 +36,9 @@ struct DropCounts {
 struct CommitWork {
   std::deque<Reading> readings;     // in seq order
   std::vector<std::uint64_t> acks;  // any order, duplicates allowed
-  std::uint64_t next_seq = 1;       // persisted as meta.next_seq
+  std::uint64_t next_seq = 1;       // persisted as meta.next_seq: the reservation (see
+                                    // SqliteStore invariant 1), or the true next at stop
+  std::uint64_t next_seq_used = 1;  // persisted as meta.next_seq_used
   DropCounts totals;                // drop totals so far, persisted with this commit's own
   std::uint64_t ticket = 0;         // the flush() requests this commit answers
 };
@@ -92,6 +94,7 @@ class GroupCommit {
   /// Blocks claims until the transaction ends; the highest claimed seq.
   std::uint64_t hold_claims(FenceLock& fence);
   void set_meta(const char* key, std::uint64_t value);
+  void set_synchronous(bool full) noexcept;
 
   sqlite3* db_;
   const std::uint64_t max_rows_;
@@ -102,6 +105,8 @@ class GroupCommit {
   sqlite::Stmt begin_, commit_, rollback_, insert_, delete_range_, any_expired_, expire_, oldest_,
       delete_upto_, set_meta_;
   std::uint64_t persisted_next_seq_;  // what meta holds, to write only changes
+  std::uint64_t persisted_used_ = 0;
+  const bool sync_raises_;  // durability normal: a commit raising next_seq is synced anyway
   DropCounts persisted_;
 };
 

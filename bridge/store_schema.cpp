@@ -134,6 +134,7 @@ Meta read_meta(sqlite3* db) {
     const auto value = sqlite3_column_int64(stmt.get(), 1);
     const auto u = static_cast<std::uint64_t>(value < 0 ? 0 : value);
     if (key == kMetaNextSeq) meta.next_seq = u;
+    if (key == kMetaNextSeqUsed) meta.next_seq_used = u;
     if (key == kMetaDroppedOldest) meta.dropped_oldest = u;
     if (key == kMetaDroppedNewest) meta.dropped_newest = u;
     if (key == kMetaDroppedExpired) meta.dropped_expired = u;

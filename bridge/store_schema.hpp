@@ -29,7 +29,8 @@ enum class ValueKind : int { kNone = 0, kBool = 1, kInt = 2, kDouble = 3, kStrin
 [[nodiscard]] ValueKind kind_of(const Value& value) noexcept;
 
 // Keys of the meta table (key TEXT, value INTEGER).
-inline constexpr const char* kMetaNextSeq = "next_seq";
+inline constexpr const char* kMetaNextSeq = "next_seq";           // where the next run starts
+inline constexpr const char* kMetaNextSeqUsed = "next_seq_used";  // below it: handed out
 inline constexpr const char* kMetaDroppedOldest = "dropped_oldest";
 inline constexpr const char* kMetaDroppedNewest = "dropped_newest";
 inline constexpr const char* kMetaDroppedExpired = "dropped_expired";
@@ -39,6 +40,7 @@ inline constexpr const char* kMetaCreatedMs = "created_ms";
 /// Persisted counters (meta table).
 struct Meta {
   std::uint64_t next_seq = 1;
+  std::uint64_t next_seq_used = 0;  // 0: not recorded (a file of an older build)
   std::uint64_t dropped_oldest = 0;
   std::uint64_t dropped_newest = 0;
   std::uint64_t dropped_expired = 0;

@@ -135,6 +135,7 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
         {"first_seq", s.first_seq},
         {"last_seq", s.last_seq},
         {"next_seq", s.next_seq},
+        {"reserved_upto", s.reserved_upto},
         {"dropped",
          {{"oldest", s.meta.dropped_oldest},
           {"newest", s.meta.dropped_newest},
@@ -166,6 +167,11 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     fmt::print(out, "seq        {}..{} buffered, next {}\n", s.first_seq, s.last_seq, s.next_seq);
   } else {
     fmt::print(out, "seq        next {}\n", s.next_seq);
+  }
+  if (s.reserved_upto != 0) {
+    fmt::print(out, "           up to {} reserved{}\n", s.reserved_upto,
+               s.writer_active ? " by the running gateway"
+                               : " by a gateway that did not stop cleanly (never used again)");
   }
   fmt::print(out, "dropped    {} oldest evicted, {} newest refused, {} expired; {} purged\n",
              s.meta.dropped_oldest, s.meta.dropped_newest, s.meta.dropped_expired, s.meta.purged);

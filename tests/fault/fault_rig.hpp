@@ -99,6 +99,7 @@ class FaultRig {
   /// `drain`: the meters polled once an hour and no extra devices, so a run
   /// delivers the buffer without adding much to it.
   void write_config(bool drain = false);
+  [[nodiscard]] std::uint64_t skipped_count() const;
 
   RigOptions options_;
   ScratchDir dir_;
@@ -113,6 +114,7 @@ class FaultRig {
   std::unique_ptr<ChildProcess> gateway_;
   std::optional<int> gateway_exit_;  // once it has exited (and was reaped)
   std::string old_logs_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> skipped_;  // Accepted::skipped
   int drain_restarts_ = 0;
 };
 

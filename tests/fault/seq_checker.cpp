@@ -2,9 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "tests/support/mqtt_tap.hpp"
 
 namespace fieldgate::testing {
+namespace {
+
+bool in_ranges(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& ranges,
+               std::uint64_t seq) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [seq](const auto& r) { return seq >= r.first && seq <= r.second; });
+}
+
+}  // namespace
 
 CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const Accepted& accepted,
                            const std::set<std::uint64_t>& confirmed_by_killed_broker) {
@@ -24,6 +35,7 @@ CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const A
       ++r.unexpected;
       continue;
     }
+    if (in_ranges(accepted.skipped, seq)) ++r.received_in_skipped;
     if (!seen.insert(seq).second) {
       ++r.duplicates;
       ++t.duplicates;
@@ -49,6 +61,10 @@ CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const A
       ++r.buffered;
       continue;
     }
+    if (in_ranges(accepted.skipped, seq)) {
+      ++r.skipped;
+      continue;
+    }
     ++r.missing;
     if (confirmed_by_killed_broker.contains(seq)) {
       ++r.lost_by_broker;
@@ -56,6 +72,7 @@ CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const A
       r.missing_sample.push_back(seq);
     }
   }
+  r.accepted = accepted.last_seq - r.skipped - r.received_in_skipped;
   r.lost = static_cast<std::int64_t>(r.missing - r.lost_by_broker) -
            static_cast<std::int64_t>(r.dropped);
   return r;
@@ -73,11 +90,12 @@ std::uint64_t count_duplicates(const std::vector<ReceivedMessage>& messages) {
 
 std::string CheckReport::summary() const {
   std::string s = fmt::format(
-      "accepted {} (seq 1..{}), received {} messages / {} distinct, buffered {}, dropped {}, "
+      "accepted {} (seq 1..{}, skipped after a kill {}), received {} messages / {} distinct, "
+      "buffered {}, dropped {}, "
       "missing {} (lost by a killed broker {}), lost {}, duplicates {}, reordered {}, restored "
       "late {}, unexpected {}",
-      accepted, accepted, received, distinct, buffered, dropped, missing, lost_by_broker, lost,
-      duplicates, reordered, restored_late, unexpected);
+      accepted, accepted + skipped + received_in_skipped, skipped, received, distinct, buffered,
+      dropped, missing, lost_by_broker, lost, duplicates, reordered, restored_late, unexpected);
   if (!missing_sample.empty()) {
     s += "; first missing seqs not confirmed by a killed broker:";
     for (auto seq : missing_sample) s += fmt::format(" {}", seq);

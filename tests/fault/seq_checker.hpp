@@ -6,14 +6,16 @@
 // DESIGN NOTES: what can be asserted, and why
 //
 //  1. Accepted = committed. A reading gets its seq when it is appended and is
-//     accepted when the group commit holding it succeeds; meta.next_seq is
-//     written in that same transaction. So after a run, the accepted seqs are
-//     exactly [1, next_seq - 1] of the store file (`fieldgate queue stats
-//     --json`): a SIGKILL loses only readings that were never committed, and
-//     their seqs are handed out again by the next process (they were never
-//     visible to anyone). Every seq in that range is therefore in exactly one
-//     of: received by the subscriber, still buffered (`queue ls`), counted as
-//     dropped (meta.dropped_*), or lost.
+//     accepted when the group commit holding it succeeds; meta.next_seq_used
+//     is written in that same transaction. So after a run, the accepted seqs
+//     are [1, next_seq - 1] of the store file (`fieldgate queue stats --json`)
+//     less the skipped ones: a SIGKILL loses only readings that were never
+//     committed, and the next process starts above the seqs the killed one
+//     had reserved (`reserved_upto`, read by FaultRig::kill_gateway), so
+//     those seqs were never visible to anyone and are never used. Every other
+//     seq in that range is in exactly one of: received by the subscriber,
+//     still buffered (`queue ls`), counted as dropped (meta.dropped_*), or
+//     lost.
 //  2. Lost = accepted − received − still buffered − dropped. The assertion is
 //     lost == 0. The store counts drops but does not say which seqs; with
 //     claims (Store::claim) it never drops a reading it handed to the broker,
@@ -53,6 +55,11 @@ struct Accepted {
   std::uint64_t last_seq = 0;              // next_seq - 1: every seq in [1, last_seq] was accepted
   std::uint64_t dropped = 0;               // dropped_oldest + dropped_newest + dropped_expired
   std::set<std::uint64_t> still_buffered;  // committed, not yet confirmed by a broker
+  std::uint64_t reserved_upto = 0;         // `queue stats` reserved_upto (0: none)
+  /// Seqs a killed gateway had reserved beyond those it handed out: the next
+  /// one starts above them, so none of them is accepted (SqliteStore
+  /// invariant 1). In spill mode they include readings lost with memory.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> skipped;  // [first, last]
 };
 
 struct TopicCounts {
@@ -63,7 +70,7 @@ struct TopicCounts {
 };
 
 struct CheckReport {
-  std::uint64_t accepted = 0;
+  std::uint64_t accepted = 0;  // seqs handed out: 1..last_seq less those skipped
   std::uint64_t received = 0;
   std::uint64_t distinct = 0;
   std::uint64_t duplicates = 0;
@@ -75,6 +82,8 @@ struct CheckReport {
   std::uint64_t lost_by_broker = 0;  // missing, but confirmed by a broker later killed
   std::int64_t lost = 0;  // missing - lost_by_broker - dropped (may be < 0: over-counted drops)
   std::uint64_t unexpected = 0;
+  std::uint64_t skipped = 0;                  // in Accepted::skipped, not received
+  std::uint64_t received_in_skipped = 0;      // in Accepted::skipped, yet received
   std::vector<std::uint64_t> missing_sample;  // the first few unexplained
   std::map<std::string, TopicCounts> topics;
 

@@ -157,7 +157,7 @@ TEST(SpillStoreTest, ManySeqsAreReservedAheadWithoutBlockingAppend) {
   TempDir dir;
   const auto path = dir.file("buffer.db");
   auto store = open_sqlite_store(spill_config(path));
-  const std::uint64_t total = 3 * kSpillSeqBlock + 7;
+  const std::uint64_t total = 3 * kSeqReserveBlock + 7;
   std::uint64_t last = 0;
   for (std::uint64_t n = 0; n < total; n += 1000) {
     store->append(make_batch(1000));
