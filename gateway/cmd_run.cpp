@@ -105,6 +105,13 @@ constexpr std::chrono::seconds kServiceStatusEvery{10};
 }  // namespace
 
 int run_gateway(const RunOptions& options, std::ostream& err) {
+  // One malloc arena for all threads, before any starts. glibc gives each
+  // thread that allocates its own arena (up to 8 per core), and each keeps its
+  // own free pages and its own peak; the daemon's threads hand small objects
+  // to one another (batches, rows, payloads), so several arenas hold several
+  // copies of the same working set. With 10,000 points: 3 MB less RSS, no
+  // measurable change in CPU per reading (docs/PERFORMANCE.md).
+  mallopt(M_ARENA_MAX, 1);
   auto config = load_or_report(options.config_path, err);
   if (!config) return kExitServiceConfig;
   apply_broker_override(*config, options.broker);
