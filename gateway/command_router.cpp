@@ -173,8 +173,8 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
     write.point = target.point_name;
     write.value = value;
     write.deadline = deadline;
-    write.done = [this, target, result_topic, command, result, qos](CommandOutcome outcome,
-                                                      const drivers::WriteResult& written) {
+    write.done = [this, target, result_topic, command, result, qos](
+                     CommandOutcome outcome, const drivers::WriteResult& written) {
       CommandResult r = result;
       switch (outcome) {
         case CommandOutcome::kExpired:
