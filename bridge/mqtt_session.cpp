@@ -1,6 +1,5 @@
 #include "bridge/mqtt_session.hpp"
 
-#include <MQTTAsync.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <stdexcept>
 
 #include "bridge/tls_probe.hpp"
@@ -137,17 +135,6 @@ SessionSettings make_session_settings(const config::MqttConfig& mqtt,
 
 std::unique_ptr<mqtt::async_client> make_client(const config::MqttConfig& mqtt,
                                                 const SessionSettings& session) {
-  // Paho initialises OpenSSL the pre-1.1 way when its first client is
-  // created, TLS or not: all algorithms, all error strings, the config file
-  // (1.3 MB of libcrypto's pages, measured with 10,000 points). OpenSSL 3
-  // initialises itself when a TLS connection first needs it, so Paho is told
-  // to leave it (before any client exists; later calls change nothing).
-  static std::once_flag paho_init;
-  std::call_once(paho_init, [] {
-    MQTTAsync_init_options options = MQTTAsync_init_options_initializer;
-    options.do_openssl_init = 0;
-    MQTTAsync_global_init(&options);
-  });
   try {
     // Paho refuses a publish once max_buffered_messages commands are queued —
     // even while connected — so that limit sits above the window too.
