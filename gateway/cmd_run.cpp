@@ -113,6 +113,7 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   // copies of the same working set. With 10,000 points: 3 MB less RSS, no
   // measurable change in CPU per reading (docs/PERFORMANCE.md).
   mallopt(M_ARENA_MAX, 1);
+  bridge::init_mqtt_library();  // before any MQTT client exists
   auto loaded = load_or_report(options.config_path, err);
   if (!loaded) return kExitServiceConfig;
   // Shared with the drivers, which keep it alive through a reload.
