@@ -81,4 +81,13 @@ class Forwarder {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Paho's global set-up for a process whose only MQTT client is the
+/// Forwarder's (`fieldgate run`): OpenSSL is left to initialise itself when a
+/// TLS connection first needs it (OpenSSL >= 1.1 does), instead of Paho's
+/// initialisation of every algorithm and error string, which touches 1.3 MB
+/// of libcrypto even for a tcp:// broker. Call once, before any Paho client
+/// exists: it reruns Paho's own initialisation (its mutexes and condition
+/// variables), and clients already running lose wake-ups.
+void init_mqtt_library();
+
 }  // namespace fieldgate::bridge

@@ -1,5 +1,6 @@
 #include "bridge/mqtt_session.hpp"
 
+#include <MQTTAsync.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "bridge/forwarder.hpp"
 #include "bridge/tls_probe.hpp"
 #include "config/broker_address.hpp"
 #include "config/topic_template.hpp"
@@ -266,3 +268,13 @@ int to_seconds(std::chrono::milliseconds d, int min_seconds) noexcept {
 }
 
 }  // namespace fieldgate::bridge::detail
+
+namespace fieldgate::bridge {
+
+void init_mqtt_library() {
+  MQTTAsync_init_options options = MQTTAsync_init_options_initializer;
+  options.do_openssl_init = 0;
+  MQTTAsync_global_init(&options);
+}
+
+}  // namespace fieldgate::bridge

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "bridge/json_text.hpp"
 #include "bridge/value_json.hpp"
 #include "config/topic_template.hpp"
 
@@ -78,7 +79,7 @@ Route resolve(const config::Config& config, const config::DeviceConfig* device,
 }
 
 // "2026-11-25T12:38:18.543Z" (UTC, milliseconds).
-std::string iso_timestamp(std::int64_t unix_ms) {
+void append_iso_timestamp(fmt::memory_buffer& out, std::int64_t unix_ms) {
   // Floor division, so times before 1970 do not print negative milliseconds.
   std::int64_t secs = unix_ms / 1000;
   std::int64_t millis = unix_ms % 1000;
@@ -89,8 +90,15 @@ std::string iso_timestamp(std::int64_t unix_ms) {
   const auto t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 millis);
+}
+
+std::string iso_timestamp(std::int64_t unix_ms) {
+  fmt::memory_buffer out;
+  append_iso_timestamp(out, unix_ms);
+  return fmt::to_string(out);
 }
 
 // The value as JSON: null for a failed read, and for NaN and infinities,
@@ -145,16 +153,30 @@ CommandRoute TopicMap::command_route(std::string_view device, std::string_view p
   return out;
 }
 
+// Written with fmt rather than built as an nlohmann::ordered_json and dumped:
+// this runs for every reading, and the tree cost an allocation per key and
+// value. The bytes are the same (bridge/json_text.hpp).
 std::string json_payload(const Reading& reading) {
-  Json j;
-  j["value"] = json_value(reading);
-  j["unit"] = reading.unit;
-  j["ts"] = iso_timestamp(reading.source_ts_ms);
-  j["ts_ms"] = reading.source_ts_ms;
-  j["seq"] = reading.seq;
-  j["quality"] = to_string(reading.quality);
-  if (reading.quality != Quality::kGood) j["error"] = reading.error;
-  return dump(j);
+  fmt::memory_buffer out;
+  out.append(std::string_view(R"({"value":)"));
+  if (reading.quality == Quality::kGood) {
+    append_json_value(out, reading.value);
+  } else {
+    out.append(std::string_view("null"));
+  }
+  out.append(std::string_view(R"(,"unit":)"));
+  append_json_string(out, reading.unit);
+  out.append(std::string_view(R"(,"ts":")"));
+  append_iso_timestamp(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
+  fmt::format_to(std::back_inserter(out), R"(","ts_ms":{},"seq":{},"quality":)",
+                 reading.source_ts_ms, reading.seq);
+  append_json_string(out, to_string(reading.quality));
+  if (reading.quality != Quality::kGood) {
+    out.append(std::string_view(R"(,"error":)"));
+    append_json_string(out, reading.error);
+  }
+  out.push_back('}');
+  return fmt::to_string(out);
 }
 
 std::string value_payload(const Reading& reading) {

@@ -192,6 +192,7 @@ DeviceConfig read_device(Section& s) {
     if (points->empty()) {
       s.report("points", "expected at least one [[devices.points]] entry, got an empty array");
     }
+    d.points.reserve(points->size());  // held while the gateway runs: no growth slack
     s.for_each_table(*points, "points", kPointKeys, [&](Section& point) {
       d.points.push_back(serial_points ? read_serial_point(point, *serial_points)
                                        : read_point(point, d, max_registers_known));

@@ -37,11 +37,11 @@ DriverRegistry make_default_registry() {
   return registry;
 }
 
-std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config,
-                                                    const DriverRegistry& registry,
-                                                    SharedResources& shared,
-                                                    const std::string& only) {
-  DriverContext context{config, shared};
+namespace {
+
+std::vector<std::unique_ptr<Driver>> create_all(const config::Config& config,
+                                                const DriverRegistry& registry,
+                                                DriverContext& context, const std::string& only) {
   std::vector<std::unique_ptr<Driver>> drivers;
   for (const auto& device : config.devices) {
     if (!only.empty() && device.name != only) continue;
@@ -51,6 +51,23 @@ std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config
     throw std::invalid_argument(fmt::format("no device named \"{}\" in {}", only, config.path));
   }
   return drivers;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config,
+                                                    const DriverRegistry& registry,
+                                                    SharedResources& shared,
+                                                    const std::string& only) {
+  DriverContext context{config, shared};
+  return create_all(config, registry, context, only);
+}
+
+std::vector<std::unique_ptr<Driver>> create_drivers(std::shared_ptr<const config::Config> config,
+                                                    const DriverRegistry& registry,
+                                                    SharedResources& shared) {
+  DriverContext context{*config, shared, config};
+  return create_all(*config, registry, context, {});
 }
 
 }  // namespace fieldgate::drivers

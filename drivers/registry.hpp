@@ -35,6 +35,17 @@ class SharedResources {
 struct DriverContext {
   const config::Config& config;
   SharedResources& shared;
+  /// Set when the caller owns `config` through a shared pointer: drivers then
+  /// share their device's settings instead of copying them.
+  std::shared_ptr<const config::Config> config_owner = {};
+
+  /// `device`, an element of `config`, for a driver to keep: an alias into
+  /// the shared configuration when there is one, else a copy.
+  [[nodiscard]] std::shared_ptr<const config::DeviceConfig> share(
+      const config::DeviceConfig& device) const {
+    if (config_owner) return {config_owner, &device};
+    return std::make_shared<const config::DeviceConfig>(device);
+  }
 };
 
 using DriverFactory =
@@ -64,5 +75,10 @@ class DriverRegistry {
                                                                   const DriverRegistry& registry,
                                                                   SharedResources& shared,
                                                                   const std::string& only = {});
+/// The same for a configuration the drivers may share (`fieldgate run`): each
+/// driver keeps `config` alive instead of a copy of its device.
+[[nodiscard]] std::vector<std::unique_ptr<Driver>> create_drivers(
+    std::shared_ptr<const config::Config> config, const DriverRegistry& registry,
+    SharedResources& shared);
 
 }  // namespace fieldgate::drivers

@@ -61,15 +61,19 @@ void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
   const bridge::TopicMap topics(config);
   std::map<std::string, Target, std::less<>> targets;
   for (const auto& device : config.devices) {
-    config::DeviceConfig bare = device;
-    bare.points.clear();
+    auto bare = std::make_shared<config::DeviceConfig>(device);
+    bare->points.clear();
+    bare->points.shrink_to_fit();
     for (const auto& point : device.points) {
       auto route = topics.command_route(device.name, point.name, point.unit);
-      targets.emplace(std::move(route.command), Target{bare, point, std::move(route.result)});
+      std::shared_ptr<const config::PointConfig> writable;
+      if (point.write.writable) writable = std::make_shared<const config::PointConfig>(point);
+      targets.emplace(std::move(route.command), Target{bare, std::move(writable), point.name});
     }
   }
   std::lock_guard lock(mutex_);
   targets_ = std::move(targets);
+  result_suffix_ = config.mqtt.result_suffix;
   scheduler_ = &scheduler;
   qos_ = config.mqtt.command_qos;
   max_age_ = config.mqtt.command_max_age;
@@ -84,15 +88,15 @@ std::vector<std::string> CommandRouter::command_topics() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   for (const auto& [topic, target] : targets_) {
-    if (target.point.write.writable) out.push_back(topic);
+    if (target.point) out.push_back(topic);
   }
   return out;
 }
 
-void CommandRouter::finish(const Target& target, const bridge::IncomingCommand& command,
-                           CommandResult result, int qos) {
-  result.device = target.device.name;
-  result.point = target.point.name;
+void CommandRouter::finish(const Target& target, const std::string& result_topic,
+                           const bridge::IncomingCommand& command, CommandResult result, int qos) {
+  result.device = target.device->name;
+  result.point = target.point_name;
   result.ts_ms = unix_ms_now();
   // The audit line: what was asked, by which topic and id, and what happened.
   const std::string what = fmt::format(
@@ -105,7 +109,7 @@ void CommandRouter::finish(const Target& target, const bridge::IncomingCommand& 
   } else {
     spdlog::warn("{}: {}: {}", what, result.status, result.error);
   }
-  publish_(target.result_topic, to_json(result), qos);
+  publish_(result_topic, to_json(result), qos);
 }
 
 void CommandRouter::handle(const bridge::IncomingCommand& command) {
@@ -117,6 +121,8 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
       return;
     }
     const Target target = it->second;  // a copy: the callback outlives a reload
+    // The rule of bridge::TopicMap::command_route.
+    const std::string result_topic = fmt::format("{}/{}", command.topic, result_suffix_);
     const int qos = qos_;
     const auto max_age = max_age_;
     Scheduler* scheduler = scheduler_;
@@ -129,7 +135,7 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
       result.status = std::move(status);
       result.error = std::move(error);
       lock.unlock();
-      finish(target, command, std::move(result), qos);
+      finish(target, result_topic, command, std::move(result), qos);
     };
     if (command.retained) {
       return refuse("rejected",
@@ -153,7 +159,9 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
     if (command.expiry) deadline = std::min(deadline, command.arrived + *command.expiry);
 
     Value value = *parsed.value;
-    if (auto why = check_write(target.device, target.point, value); !why.empty()) {
+    static const config::PointConfig kReadOnly;  // check_write refuses it: "not writable"
+    if (auto why = check_write(*target.device, target.point ? *target.point : kReadOnly, value);
+        !why.empty()) {
       return refuse("rejected", std::move(why));
     }
     result.value = value_json(value);
@@ -161,12 +169,12 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
       return refuse("error", "the gateway is reloading or stopping; send the command again");
     }
     WriteCommand write;
-    write.device = target.device.name;
-    write.point = target.point.name;
+    write.device = target.device->name;
+    write.point = target.point_name;
     write.value = value;
     write.deadline = deadline;
-    write.done = [this, target, command, result, qos](CommandOutcome outcome,
-                                                      const drivers::WriteResult& written) {
+    write.done = [this, target, result_topic, command, result, qos](
+                     CommandOutcome outcome, const drivers::WriteResult& written) {
       CommandResult r = result;
       switch (outcome) {
         case CommandOutcome::kExpired:
@@ -183,7 +191,7 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
           r.readback = value_json(written.readback);
           break;
       }
-      finish(target, command, std::move(r), qos);
+      finish(target, result_topic, command, std::move(r), qos);
     };
     if (!scheduler->submit(std::move(write))) {
       return refuse("error", "no worker runs this device now (stopping or reloading)");

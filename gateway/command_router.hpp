@@ -59,18 +59,22 @@ class CommandRouter {
   void handle(const bridge::IncomingCommand& command);
 
  private:
+  // One per point of the configuration, writable or not (a command to a
+  // read-only point is answered too), so it stays small: a device's settings
+  // are shared by its points, and only writable points keep their settings.
   struct Target {
-    config::DeviceConfig device;  // without its points
-    config::PointConfig point;
-    std::string result_topic;
+    std::shared_ptr<const config::DeviceConfig> device;  // without its points
+    std::shared_ptr<const config::PointConfig> point;    // null: not writable
+    std::string point_name;
   };
 
-  void finish(const Target& target, const bridge::IncomingCommand& command, CommandResult result,
-              int qos);
+  void finish(const Target& target, const std::string& result_topic,
+              const bridge::IncomingCommand& command, CommandResult result, int qos);
 
   Publish publish_;
   mutable std::mutex mutex_;
   std::map<std::string, Target, std::less<>> targets_;  // by command topic, every point
+  std::string result_suffix_;                           // result topic = command topic + "/" + this
   Scheduler* scheduler_ = nullptr;
   int qos_ = 1;
   std::chrono::milliseconds max_age_{10000};

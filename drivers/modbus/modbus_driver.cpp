@@ -42,9 +42,12 @@ std::string point_names(const ReadRequest& request, const config::DeviceConfig& 
 
 }  // namespace
 
-ModbusDriver::ModbusDriver(config::DeviceConfig device, std::string channel,
+ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, std::string channel,
                            std::shared_ptr<ModbusLink> link)
-    : device_(std::move(device)), channel_(std::move(channel)), link_(std::move(link)) {
+    : device_owner_(std::move(device)),
+      device_(*device_owner_),
+      channel_(std::move(channel)),
+      link_(std::move(link)) {
   for (auto& request : plan_requests(device_)) groups_.push_back(Group{std::move(request), {}});
 }
 
@@ -219,7 +222,7 @@ void register_drivers(drivers::DriverRegistry& registry) {
     auto link = ctx.shared.get_or_create<ModbusLink>(
         channel, [&] { return ModbusLink::tcp(device.host, device.port); });
     return std::unique_ptr<drivers::Driver>(
-        std::make_unique<ModbusDriver>(device, channel, std::move(link)));
+        std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
   });
   registry.add("modbus-rtu", [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
     const auto* bus = ctx.config.find_bus(device.bus);
@@ -231,7 +234,7 @@ void register_drivers(drivers::DriverRegistry& registry) {
     auto link =
         ctx.shared.get_or_create<ModbusLink>(channel, [&] { return ModbusLink::rtu(*bus); });
     return std::unique_ptr<drivers::Driver>(
-        std::make_unique<ModbusDriver>(device, channel, std::move(link)));
+        std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
   });
 }
 

@@ -20,7 +20,13 @@ namespace fieldgate::modbus {
 
 class ModbusDriver final : public drivers::Driver {
  public:
-  ModbusDriver(config::DeviceConfig device, std::string channel, std::shared_ptr<ModbusLink> link);
+  /// `device` is shared, not copied: `fieldgate run` hands every driver its
+  /// part of the running configuration, so the points are held once.
+  ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, std::string channel,
+               std::shared_ptr<ModbusLink> link);
+  ModbusDriver(config::DeviceConfig device, std::string channel, std::shared_ptr<ModbusLink> link)
+      : ModbusDriver(std::make_shared<const config::DeviceConfig>(std::move(device)),
+                     std::move(channel), std::move(link)) {}
 
   [[nodiscard]] const std::string& device() const noexcept override { return device_.name; }
   [[nodiscard]] const std::string& channel() const noexcept override { return channel_; }
@@ -58,7 +64,8 @@ class ModbusDriver final : public drivers::Driver {
   /// Reads `point` as a poll would (for the read-back).
   Outcome read_point(const config::PointConfig& point, Value& value);
 
-  config::DeviceConfig device_;
+  std::shared_ptr<const config::DeviceConfig> device_owner_;
+  const config::DeviceConfig& device_;  // *device_owner_
   std::string channel_;
   std::shared_ptr<ModbusLink> link_;
   std::vector<Group> groups_;
