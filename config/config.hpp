@@ -134,7 +134,7 @@ enum class StoreMode { kDisk, kSpill };
 
 /// [store]: the store-and-forward buffer.
 struct StoreConfig {
-  std::string path = "/var/lib/fieldgate/buffer.db";
+  std::string path = "/var/lib/fieldgate/queue.db";
   Durability durability = Durability::kNormal;
   Duration commit_interval{1000};  // a reading is committed within this
   int commit_batch = 1000;         // ... or as soon as this many are pending

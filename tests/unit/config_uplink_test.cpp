@@ -148,7 +148,7 @@ TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
   EXPECT_EQ(c.gateway.site, "");
 
   const StoreConfig& s = c.store;
-  EXPECT_EQ(s.path, "/var/lib/fieldgate/buffer.db");
+  EXPECT_EQ(s.path, "/var/lib/fieldgate/queue.db");
   EXPECT_EQ(s.durability, Durability::kNormal);
   EXPECT_EQ(s.commit_interval, seconds{1});
   EXPECT_EQ(s.commit_batch, 1000);
