@@ -8,12 +8,6 @@
 namespace fieldgate::bridge::testing {
 namespace {
 
-std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
-  std::vector<std::uint64_t> out;
-  for (auto s = first; s <= last; ++s) out.push_back(s);
-  return out;
-}
-
 TEST(StoreBoundsTest, DropOldestEvictsTheOldestRowsAndCountsThem) {
   TempDir dir;
   auto config = manual_config(dir.file("buffer.db"));
@@ -25,14 +19,14 @@ TEST(StoreBoundsTest, DropOldestEvictsTheOldestRowsAndCountsThem) {
   store->flush();
   store->append(make_batch(5));  // 13 > 10: seqs 1..3 go
   store->flush();
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(4, 13));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(4, 13));
   EXPECT_EQ(store->stats().dropped_oldest, 3u);
 
   // More pending than max_rows at once: the oldest pending go in memory (5),
   // then the whole committed content (10).
   store->append(make_batch(15));  // seqs 14..28
   store->flush();
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(19, 28));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(19, 28));
   const auto s = store->stats();
   EXPECT_EQ(s.rows, 10u);
   EXPECT_EQ(s.dropped_oldest, 18u);
@@ -51,19 +45,19 @@ TEST(StoreBoundsTest, DropNewestRefusesWhatDoesNotFitAndCountsIt) {
   store->flush();
   store->append(make_batch(5));  // room for 2: seqs 11..13 refused
   store->flush();
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 10));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 10));
   EXPECT_EQ(store->stats().dropped_newest, 3u);
 
   store->append(make_batch(15));  // 5 refused in memory, 10 at the commit
   store->flush();
   const auto s = store->stats();
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 10));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 10));
   EXPECT_EQ(s.dropped_newest, 18u);
   EXPECT_EQ(s.dropped_oldest, 0u);
   EXPECT_EQ(s.next_seq, 29u) << "refused readings used up their seqs: gaps, never reuse";
 
   // Room again after delivery.
-  const auto delivered = range(1, 4);
+  const auto delivered = seq_range(1, 4);
   store->ack(delivered);
   store->flush();
   store->append(make_batch(5));  // seqs 29..33: 4 fit
@@ -91,10 +85,10 @@ TEST(StoreBoundsTest, MaxBytesBoundsTheAccountedSize) {
     EXPECT_EQ(s.rows, 5u) << config::to_string(overflow);
     EXPECT_EQ(s.bytes, 5 * one);
     if (overflow == config::Overflow::kDropOldest) {
-      EXPECT_EQ(seqs_of(store->peek(0, 100)), range(3, 7));
+      EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(3, 7));
       EXPECT_EQ(s.dropped_oldest, 2u);
     } else {
-      EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 5));
+      EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 5));
       EXPECT_EQ(s.dropped_newest, 2u);
     }
   }
@@ -194,8 +188,8 @@ TEST(StoreBoundsTest, DropOldestPassesOverClaimedReadings) {
 
   store->append(make_batch(10));
   store->flush();
-  EXPECT_EQ(seqs_of(store->claim(0, 4)), range(1, 4));  // handed to the broker
-  store->append(make_batch(3));                         // 13 > 10: three must go
+  EXPECT_EQ(seqs_of(store->claim(0, 4)), seq_range(1, 4));  // handed to the broker
+  store->append(make_batch(3));                             // 13 > 10: three must go
   store->flush();
   EXPECT_EQ(seqs_of(store->peek(0, 100)),
             (std::vector<std::uint64_t>{1, 2, 3, 4, 8, 9, 10, 11, 12, 13}));
@@ -209,7 +203,7 @@ TEST(StoreBoundsTest, DropOldestPassesOverClaimedReadings) {
   EXPECT_EQ(store->stats().dropped_oldest, 3u);
 
   // Six claimed, six new: the two oldest new ones go, not the claimed ones.
-  EXPECT_EQ(seqs_of(store->claim(4, 100)), range(8, 13));
+  EXPECT_EQ(seqs_of(store->claim(4, 100)), seq_range(8, 13));
   store->append(make_batch(6));  // seqs 14..19
   store->flush();
   EXPECT_EQ(seqs_of(store->peek(0, 100)),
@@ -225,12 +219,12 @@ TEST(StoreBoundsTest, ExpiryPassesOverClaimedReadings) {
   store->append(make_batch(4));
   store->flush();
   ASSERT_EQ(store->stats().rows, 4u) << "the machine stalled for a second";
-  EXPECT_EQ(seqs_of(store->claim(0, 2)), range(1, 2));
+  EXPECT_EQ(seqs_of(store->claim(0, 2)), seq_range(1, 2));
   EXPECT_TRUE(eventually([&] {
     store->flush();
     return store->stats().rows == 2;
   }));
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 2));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 2));
   EXPECT_EQ(store->stats().dropped_expired, 2u);
   const std::vector<std::uint64_t> acked{1, 2};
   store->ack(acked);

@@ -4,8 +4,6 @@
 // stop, and seqs are never handed out twice, not even after a crash.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -38,12 +36,6 @@ std::vector<std::uint64_t> seqs_in_file(const std::string& path) {
   return out;
 }
 
-std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
-  std::vector<std::uint64_t> out;
-  for (auto s = first; s <= last; ++s) out.push_back(s);
-  return out;
-}
-
 TEST(SpillStoreTest, ReadingsAreVisibleAtOnceAndConfirmedOnesNeverReachTheFile) {
   TempDir dir;
   const auto path = dir.file("buffer.db");
@@ -51,7 +43,7 @@ TEST(SpillStoreTest, ReadingsAreVisibleAtOnceAndConfirmedOnesNeverReachTheFile) 
     auto store = open_sqlite_store(spill_config(path));
     store->append(make_batch(100));
     const auto got = store->claim(0, 1000);  // no flush, no commit: memory
-    ASSERT_EQ(seqs_of(got), range(1, 100));
+    ASSERT_EQ(seqs_of(got), seq_range(1, 100));
     EXPECT_EQ(std::get<std::int64_t>(got[41].value), 41);
     const auto s = store->stats();
     EXPECT_EQ(s.rows, 100u);
@@ -110,7 +102,7 @@ TEST(SpillStoreTest, AFullMemoryQueueSpillsItsOldestAndReadsStayInSeqOrder) {
     for (const auto& r : page) all.push_back(r.seq);
     after = page.back().seq;
   }
-  EXPECT_EQ(all, range(1, 2000));
+  EXPECT_EQ(all, seq_range(1, 2000));
 }
 
 TEST(SpillStoreTest, StopMovesWhatIsHeldToTheFile) {
@@ -135,17 +127,11 @@ TEST(SpillStoreTest, StopMovesWhatIsHeldToTheFile) {
 TEST(SpillStoreTest, ACrashLosesWhatWasInMemoryButNeverReusesItsSeqs) {
   TempDir dir;
   const auto path = dir.file("buffer.db");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto store = open_sqlite_store(spill_config(path));
+  ASSERT_TRUE(in_a_process_that_dies([&](std::unique_ptr<Store>& store) {
+    store = open_sqlite_store(spill_config(path));
     store->append(make_batch(500));
-    const bool ok = store->peek(0, 1000).size() == 500;
-    _exit(ok ? 0 : 1);  // no destructors: as SIGKILL would leave it
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return store->peek(0, 1000).size() == 500;
+  }));
   auto store = open_sqlite_store(spill_config(path));
   EXPECT_EQ(store->stats().rows, 0u) << "memory does not survive a crash";
   EXPECT_GT(store->stats().next_seq, 500u);
@@ -185,11 +171,11 @@ TEST(SpillStoreTest, ReadingsClaimedFromMemoryAreNotEvictedAfterTheySpill) {
   ASSERT_TRUE(eventually([&] { return store->stats().spilled == 10; }));
   store->flush();
   EXPECT_EQ(store->stats().dropped_oldest, 0u);
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 10));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 10));
   store->append(make_batch(3));  // unclaimed: these may be evicted
   ASSERT_TRUE(eventually([&] { return store->stats().spilled == 13; }));
   store->flush();
-  EXPECT_EQ(seqs_of(store->peek(0, 100)), range(1, 10));
+  EXPECT_EQ(seqs_of(store->peek(0, 100)), seq_range(1, 10));
   EXPECT_EQ(store->stats().dropped_oldest, 3u);
 }
 
@@ -236,7 +222,7 @@ TEST(SpillStoreTest, AcksRacingSpillsNeverResurrectOrLoseAReading) {
     EXPECT_GT(store->stats().spilled, 0u) << "nothing spilled: the race was not exercised";
   }
   ASSERT_EQ(appended, 10'000u);
-  EXPECT_EQ(claimed, range(1, appended)) << "claims skipped or repeated a reading";
+  EXPECT_EQ(claimed, seq_range(1, appended)) << "claims skipped or repeated a reading";
   std::vector<std::uint64_t> expected;
   for (std::uint64_t s = 1; s <= appended; ++s) {
     if (!acked.contains(s)) expected.push_back(s);

@@ -8,9 +8,6 @@
 #include <cmath>
 #include <set>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "bridge/queue_db.hpp"
 #include "bridge/sqlite_handles.hpp"
 #include "bridge/store_file.hpp"
@@ -124,17 +121,12 @@ TEST(SqliteStoreTest, SeqSurvivesReopenAndIsNeverReusedEvenWhenEverythingWasDele
 TEST(SqliteStoreTest, AfterAnUncleanStopTheNextRunStartsAboveTheReservation) {
   TempDir dir;
   const auto path = dir.file("buffer.db");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto store = open_sqlite_store(manual_config(path));
+  ASSERT_TRUE(in_a_process_that_dies([&](std::unique_ptr<Store>& store) {
+    store = open_sqlite_store(manual_config(path));
     store->append(make_batch(30));
     store->flush();
-    _exit(store->peek(0, 100).size() == 30 ? 0 : 1);  // no destructor: as SIGKILL
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return store->peek(0, 100).size() == 30;
+  }));
   {
     QueueDb db(path, QueueDb::Mode::kRead);
     const auto s = db.summary();

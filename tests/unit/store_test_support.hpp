@@ -4,12 +4,15 @@
 #pragma once
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +80,27 @@ inline config::StoreConfig manual_config(const std::string& path) {
   c.commit_batch = 1'000'000;
   c.max_age = std::chrono::hours(24 * 365);
   return c;
+}
+
+/// first, first + 1, …, last.
+inline std::vector<std::uint64_t> seq_range(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> out;
+  for (auto s = first; s <= last; ++s) out.push_back(s);
+  return out;
+}
+
+/// Runs `work` in a forked child that then ends with _exit() while the store
+/// `work` opened into its argument is still open: its files are left as a
+/// SIGKILL or a crash would leave them. True if `work` returned true.
+inline bool in_a_process_that_dies(const std::function<bool(std::unique_ptr<Store>&)>& work) {
+  const pid_t child = fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    std::unique_ptr<Store> store;
+    _exit(work(store) ? 0 : 1);  // `store` is never destroyed
+  }
+  int status = 0;
+  return waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 inline std::vector<std::uint64_t> seqs_of(const std::vector<Reading>& readings) {
