@@ -15,16 +15,21 @@ class PymodbusTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // pymodbus cannot report an ephemeral port; take a free one and retry on a race.
+    // A server that does not start is reported with its stderr (a missing
+    // Python module says which one).
+    std::string failure;
     for (int attempt = 0; attempt < 3 && !server_; ++attempt) {
       port_ = free_loopback_port();
-      auto server = std::make_unique<ChildProcess>(
-          std::vector<std::string>{FIELDGATE_PYTHON,
-                                   FIELDGATE_SOURCE_DIR "/tests/integration/pymodbus_server.py",
-                                   std::to_string(port_)},
-          scratch_.path());
-      if (server->wait_for_output("ready", std::chrono::seconds(20))) server_ = std::move(server);
+      try {
+        server_ = start_peer(
+            {FIELDGATE_PYTHON, FIELDGATE_SOURCE_DIR "/tests/integration/pymodbus_server.py",
+             std::to_string(port_)},
+            scratch_.path(), "ready", std::chrono::seconds(20));
+      } catch (const std::runtime_error& e) {
+        failure = e.what();
+      }
     }
-    ASSERT_TRUE(server_) << "pymodbus server did not start";
+    ASSERT_TRUE(server_) << "pymodbus server did not start: " << failure;
   }
 
   std::string config(const std::string& points, const std::string& device_extra = "") const {

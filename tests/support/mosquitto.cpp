@@ -107,13 +107,14 @@ void Mosquitto::start() {
       std::vector<std::string>{"mosquitto", "-c", conf.string()}, dir_);
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   while (!accepts_connections(options_.port)) {
-    const int exit_code = process_->wait_exit(std::chrono::milliseconds(50));
-    if (exit_code != -1 || std::chrono::steady_clock::now() > deadline) {
-      const std::string text = log();
+    if (!process_->running() || std::chrono::steady_clock::now() > deadline) {
+      // How it ended (or that it still does not listen) and its log.
+      const std::string text = old_logs_ + process_->report();
       process_.reset();
       throw std::runtime_error("mosquitto did not start on port " + std::to_string(options_.port) +
-                               ":\n" + text);
+                               ": " + text);
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

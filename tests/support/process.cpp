@@ -8,8 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -25,11 +28,50 @@ std::string read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
+// A gateway's log can be megabytes: a report shows its end, where the reason is.
+constexpr std::size_t kReportTail = 8192;
+
+std::string tail_of(const std::string& text) {
+  if (text.empty()) return "(empty)\n";
+  std::string out;
+  if (text.size() > kReportTail) {
+    out = "[... " + std::to_string(text.size() - kReportTail) + " bytes before]\n";
+    out.append(text, text.size() - kReportTail, std::string::npos);
+  } else {
+    out = text;
+  }
+  if (out.back() != '\n') out += '\n';
+  return out;
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  }
+  return "ended (wait status " + std::to_string(status) + ")";
+}
+
+// Async-signal-safe: for the child between fork() and exec.
+void write_all(int fd, const char* text, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, text, size);
+    if (n <= 0) return;
+    text += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log_dir,
                            std::vector<std::string> extra_env) {
   static int counter = 0;
+  for (const auto& a : argv) {
+    if (!command_.empty()) command_ += ' ';
+    command_ += a.find_first_of(" \t'\"") == std::string::npos ? a : "'" + a + "'";
+  }
   const auto stem =
       std::filesystem::path(argv.at(0)).filename().string() + "-" + std::to_string(++counter);
   out_path_ = log_dir / (stem + ".out");
@@ -44,6 +86,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // What the child writes to its stderr if exec fails (a missing program
+  // would otherwise show only as "exited with code 127").
+  const std::string exec_failed = "test support: cannot execute " + argv.at(0) + ": ";
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -59,12 +104,28 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem:
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execvpe(args[0], args.data(), envp.data());
+    const int error = errno;
+    write_all(STDERR_FILENO, exec_failed.data(), exec_failed.size());
+    const char* reason = error == ENOENT   ? "no such file or directory\n"
+                         : error == EACCES ? "permission denied\n"
+                                           : "exec failed\n";
+    write_all(STDERR_FILENO, reason, std::strlen(reason));
     _exit(127);
   }
 }
 
 ChildProcess::~ChildProcess() {
-  if (pid_ <= 0 || reaped_) return;
+  if (pid_ <= 0) return;
+  if (poll_ended()) {
+    // It ended by itself and the test never looked at how: say it, with its
+    // stderr, so a test that fails because a peer died explains itself.
+    if (!status_seen_) {
+      std::cerr << "test support: note: " << command_ << " (pid " << pid_
+                << ") had ended before the test let it go: " << state() << "; its stderr:\n"
+                << tail_of(stderr_text()) << std::flush;
+    }
+    return;
+  }
   kill(pid_, SIGTERM);
   for (int i = 0; i < 50; ++i) {
     if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
@@ -74,14 +135,19 @@ ChildProcess::~ChildProcess() {
   waitpid(pid_, nullptr, 0);
 }
 
+bool ChildProcess::poll_ended() {
+  if (wait_status_) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  wait_status_ = status;
+  return true;
+}
+
 bool ChildProcess::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (stdout_text().find(needle) != std::string::npos) return true;
-    if (!reaped_ && waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      reaped_ = true;
-      return stdout_text().find(needle) != std::string::npos;
-    }
+    if (poll_ended()) return stdout_text().find(needle) != std::string::npos;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -89,16 +155,24 @@ bool ChildProcess::wait_for_output(const std::string& needle, std::chrono::milli
 
 int ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      reaped_ = true;
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      return 128 + WTERMSIG(status);
-    }
+  while (!poll_ended()) {
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return -1;
+  status_seen_ = true;
+  if (WIFEXITED(*wait_status_)) return WEXITSTATUS(*wait_status_);
+  return 128 + WTERMSIG(*wait_status_);
+}
+
+std::string ChildProcess::state() {
+  return poll_ended() ? describe_wait_status(*wait_status_) : "still running";
+}
+
+std::string ChildProcess::report() {
+  std::string text = command_ + " (pid " + std::to_string(pid_) + ") " + state();
+  if (wait_status_) status_seen_ = true;  // the test has it now
+  return text + "\n--- its stderr ---\n" + tail_of(stderr_text()) + "--- its stdout ---\n" +
+         tail_of(stdout_text());
 }
 
 std::string ChildProcess::stdout_text() const {
@@ -106,6 +180,20 @@ std::string ChildProcess::stdout_text() const {
 }
 std::string ChildProcess::stderr_text() const {
   return read_file(err_path_);
+}
+
+std::unique_ptr<ChildProcess> start_peer(std::vector<std::string> argv,
+                                         const std::filesystem::path& log_dir,
+                                         const std::string& ready,
+                                         std::chrono::milliseconds timeout,
+                                         std::vector<std::string> extra_env) {
+  auto peer = std::make_unique<ChildProcess>(std::move(argv), log_dir, std::move(extra_env));
+  if (peer->wait_for_output(ready, timeout)) return peer;
+  const std::string why = peer->running()
+                              ? "not ready (no \"" + ready + "\" on its stdout) after " +
+                                    std::to_string(timeout.count()) + " ms"
+                              : "ended before it was ready";
+  throw std::runtime_error("peer did not start, " + why + ": " + peer->report());
 }
 
 RunResult run_command(std::vector<std::string> argv, const std::filesystem::path& log_dir,
@@ -160,8 +248,8 @@ PtyPair::PtyPair(const std::filesystem::path& dir)
              dir) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!(std::filesystem::exists(a_) && std::filesystem::exists(b_))) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("socat did not create the pty pair: " + socat_.stderr_text());
+    if (!socat_.running() || std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("socat did not create the pty pair: " + socat_.report());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

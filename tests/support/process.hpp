@@ -1,11 +1,15 @@
 // Test support: child processes (fieldgate itself, pymodbus, socat) started by
-// a test and always ended by it, by their own pid.
+// a test and always ended by it, by their own pid. A peer that fails to start
+// or dies early says why: its exit status and stderr end up in the test's
+// output (start_peer, ~ChildProcess).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +17,9 @@ namespace fieldgate::testing {
 
 /// A child process whose stdout and stderr go to files in a scratch directory.
 /// The destructor sends SIGTERM, then SIGKILL after a grace period, and reaps it.
+/// If the child had already ended by itself and the test never asked how
+/// (wait_exit), the destructor prints how it ended and its stderr to stderr:
+/// a test that failed because a peer died shows why.
 class ChildProcess {
  public:
   ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log_dir,
@@ -23,18 +30,45 @@ class ChildProcess {
 
   /// Waits until stdout contains `needle`; false on timeout or if the child exited.
   bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout);
-  /// Waits for the child to exit by itself; returns its exit code (-1 on timeout).
+  /// Waits for the child to exit by itself; returns its exit code, 128 + the
+  /// signal if a signal ended it (-1 on timeout).
   int wait_exit(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string stdout_text() const;
   [[nodiscard]] std::string stderr_text() const;
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  /// The command line, for messages.
+  [[nodiscard]] const std::string& command() const noexcept { return command_; }
+  /// False once the child has ended (it is reaped then).
+  [[nodiscard]] bool running() { return !poll_ended(); }
+  /// "still running", "exited with code 3" or "killed by signal 9 (Killed)";
+  /// reaps the child if it has ended.
+  [[nodiscard]] std::string state();
+  /// The command, its pid, state() and the end of its stderr and stdout: what
+  /// a failure message needs to explain a peer that is not there.
+  [[nodiscard]] std::string report();
 
  private:
+  /// Reaps the child if it has ended (non-blocking); true if it has.
+  bool poll_ended();
+
   pid_t pid_ = -1;
-  bool reaped_ = false;
+  std::optional<int> wait_status_;  // once reaped
+  bool status_seen_ = false;        // wait_exit() handed the status to the test
+  std::string command_;
   std::filesystem::path out_path_;
   std::filesystem::path err_path_;
 };
+
+/// Starts a peer the test needs running (a simulator, pymodbus, socat) and
+/// waits until its stdout contains `ready`. If it exits first, or is not ready
+/// within `timeout`, throws std::runtime_error with report(): the command, how
+/// it ended and its stderr, e.g. pymodbus' "ModuleNotFoundError: No module
+/// named 'serial'" on a machine without python3-serial.
+std::unique_ptr<ChildProcess> start_peer(std::vector<std::string> argv,
+                                         const std::filesystem::path& log_dir,
+                                         const std::string& ready,
+                                         std::chrono::milliseconds timeout,
+                                         std::vector<std::string> extra_env = {});
 
 /// Runs a command to completion (bounded by `timeout`), capturing output.
 struct RunResult {
