@@ -12,9 +12,14 @@ FIELDGATE_BUILD_DEPS=(
   libgtest-dev libgmock-dev
   mosquitto mosquitto-clients socat  # the demo's private broker, subscriber, monitor's pty pair
 )
-# What the tests run against: real peers, not mocks.
+# What the tests run against: real peers, not mocks. Every module the Python
+# scripts of tests/ import under /usr/bin/python3 must come from here: install
+# with --no-install-recommends gives exactly this list and its Depends.
+# python3-pymodbus only *recommends* what its server and client import:
+# `serial` (python3-serial) and `serial_asyncio` (python3-serial-asyncio).
+# bench/run uses the standard library only.
 FIELDGATE_TEST_DEPS=(
-  python3 python3-pymodbus socat openssl
+  python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
   systemd  # systemd-analyze verify / security on the unit
 )
 
