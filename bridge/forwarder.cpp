@@ -668,8 +668,10 @@ class Forwarder::Impl {
       }
     }
     apply_events(take_events());  // confirmations that came in meanwhile
-    spdlog::info("mqtt: disconnected from {}; {} messages unconfirmed stay in the store",
-                 session_.uri, inflight_.size());
+    spdlog::info(
+        "mqtt: disconnected from {}; {} messages in flight were not confirmed and stay "
+        "in the buffer",
+        session_.uri, inflight_.size());
     inflight_.clear();
     inflight_qos2_ = 0;
   }

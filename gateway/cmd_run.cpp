@@ -253,7 +253,8 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   acquisition.reset();
   store->flush();
   forwarder->stop(config->mqtt.drain_timeout);
-  report_status();
+  // Not the periodic line: what a stop leaves behind, in words.
+  spdlog::info("{}", stop_line(current_status(), unix_ms_now()));
   // The final commit may still add readings (spill mode moves what memory
   // holds to the file): nobody is left to wake.
   store->set_commit_listener({});

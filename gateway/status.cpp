@@ -45,7 +45,10 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
   };
 }
 
-std::string summary_line(const GatewayStatus& status, std::int64_t now_ms) {
+namespace {
+
+// "2/3 devices up (down: pump: timed out)"
+std::string devices_part(const GatewayStatus& status) {
   std::size_t up = 0;
   std::string down;
   for (const auto& d : status.devices) {
@@ -56,16 +59,42 @@ std::string summary_line(const GatewayStatus& status, std::int64_t now_ms) {
                           d.health.last_error.empty() ? "not polled yet" : d.health.last_error);
     }
   }
-  const auto& q = status.queue;
+  return fmt::format("{}/{} devices up{}", up, status.devices.size(),
+                     down.empty() ? "" : " (down: " + down + ")");
+}
+
+// "(14 kB, oldest 3s)" of the readings in the buffer.
+std::string buffer_size_part(const bridge::StoreStats& q, std::int64_t now_ms) {
   const auto oldest_s = q.oldest_ts_ms == 0 ? 0 : (now_ms - q.oldest_ts_ms) / 1000;
-  const auto dropped = q.dropped_oldest + q.dropped_newest + q.dropped_expired;
+  return fmt::format("({} kB, oldest {}s)", q.bytes / 1000, oldest_s);
+}
+
+// The drop counters are totals kept in the database, not this run's.
+std::string dropped_part(const bridge::StoreStats& q) {
+  return fmt::format("{} dropped since the buffer was created",
+                     q.dropped_oldest + q.dropped_newest + q.dropped_expired);
+}
+
+}  // namespace
+
+std::string summary_line(const GatewayStatus& status, std::int64_t now_ms) {
+  const auto& q = status.queue;
+  const auto& u = status.uplink;
   return fmt::format(
-      "{}/{} devices up{}; queue {} readings, {} kB, oldest {}s; uplink {}, {} delivered, {} "
-      "dropped{}",
-      up, status.devices.size(), down.empty() ? "" : " (down: " + down + ")", q.rows,
-      q.bytes / 1000, oldest_s, status.uplink.connected ? "connected" : "DISCONNECTED",
-      status.uplink.delivered, dropped,
-      status.uplink.last_error.empty() ? "" : " (" + status.uplink.last_error + ")");
+      "{}; {} readings waiting in the buffer {}; uplink {}, {} delivered since start, {} in "
+      "flight unconfirmed{}; {}",
+      devices_part(status), q.rows, buffer_size_part(q, now_ms),
+      u.connected ? "connected" : "DISCONNECTED", u.delivered, u.inflight,
+      u.last_error.empty() ? "" : " (" + u.last_error + ")", dropped_part(q));
+}
+
+std::string stop_line(const GatewayStatus& status, std::int64_t now_ms) {
+  const auto& q = status.queue;
+  return fmt::format(
+      "at stop: {}; {} delivered since start; {} readings not yet delivered stay in the buffer "
+      "{} for the next start; {}",
+      devices_part(status), status.uplink.delivered, q.rows, buffer_size_part(q, now_ms),
+      dropped_part(q));
 }
 
 }  // namespace fieldgate::gateway

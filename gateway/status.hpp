@@ -24,8 +24,16 @@ struct GatewayStatus {
 
 [[nodiscard]] nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms);
 
-/// "2/3 devices up (down: pump: timed out); queue 120 readings, 14 kB, oldest
-/// 3s; uplink connected, 5012 delivered, 0 dropped"
+/// The periodic line (log and systemd STATUS=): "2/3 devices up (down: pump:
+/// timed out); 120 readings waiting in the buffer (14 kB, oldest 3s); uplink
+/// connected, 5012 delivered since start, 40 in flight unconfirmed; 0 dropped
+/// since the buffer was created"
 [[nodiscard]] std::string summary_line(const GatewayStatus& status, std::int64_t now_ms);
+
+/// The last line before `run` exits, once the uplink is closed: "at stop: 1/1
+/// devices up; 5012 delivered since start; 6 readings not yet delivered stay
+/// in the buffer (0 kB, oldest 0s) for the next start; 0 dropped since the
+/// buffer was created"
+[[nodiscard]] std::string stop_line(const GatewayStatus& status, std::int64_t now_ms);
 
 }  // namespace fieldgate::gateway
