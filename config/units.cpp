@@ -46,33 +46,50 @@ bool is_digit(char c) {
 
 // Exact decimal arithmetic: "1.5" x 1000 must be 1500, not 1499.9999.
 // `integer` and `fraction` are digit strings. Returns nullopt when the result
-// does not fit or is not a whole number (`inexact` tells which).
+// does not fit or is not a whole number (`inexact` tells which). 64-bit
+// arithmetic only: 32-bit targets (armhf) have no 128-bit integer type.
 std::optional<std::uint64_t> scale_decimal(std::string_view integer, std::string_view fraction,
                                            std::uint64_t factor, bool& inexact) {
-  __extension__ using U128 = unsigned __int128;  // __extension__: -Wpedantic
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
   while (integer.size() > 1 && integer.front() == '0') integer.remove_prefix(1);
   while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
-  // Bounds that keep every product below 2^128 (factors are below 2^41).
-  if (integer.size() > 20) return std::nullopt;
-  if (fraction.size() > 24) {
+  if (integer.size() > 20) return std::nullopt;  // above 2^64 whatever the unit
+  // A fraction this long cannot come out whole with factors below 2^41.
+  constexpr std::size_t kMaxFraction = 24;
+  if (fraction.size() > kMaxFraction) {
     inexact = true;
     return std::nullopt;
   }
-  U128 whole = 0;
-  for (char c : integer) whole = whole * 10 + static_cast<unsigned>(c - '0');
-  U128 frac = 0;
-  U128 denom = 1;
-  for (char c : fraction) {
-    frac = frac * 10 + static_cast<unsigned>(c - '0');
-    denom *= 10;
+  std::uint64_t whole = 0;
+  for (char c : integer) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (whole > (kMax - digit) / 10) return std::nullopt;
+    whole = whole * 10 + digit;
   }
-  if ((frac * factor) % denom != 0) {
-    inexact = true;
-    return std::nullopt;
+  if (factor != 0 && whole > kMax / factor) return std::nullopt;
+  whole *= factor;
+  // fraction x factor in base 10, least significant digit first: each step
+  // is below 10 x factor + factor, far from overflowing (factors < 2^41).
+  std::array<std::uint8_t, kMaxFraction + 20> product{};
+  std::size_t size = 0;
+  std::uint64_t carry = 0;
+  for (auto it = fraction.rbegin(); it != fraction.rend(); ++it) {
+    const std::uint64_t t = static_cast<std::uint64_t>(*it - '0') * factor + carry;
+    product[size++] = static_cast<std::uint8_t>(t % 10);
+    carry = t / 10;
   }
-  const U128 total = whole * factor + (frac * factor) / denom;
-  if (total > std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
-  return static_cast<std::uint64_t>(total);
+  for (; carry != 0; carry /= 10) product[size++] = static_cast<std::uint8_t>(carry % 10);
+  // Dividing by 10^digits drops that many digits, which must all be 0.
+  for (std::size_t i = 0; i < fraction.size() && i < size; ++i) {
+    if (product[i] != 0) {
+      inexact = true;
+      return std::nullopt;
+    }
+  }
+  std::uint64_t part = 0;  // below factor: fraction < 1
+  for (std::size_t i = size; i > fraction.size(); --i) part = part * 10 + product[i - 1];
+  if (whole > kMax - part) return std::nullopt;
+  return whole + part;
 }
 
 // Splits "<digits>[.<digits>]<unit>", looks the unit up and scales.
