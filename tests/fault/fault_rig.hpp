@@ -1,8 +1,9 @@
 // The fault suite's rig: the real `fieldgate run` binary polling simulated
 // power meters (`fieldgate simulate modbus-tcp`, also the real binary) under
 // heavy load, a real mosquitto behind a TcpProxy (link faults, MqttTap), an
-// independent subscriber, and the store's own account of what it accepted
-// (`fieldgate queue stats/ls --json`) for the checker.
+// independent subscriber (behind a second proxy that only watches: the order
+// in which the broker sent it messages), and the store's own account of what
+// it accepted (`fieldgate queue stats/ls --json`) for the checker.
 //
 // Every scenario is random within bounds: FIELDGATE_FAULT_SEED replays one,
 // FIELDGATE_SOAK=1 runs the long version (more iterations).
@@ -50,7 +51,7 @@ struct RigOptions {
 struct Tally {
   int iterations = 0;
   std::uint64_t accepted = 0, received = 0, lost = 0, lost_by_broker = 0, dropped = 0,
-                duplicates = 0, reordered = 0;
+                duplicates = 0, reordered = 0, reordered_by_broker = 0;
   void add(const CheckReport& r);
   /// One greppable line: "FAULT-FIGURES scenario=… iterations=… …".
   void print(const std::string& scenario, std::uint64_t seed) const;
@@ -69,6 +70,8 @@ class FaultRig {
   [[nodiscard]] TcpProxy& link() { return *proxy_; }
   [[nodiscard]] MqttTap& tap() { return tap_; }
   [[nodiscard]] Subscriber& subscriber() { return *sub_; }
+  /// The subscriber's link: what the broker sent it, in order (seq_checker.hpp note 5).
+  [[nodiscard]] MqttTap& subscriber_link() { return sub_tap_; }
 
   void start_gateway();
   void kill_gateway();  // SIGKILL
@@ -87,7 +90,9 @@ class FaultRig {
   /// Ends the run: stops the gateway (SIGTERM, exit 0 expected); while
   /// readings are still buffered (published too late for the drain), runs it
   /// again in drain mode until the subscriber has caught up (at most 3
-  /// times); waits for the subscriber and checks. Faults must be cleared first.
+  /// times); waits for the subscriber and checks, with what the broker sent
+  /// the subscriber for the order (seq_checker.hpp note 5). `excused`: seqs
+  /// confirmed by a killed broker (note 3). Faults must be cleared first.
   CheckReport finish(const std::set<std::uint64_t>& excused = {});
   /// The gateways' logs so far (the last 6000 characters unless `whole`).
   [[nodiscard]] std::string gateway_log(bool whole = false) const;
@@ -110,6 +115,8 @@ class FaultRig {
   std::unique_ptr<Mosquitto> broker_;
   MqttTap tap_;
   std::unique_ptr<TcpProxy> proxy_;
+  MqttTap sub_tap_;
+  std::unique_ptr<TcpProxy> sub_proxy_;  // never faulted; outlives the subscriber
   std::unique_ptr<Subscriber> sub_;
   std::unique_ptr<ChildProcess> gateway_;
   std::optional<int> gateway_exit_;  // once it has exited (and was reaped)

@@ -68,6 +68,11 @@ void broker_kills(int qos, const std::string& store_extra = "") {
     const auto report = rig.finish(rig.tap().confirmed_by_killed_broker());
     // A broker's SIGKILL loses what it had confirmed and not yet delivered or
     // saved: the gateway cannot help that (lost_by_broker); the rest must arrive.
+    // In order, except where the subscriber's link shows mosquitto sending a
+    // newer reading ahead of older ones it had queued (reordered_by_broker,
+    // seq_checker.hpp note 5): after a restart the subscriber has a backlog,
+    // and its out-of-turn PUBACK of the QoS 1 status message lets 2.0.11 do
+    // that now and then at QoS 2.
     expect_clean(report, rig, false);
     EXPECT_EQ(report.dropped, 0u);
     tally.add(report);

@@ -39,10 +39,10 @@ void MqttTap::bytes(int id, bool from_client, const char* data, std::size_t n) {
   std::lock_guard lock(mutex_);
   auto& c = connections_[id];
   c.in[from_client ? 0 : 1].append(data, n);
-  parse(c, from_client);
+  parse(id, c, from_client);
 }
 
-void MqttTap::parse(Connection& c, bool from_client) {
+void MqttTap::parse(int id, Connection& c, bool from_client) {
   std::string& b = c.in[from_client ? 0 : 1];
   std::size_t pos = 0;
   for (;;) {
@@ -64,6 +64,22 @@ void MqttTap::parse(Connection& c, bool from_client) {
       ++publishes_;
       const auto seq = json_seq(b.substr(at, body + len - at));
       if (qos > 0 && seq != 0) c.by_pid[pid] = seq;
+    } else if (!from_client && type == kPublish && len >= 2) {
+      BrokerPublish p;
+      p.connection = id;
+      p.qos = (header >> 1) & 3;
+      p.dup = (header & 0x08) != 0;
+      const std::size_t topic_len = u16(b, body);
+      std::size_t at = body + 2 + topic_len;
+      if (at + (p.qos > 0 ? 2 : 0) <= body + len) {  // else malformed: not recorded
+        p.topic = b.substr(body + 2, topic_len);
+        if (p.qos > 0) {
+          p.packet_id = u16(b, at);
+          at += 2;
+        }
+        p.seq = json_seq(b.substr(at, body + len - at));
+        broker_publishes_.push_back(std::move(p));
+      }
     } else if (!from_client && (type == kPuback || type == kPubrec) && len >= 2) {
       const auto it = c.by_pid.find(u16(b, body));
       if (it != c.by_pid.end()) {
@@ -105,6 +121,11 @@ std::set<std::uint64_t> MqttTap::confirmed() const {
 std::uint64_t MqttTap::publishes() const {
   std::lock_guard lock(mutex_);
   return publishes_;
+}
+
+std::vector<BrokerPublish> MqttTap::broker_publishes() const {
+  std::lock_guard lock(mutex_);
+  return broker_publishes_;
 }
 
 }  // namespace fieldgate::testing
