@@ -19,17 +19,13 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "config/config.hpp"
 #include "config/cross_checks.hpp"
 #include "config/diagnostics.hpp"
+#include "config/file_read.hpp"
 #include "config/loader_serial.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
@@ -265,17 +261,13 @@ Config load_config_string(std::string_view toml_text, const std::string& path) {
 }
 
 Config load_config(const std::string& path) {
-  const auto fail = [&](std::string message) {
-    throw ConfigError({ConfigIssue{path, {}, "", std::move(message)}});
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail("cannot read the file: it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open the file: " + std::generic_category().message(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail("cannot read the file: " + std::generic_category().message(errno));
-  return load_config_string(text.str(), path);
+  // Not a stream: an ifstream blocks forever on a FIFO and reads /dev/zero
+  // until memory runs out (issue 14, C9).
+  const FileRead file = read_regular_file(path, kMaxConfigBytes);
+  if (!file.error.empty()) {
+    throw ConfigError({ConfigIssue{path, {}, "", file.what()}});
+  }
+  return load_config_string(file.text, path);
 }
 
 }  // namespace fieldgate::config
