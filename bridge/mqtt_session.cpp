@@ -2,19 +2,19 @@
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "bridge/forwarder.hpp"
 #include "bridge/tls_probe.hpp"
 #include "config/broker_address.hpp"
+#include "config/file_read.hpp"
 #include "config/topic_template.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -25,26 +25,50 @@ constexpr int kPahoInflightHeadroom = 16;
 // MQTT 5 session expiry for clean_session = false: keep it like MQTT 3.1.1 does.
 constexpr std::int32_t kSessionNeverExpires = -1;  // 0xFFFFFFFF on the wire
 
-std::string read_first_line(const std::string& path, std::string_view key) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(
-        fmt::format("{}: cannot read {}: {}", key, path, std::strerror(errno)));
+// Secrets and TLS files come from outside: a FIFO would block start-up (and
+// SIGTERM) forever, /dev/zero would fill memory. config/file_read.hpp opens
+// without blocking and takes only a regular file of bounded size.
+std::string read_first_line(const std::string& path, std::string_view key, mode_t* mode) {
+  const config::FileRead file = config::read_regular_file(path, config::kMaxSecretBytes);
+  if (!file.error.empty()) {
+    throw std::runtime_error(fmt::format("{}: cannot read {}: {}", key, path, file.error));
   }
-  std::string line;
-  std::getline(in, line);
-  if (in.bad()) throw std::runtime_error(fmt::format("{}: cannot read {}", key, path));
+  if (mode != nullptr) *mode = file.mode;
+  std::string line = file.text.substr(0, file.text.find('\n'));
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   return line;
 }
 
 void require_readable(const std::string& path, std::string_view key) {
   if (path.empty()) return;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error(
-        fmt::format("{}: cannot read {}: {}", key, path, std::strerror(errno)));
+  const config::FileCheck file = config::check_regular_file(path, config::kMaxTlsFileBytes);
+  if (!file.error.empty()) {
+    throw std::runtime_error(fmt::format("{}: cannot read {}: {}", key, path, file.error));
   }
+}
+
+// As ssh does for a private key: a password file others can read (or write)
+// is worth a warning, not a refusal. Files in $CREDENTIALS_DIRECTORY are left
+// alone: systemd writes them 0400 and, when the service runs as another user,
+// grants read access with an ACL entry, which shows as the group bits (0440).
+std::string password_mode_warning(const std::string& path, mode_t mode) {
+  if ((mode & 077) == 0) return {};
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (credentials != nullptr && *credentials != '\0') {
+    const std::filesystem::path dir = std::filesystem::path(credentials).lexically_normal();
+    const auto rel = std::filesystem::path(path).lexically_normal().lexically_relative(dir);
+    if (!rel.empty() && *rel.begin() != "..") return {};
+  }
+  const bool group = (mode & 070) != 0;
+  const bool others = (mode & 007) != 0;
+  return fmt::format(
+      "mqtt.password_file {} has mode {:04o}: {} can read or change it; only its owner "
+      "should (chmod 600 {})",
+      path, mode,
+      group && others ? "its group and others"
+      : group         ? "its group"
+                      : "others",
+      path);
 }
 
 std::string_view connack_text(int rc) {
@@ -71,10 +95,15 @@ std::string credentials_hint(const config::MqttConfig& mqtt) {
 
 }  // namespace
 
-std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::string* source) {
+std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::string* source,
+                                         std::string* warning) {
+  if (warning) warning->clear();
   if (!mqtt.password_file.empty()) {
     if (source) *source = mqtt.password_file;
-    return read_first_line(mqtt.password_file, "mqtt.password_file");
+    mode_t mode = 0;
+    auto password = read_first_line(mqtt.password_file, "mqtt.password_file", &mode);
+    if (warning) *warning = password_mode_warning(mqtt.password_file, mode);
+    return password;
   }
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
   if (dir == nullptr || *dir == '\0' || mqtt.password_credential.empty()) return std::nullopt;
@@ -83,7 +112,7 @@ std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::st
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   // The packaged unit sets an empty default (SetCredential=) so that a
   // missing password file does not stop the service: empty means no password.
-  auto password = read_first_line(path.string(), "mqtt.password_credential");
+  auto password = read_first_line(path.string(), "mqtt.password_credential", nullptr);
   if (password.empty()) return std::nullopt;
   if (source) *source = path.string();
   return password;
@@ -127,7 +156,8 @@ SessionSettings make_session_settings(const config::MqttConfig& mqtt,
       throw std::runtime_error("mqtt.tls: cert_file and key_file go together");
     }
   }
-  s.password = read_password(mqtt, &s.password_source);
+  s.password = read_password(mqtt, &s.password_source, &s.password_warning);
+  if (!s.password_warning.empty()) spdlog::warn("{}", s.password_warning);
   if (s.password && mqtt.username.empty()) {
     throw std::runtime_error(fmt::format(
         "mqtt: a password is given ({}) but mqtt.username is empty", s.password_source));

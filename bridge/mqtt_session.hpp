@@ -27,6 +27,7 @@ struct SessionSettings {
   std::string status_topic;             // expanded; the stats go to status_topic + "/stats"
   std::optional<std::string> password;  // never logged
   std::string password_source;          // the file it was read from, for messages
+  std::string password_warning;         // mqtt.password_file open to others; logged
 };
 
 /// Checks `mqtt` and reads the password. Throws std::runtime_error naming the
@@ -38,9 +39,13 @@ struct SessionSettings {
 /// The password from mqtt.password_file (first line, line end stripped), or
 /// else from $CREDENTIALS_DIRECTORY/<password_credential> when that file
 /// exists (systemd LoadCredential=); nullopt when neither applies. `source`
-/// receives the path. Throws std::runtime_error naming the unreadable file.
+/// receives the path; `warning` a line to log when password_file can be read
+/// or written by its group or others (mode & 077), "" otherwise. Each file
+/// must be a regular file of at most 64 KiB. Throws std::runtime_error naming
+/// the unreadable file and why.
 [[nodiscard]] std::optional<std::string> read_password(const config::MqttConfig& mqtt,
-                                                       std::string* source);
+                                                       std::string* source,
+                                                       std::string* warning = nullptr);
 
 /// Paho connect options for a session: protocol level, clean session (or
 /// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the

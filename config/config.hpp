@@ -84,6 +84,9 @@ struct SerialLineConfig {
   /// kDelimiter: the bytes that end a frame. With "\n", a trailing "\r" is
   /// dropped too, so one setting reads LF and CRLF devices.
   std::string delimiter = "\n";
+  /// kDelimiter: `delimiter = "any-line-end"`: "\r\n", "\n" and "\r" each
+  /// end a frame, mixed too (delimiter then holds "\n").
+  bool any_line_end = false;
   std::optional<int> start_byte;  // kStartEnd (required), kFixed (optional, to resynchronise)
   std::optional<int> end_byte;    // kStartEnd (required)
   int frame_length = 0;           // kFixed: bytes per frame, start byte and checksum included

@@ -19,17 +19,14 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
-#include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 
+#include "config/bounds.hpp"
 #include "config/config.hpp"
 #include "config/cross_checks.hpp"
 #include "config/diagnostics.hpp"
+#include "config/file_read.hpp"
 #include "config/loader_serial.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
@@ -61,7 +58,8 @@ BusConfig read_bus(Section& s) {
   assign(b.data_bits, s.integer("data_bits", 5, 8));
   assign(b.stop_bits, s.integer("stop_bits", 1, 2));
   assign(b.mode, s.choice("mode", kSerialModes));
-  if (const auto delay = s.duration("inter_frame_delay", false)) b.inter_frame_delay = *delay;
+  if (const auto delay = s.duration("inter_frame_delay", bounds::kInterFrameDelay))
+    b.inter_frame_delay = *delay;
   s.check_unknown_keys();
   return b;
 }
@@ -77,8 +75,8 @@ PointConfig read_point(Section& s, const DeviceConfig& device, bool max_register
   const auto bit = s.integer("bit", 0, 15);
   const auto scale = s.number("scale");
   const auto offset = s.number("offset");
-  assign(p.unit, s.string("unit"));
-  if (const auto interval = s.duration("interval", true)) p.interval = *interval;
+  assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
+  if (const auto interval = s.duration("interval", bounds::kPollInterval)) p.interval = *interval;
   if (const auto order = s.choice("byte_order", kByteOrders)) p.byte_order = *order;
   read_point_uplink(s, p);
   for (std::string_view key : kSerialOnlyPointKeys) {
@@ -152,7 +150,7 @@ bool read_modbus_device(Section& s, DeviceConfig& d, std::string_view driver) {
   } else if (const auto unit = s.raw_unit_id_tcp(); unit) {
     d.unit_id = static_cast<int>(*unit);
   }
-  assign(d.byte_timeout, s.duration("byte_timeout", true));
+  assign(d.byte_timeout, s.duration("byte_timeout", bounds::kByteTimeout));
   assign(d.retries, s.integer("retries", 0, 10));
   assign(d.byte_order, s.choice("byte_order", kByteOrders));
   assign(d.max_gap, s.integer("max_gap", 0, 125));
@@ -181,9 +179,9 @@ DeviceConfig read_device(Section& s) {
     if (driver_index) reject_serial_device_keys(s, driver);
     max_registers_known = read_modbus_device(s, d, driver);
   }
-  assign(d.poll_interval, s.duration("poll_interval", true));
-  assign(d.response_timeout, s.duration("response_timeout", true));
-  assign(d.backoff_max, s.duration("backoff_max", true));
+  assign(d.poll_interval, s.duration("poll_interval", bounds::kPollInterval));
+  assign(d.response_timeout, s.duration("response_timeout", bounds::kResponseTimeout));
+  assign(d.backoff_max, s.duration("backoff_max", bounds::kBackoffMax));
   read_device_uplink(s, d);
 
   if (!s.has("points")) {
@@ -265,17 +263,13 @@ Config load_config_string(std::string_view toml_text, const std::string& path) {
 }
 
 Config load_config(const std::string& path) {
-  const auto fail = [&](std::string message) {
-    throw ConfigError({ConfigIssue{path, {}, "", std::move(message)}});
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail("cannot read the file: it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open the file: " + std::generic_category().message(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail("cannot read the file: " + std::generic_category().message(errno));
-  return load_config_string(text.str(), path);
+  // Not a stream: an ifstream blocks forever on a FIFO and reads /dev/zero
+  // until memory runs out (issue 14, C9).
+  const FileRead file = read_regular_file(path, kMaxConfigBytes);
+  if (!file.error.empty()) {
+    throw ConfigError({ConfigIssue{path, {}, "", file.what()}});
+  }
+  return load_config_string(file.text, path);
 }
 
 }  // namespace fieldgate::config

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/bounds.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
 #include "config/schema.hpp"
@@ -19,6 +20,24 @@ namespace {
 constexpr std::int64_t kLargestFrame = 65536;
 constexpr std::string_view kByteExpected =
     "a byte: an integer 0..255 such as 0x02, or a one-character string such as \"$\"";
+
+// A delimiter longer than this is no line end or frame end anyone sends.
+constexpr std::size_t kMaxDelimiterBytes = 16;
+// The delimiter value for instruments that mix line ends.
+constexpr std::string_view kAnyLineEnd = "any-line-end";
+
+void read_delimiter(Section& s, SerialLineConfig& c) {
+  const auto text = s.bounded_string("delimiter", kMaxDelimiterBytes);
+  if (!text) return;
+  if (text->empty()) {
+    s.report("delimiter", "expected a non-empty string, got \"\"");
+  } else if (*text == kAnyLineEnd) {
+    c.any_line_end = true;
+    c.delimiter.assign(1, '\n');  // not `= "\n"`: GCC 12 warns (-Wrestrict) falsely
+  } else {
+    c.delimiter = *text;
+  }
+}
 
 // Start and end bytes are written either way: STX as 0x02, NMEA's start as "$".
 std::optional<int> byte_value(Section& s, std::string_view key) {
@@ -68,10 +87,12 @@ void check_framing_keys(Section& s, const SerialLineConfig& c) {
       s.reject("end_byte", "only allowed with framing = \"start-end\"");
       s.reject("frame_length", "only allowed with framing = \"fixed\"");
       // Ambiguous: is the byte a frame's start or part of the previous one's end?
-      if (c.start_byte && c.delimiter.find(static_cast<char>(*c.start_byte)) != std::string::npos) {
+      if (const std::string ends = c.any_line_end ? "\r\n" : c.delimiter;
+          c.start_byte && ends.find(static_cast<char>(*c.start_byte)) != std::string::npos) {
         s.report("start_byte", fmt::format("expected a byte that is not part of the delimiter "
                                            "{}, got {}",
-                                           quote(c.delimiter), byte_name(*c.start_byte)));
+                                           quote(c.any_line_end ? kAnyLineEnd : c.delimiter),
+                                           byte_name(*c.start_byte)));
       }
       break;
     case Framing::kStartEnd:
@@ -203,7 +224,7 @@ SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
 
   const auto framing = s.choice("framing", kFramings);
   assign(c.framing, framing);
-  assign(c.delimiter, s.non_empty_string("delimiter", Need::kOptional));
+  read_delimiter(s, c);
   if (const auto b = byte_value(s, "start_byte")) c.start_byte = *b;
   if (const auto b = byte_value(s, "end_byte")) c.end_byte = *b;
   const auto frame_length = s.integer("frame_length", 1, kLargestFrame);
@@ -228,7 +249,7 @@ SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
   const auto mode = s.choice("mode", kLineModes);
   assign(c.mode, mode);
   assign(c.request, s.non_empty_string("request", Need::kOptional));
-  if (const auto stale = s.duration("stale_after", true)) c.stale_after = *stale;
+  if (const auto stale = s.duration("stale_after", bounds::kStaleAfter)) c.stale_after = *stale;
 
   // Combinations, each only when every value it uses was valid (one mistake,
   // one message).
@@ -291,7 +312,7 @@ PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
   const auto offset = s.number("offset");
   assign(p.scale, scale);
   assign(p.offset, offset);
-  assign(p.unit, s.string("unit"));
+  assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
   read_point_uplink(s, p);
   const auto field = s.integer("field", 0, kLargestFrame);
   assign(p.serial.field, field);

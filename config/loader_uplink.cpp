@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/bounds.hpp"
 #include "config/broker_address.hpp"
 #include "config/schema.hpp"
 #include "config/topic_template.hpp"
@@ -17,12 +18,10 @@
 namespace fieldgate::config {
 namespace {
 
-using std::chrono::hours;
 using std::chrono::seconds;
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
-constexpr std::size_t kMaxClientIdBytes = 65535;    // an MQTT UTF-8 string
-constexpr Duration kMaxKeepalive = seconds{65535};  // a 16-bit number of seconds
+constexpr std::size_t kMaxClientIdBytes = bounds::kMaxMqttStringBytes;
+constexpr Duration kMaxKeepalive = bounds::kKeepalive.max;  // a 16-bit number of seconds
 
 std::optional<std::string> topic_template(Section& s, std::string_view key, TopicScope scope) {
   auto text = s.string(key);
@@ -60,7 +59,8 @@ std::optional<int> protocol(Section& s) {
 
 // MQTT sends the keep-alive as a 16-bit number of seconds; 0 turns it off.
 std::optional<Duration> keepalive(Section& s) {
-  const auto value = s.duration("keepalive", false);
+  // Bounded just below, with a message that says "whole seconds".
+  const auto value = s.duration("keepalive", {bounds::kZero, Duration::max()});
   if (!value) return value;
   if (value->count() != 0 && (*value % seconds{1} != Duration{0} || *value > kMaxKeepalive)) {
     s.report("keepalive",
@@ -131,15 +131,15 @@ StoreConfig read_store(Section& s) {
   c.pos = s.pos();
   assign(c.path, s.non_empty_string("path", Need::kOptional));
   assign(c.durability, s.choice("durability", kDurabilities));
-  assign(c.commit_interval, s.duration("commit_interval", true, hours{1}));
+  assign(c.commit_interval, s.duration("commit_interval", bounds::kCommitInterval));
   assign(c.commit_batch, s.integer("commit_batch", 1, 1'000'000));
-  assign(c.max_bytes, s.size("max_bytes", kMiB));
-  assign(c.max_rows, s.integer("max_rows", 1));
-  assign(c.max_age, s.duration("max_age", true));
+  assign(c.max_bytes, s.size("max_bytes", bounds::kMaxBytes));
+  assign(c.max_rows, s.integer("max_rows", 1, bounds::kMaxRows));
+  assign(c.max_age, s.duration("max_age", bounds::kMaxAge));
   assign(c.overflow, s.choice("overflow", kOverflows));
   assign(c.mode, s.choice("mode", kStoreModes));
-  assign(c.spill_after, s.duration("spill_after", true, hours{1}));
-  assign(c.spill_memory, s.size("spill_memory", kMiB / 16));
+  assign(c.spill_after, s.duration("spill_after", bounds::kSpillAfter));
+  assign(c.spill_memory, s.size("spill_memory", bounds::kSpillMemory));
   s.check_unknown_keys();
   return c;
 }
@@ -175,9 +175,9 @@ MqttConfig read_mqtt(Section& s) {
   assign(m.protocol, level);
   assign(m.keepalive, keepalive(s));
   assign(m.clean_session, s.boolean("clean_session"));
-  assign(m.connect_timeout, s.duration("connect_timeout", true));
+  assign(m.connect_timeout, s.duration("connect_timeout", bounds::kConnectTimeout));
 
-  const auto username = s.string("username");
+  const auto username = s.bounded_string("username", bounds::kMaxMqttStringBytes);
   assign(m.username, username);
   const auto password_file = s.non_empty_string("password_file", Need::kOptional);
   assign(m.password_file, password_file);
@@ -199,8 +199,8 @@ MqttConfig read_mqtt(Section& s) {
 
   assign(m.max_inflight, s.integer("max_inflight", 1, 65535));
   assign(m.max_inflight_qos2, s.integer("max_inflight_qos2", 1, 65535));
-  const auto reconnect_min = s.duration("reconnect_min", true);
-  const auto reconnect_max = s.duration("reconnect_max", true);
+  const auto reconnect_min = s.duration("reconnect_min", bounds::kReconnect);
+  const auto reconnect_max = s.duration("reconnect_max", bounds::kReconnect);
   assign(m.reconnect_min, reconnect_min);
   assign(m.reconnect_max, reconnect_max);
   const bool both_known =
@@ -218,17 +218,17 @@ MqttConfig read_mqtt(Section& s) {
                            quote(format_duration(m.reconnect_min))));
     }
   }
-  assign(m.drain_timeout, s.duration("drain_timeout", false));
+  assign(m.drain_timeout, s.duration("drain_timeout", bounds::kDrainTimeout));
 
   assign(m.topic, topic_template(s, "topic", TopicScope::kPoint));
   assign(m.device_topic, topic_template(s, "device_topic", TopicScope::kDevice));
   assign(m.status_topic, topic_template(s, "status_topic", TopicScope::kGateway));
-  assign(m.status_interval, s.duration("status_interval", true));
+  assign(m.status_interval, s.duration("status_interval", bounds::kStatusInterval));
   assign(m.qos, qos(s));
   assign(m.retain, s.boolean("retain"));
   assign(m.payload, s.choice("payload", kPayloadFormats));
   assign(m.command_qos, s.integer("command_qos", 0, 2));
-  assign(m.command_max_age, s.duration("command_max_age", true));
+  assign(m.command_max_age, s.duration("command_max_age", bounds::kCommandMaxAge));
   assign(m.command_suffix, s.name("command_suffix", Need::kOptional));
   assign(m.result_suffix, s.name("result_suffix", Need::kOptional));
   s.check_unknown_keys();

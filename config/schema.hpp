@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -149,6 +150,11 @@ inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat:
 /// `protocol` as written, and the MQTT protocol level each one means.
 inline constexpr std::array<std::string_view, 2> kMqttProtocols{"3.1.1", "5"};
 inline constexpr std::array<int, 2> kMqttProtocolLevels{4, 5};
+
+/// The longest name. Names fill topic levels and every log line about their
+/// device or point; a topic may hold several (gateway, site, device, point)
+/// and must stay below MQTT's 65,535 bytes with its template.
+inline constexpr std::size_t kMaxNameBytes = 128;
 
 /// Names of gateways, buses, devices and points end up in MQTT topic levels and
 /// log lines: letters, digits, "_", "-" and "." only, and not empty.

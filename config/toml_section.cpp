@@ -138,9 +138,24 @@ std::optional<std::string> Section::non_empty_string(std::string_view key, Need 
   return value;
 }
 
+std::optional<std::string> Section::bounded_string(std::string_view key, std::size_t max_bytes) {
+  auto value = string(key);
+  if (value && value->size() > max_bytes) {
+    report(key, fmt::format("expected at most {} bytes, got {} bytes", max_bytes, value->size()));
+    return std::nullopt;
+  }
+  return value;
+}
+
 std::optional<std::string> Section::name(std::string_view key, Need need) {
   auto value = string(key, need);
   if (!value) return value;
+  // Before the characters: a name of 70,000 bytes is not quoted back whole.
+  if (value->size() > kMaxNameBytes) {
+    report(key, fmt::format("expected a name of at most {} bytes, got {} bytes", kMaxNameBytes,
+                            value->size()));
+    return std::nullopt;
+  }
   if (!is_valid_name(*value)) {
     report(key, fmt::format("expected a name of letters, digits, \"_\", \"-\" and \".\", got {}",
                             quote(*value)));
@@ -200,8 +215,7 @@ std::optional<bool> Section::boolean(std::string_view key) {
   });
 }
 
-std::optional<Duration> Section::duration(std::string_view key, bool positive,
-                                          std::optional<Duration> max) {
+std::optional<Duration> Section::duration(std::string_view key, DurationRange range) {
   const toml::node* node = present(key, Need::kOptional);
   if (node == nullptr) return std::nullopt;
   if (node->is_integer() || node->is_floating_point()) {
@@ -228,19 +242,16 @@ std::optional<Duration> Section::duration(std::string_view key, bool positive,
            fmt::format("expected {}, got {} ({})", kDurationExpected, quote(*text), parsed.error));
     return std::nullopt;
   }
-  if (positive && parsed.value->count() == 0) {
-    report(key, fmt::format("expected a duration > 0, got {}", quote(*text)));
-    return std::nullopt;
-  }
-  if (max && *parsed.value > *max) {
-    report(key, fmt::format("expected a duration of at most {}, got {}",
-                            quote(format_duration(*max)), quote(*text)));
+  if (*parsed.value < range.min || *parsed.value > range.max) {
+    report(key, fmt::format("expected a duration from {} to {}, got {}",
+                            quote(format_duration(range.min)), quote(format_duration(range.max)),
+                            quote(*text)));
     return std::nullopt;
   }
   return ok(key, *parsed.value);
 }
 
-std::optional<std::uint64_t> Section::size(std::string_view key, std::uint64_t min) {
+std::optional<std::uint64_t> Section::size(std::string_view key, SizeRange range) {
   const toml::node* node = present(key, Need::kOptional);
   if (node == nullptr) return std::nullopt;
   if (const auto* i = node->as_integer()) {
@@ -260,9 +271,9 @@ std::optional<std::uint64_t> Section::size(std::string_view key, std::uint64_t m
     report(key, fmt::format("expected {}, got {} ({})", kSizeExpected, quote(*text), parsed.error));
     return std::nullopt;
   }
-  if (*parsed.value < min) {
-    report(key, fmt::format("expected a size of at least {}, got {}", quote(format_size(min)),
-                            quote(*text)));
+  if (*parsed.value < range.min || *parsed.value > range.max) {
+    report(key, fmt::format("expected a size from {} to {}, got {}", quote(format_size(range.min)),
+                            quote(format_size(range.max)), quote(*text)));
     return std::nullopt;
   }
   return ok(key, *parsed.value);

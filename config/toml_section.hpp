@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/bounds.hpp"
 #include "config/config.hpp"
 #include "config/diagnostics.hpp"
 #include "config/schema.hpp"
@@ -61,7 +62,9 @@ class Section {
 
   std::optional<std::string> string(std::string_view key, Need need = Need::kOptional);
   std::optional<std::string> non_empty_string(std::string_view key, Need need);
-  /// Names end up in MQTT topics and log lines (is_valid_name).
+  /// A string of at most `max_bytes` (after ${ENV} substitution).
+  std::optional<std::string> bounded_string(std::string_view key, std::size_t max_bytes);
+  /// Names end up in MQTT topics and log lines (is_valid_name, kMaxNameBytes).
   std::optional<std::string> name(std::string_view key, Need need);
 
   /// `hi` = the type's maximum reads "an integer >= lo".
@@ -76,12 +79,10 @@ class Section {
   std::optional<double> number(std::string_view key);
   std::optional<bool> boolean(std::string_view key);
 
-  /// `positive`: 0 is an error (a poll interval of 0 would spin). `max`: an
-  /// upper bound, when there is one.
-  std::optional<Duration> duration(std::string_view key, bool positive,
-                                   std::optional<Duration> max = std::nullopt);
-  /// A byte size ("256MiB", parse_size) of at least `min` bytes.
-  std::optional<std::uint64_t> size(std::string_view key, std::uint64_t min);
+  /// A duration ("250ms", parse_duration) within `range` (config/bounds.hpp).
+  std::optional<Duration> duration(std::string_view key, DurationRange range);
+  /// A byte size ("256MiB", parse_size) within `range`.
+  std::optional<std::uint64_t> size(std::string_view key, SizeRange range);
 
   /// One of a fixed list of strings; returns the index into `names`.
   std::optional<std::size_t> one_of(std::string_view key, std::span<const std::string_view> names,

@@ -18,6 +18,9 @@ namespace fieldgate::config {
 namespace {
 
 constexpr std::array<std::string_view, 3> kPerPointKeys{"topic", "qos", "retain"};
+// An MQTT topic is a UTF-8 string with a 16-bit length: a longer one is
+// refused by the client (or the broker) at every attempt, and delivery stalls.
+constexpr std::size_t kMaxTopicBytes = 65535;
 
 PayloadFormat payload_of(const DeviceConfig& device, const Config& config) {
   return device.payload.value_or(config.mqtt.payload);
@@ -72,6 +75,14 @@ class TopicRegistry {
   void add(const Publisher& who, const TopicVars& vars) {
     if (reported_.contains(who.source)) return;
     const std::string topic = expand_topic_template(who.text, vars);
+    if (topic.size() > kMaxTopicBytes) {
+      // Not quoted back: it is longer than anyone reads.
+      report(who, fmt::format("{} {} {} bytes long; MQTT allows at most {} (shorten the template "
+                              "or the names in it)",
+                              who.what, who.what.ends_with("topic") ? "is" : "publishes to a topic",
+                              topic.size(), kMaxTopicBytes));
+      return;
+    }
     if (has_empty_level(topic)) {
       report(who, fmt::format("{} publishes to {}, which has an empty level ({})", who.what,
                               quote(topic), empty_placeholders(who.text, vars)));

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "drivers/decimal_scale.hpp"
+
 namespace fieldgate::modbus {
 
 namespace {
@@ -187,6 +189,9 @@ Value decode_registers(std::span<const std::uint16_t> regs, ValueType type, Byte
 Value apply_scale(const Value& raw, double scale, double offset) {
   if (const auto* i = std::get_if<std::int64_t>(&raw)) {
     if (scale == 1.0 && offset == 0.0) return *i;
+    // A count in the units the scale names: 353 × 0.1 is 35.3, not the
+    // binary 35.300000000000004 (drivers/decimal_scale.hpp).
+    if (const auto exact = scale_decimal(*i, 0, scale, offset)) return *exact;
     return static_cast<double>(*i) * scale + offset;
   }
   if (const auto* d = std::get_if<double>(&raw)) return *d * scale + offset;

@@ -23,7 +23,10 @@ namespace fieldgate::modbus {
                                      config::ByteOrder order, int bit = 0);
 
 /// Applies scale and offset: bool and string unchanged; an integer stays an
-/// integer when scale == 1 and offset == 0, otherwise raw * scale + offset as double.
+/// integer when scale == 1 and offset == 0, otherwise raw * scale + offset as
+/// double, rounded to the decimal places the scale and offset have (353 × 0.1
+/// is 35.3, drivers/decimal_scale.hpp). A float's raw value is not rounded:
+/// its own digits go beyond the scale's.
 [[nodiscard]] Value apply_scale(const Value& raw, double scale, double offset);
 
 /// Encodes a value into registers, the exact inverse of decode_registers for

@@ -1,17 +1,35 @@
 #include "drivers/serial/framer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <optional>
+#include <string_view>
+#include <utility>
 
 #include "drivers/serial/checksum.hpp"
+#include "drivers/serial/escape.hpp"
 
 namespace fieldgate::serial {
 
 using config::Framing;
 
+namespace {
+
+constexpr std::string_view kLineEndBytes = "\r\n";
+
+bool all_line_end(std::string_view s) {
+  return !s.empty() && s.find_first_not_of(kLineEndBytes) == std::string_view::npos;
+}
+
+}  // namespace
+
 Framer::Framer(const config::SerialLineConfig& line)
     : framing_(line.framing),
-      // The loader refuses an empty delimiter; be safe anyway.
-      delimiter_(line.delimiter.empty() ? std::string(1, '\n') : line.delimiter),
+      // The loader refuses an empty delimiter; be safe anyway. With
+      // any-line-end, each line end byte is a one-byte delimiter.
+      delimiter_(line.any_line_end || line.delimiter.empty() ? std::string(1, '\n')
+                                                             : line.delimiter),
       start_byte_(line.start_byte.value_or(-1)),
       end_byte_(line.end_byte.value_or(-1)),
       max_content_(static_cast<std::size_t>(line.max_frame)),
@@ -19,7 +37,8 @@ Framer::Framer(const config::SerialLineConfig& line)
       trailer_length_(line.checksum_position == config::ChecksumPosition::kAfterEnd
                           ? checksum_length(line.checksum, line.checksum_format)
                           : 0),
-      strip_cr_(delimiter_ == "\n") {}
+      any_line_end_(line.any_line_end),
+      line_mode_(line.any_line_end || all_line_end(delimiter_)) {}
 
 void Framer::reset() noexcept {
   buffer_.clear();
@@ -54,41 +73,126 @@ bool Framer::skip_to_start(std::vector<Frame>& out) {
   const auto start = buffer_.find(static_cast<char>(start_byte_));
   if (start == std::string::npos) {
     // The rest of an oversize frame is not news; other stray bytes are.
-    if (!discarding_ && !buffer_.empty()) out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}});
+    if (!discarding_ && !buffer_.empty()) {
+      out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}, {}});
+    }
     buffer_.clear();
     return false;
   }
   if (start > 0 && !discarding_) {
-    out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, start), {}, {}});
+    out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, start), {}, {}, {}});
   }
   buffer_.erase(0, start);
   discarding_ = false;
   return true;
 }
 
+std::pair<std::size_t, std::size_t> Framer::find_end(std::size_t from) const {
+  if (any_line_end_) return {buffer_.find_first_of(kLineEndBytes, from), 1};
+  return {buffer_.find(delimiter_, from), delimiter_.size()};
+}
+
+// Content, start byte, a partial delimiter and a line end byte the line drops
+// (CRLF's '\r' with delimiter "\n") may be waiting for the delimiter.
+std::size_t Framer::pending_allowed() const {
+  const bool dropped_byte = line_mode_ && !any_line_end_ && delimiter_.size() == 1;
+  return max_content_ + (start_byte_ >= 0 ? 1 : 0) + delimiter_.size() - 1 + (dropped_byte ? 1 : 0);
+}
+
+std::optional<std::pair<std::size_t, std::size_t>> Framer::find_stray_line_end(
+    std::size_t limit) const {
+  if (!line_mode_ || any_line_end_) return std::nullopt;
+  // Line end bytes before any content are the rest of the previous line's end.
+  const auto content = buffer_.find_first_not_of(kLineEndBytes);
+  if (content >= limit) return std::nullopt;
+  const auto at = buffer_.find_first_of(kLineEndBytes, content);
+  if (at >= limit) return std::nullopt;
+  // A run that reaches the limit may be (the start of) the delimiter.
+  const auto after = buffer_.find_first_not_of(kLineEndBytes, at);
+  if (after >= limit) return std::nullopt;
+  return std::pair{at, after};
+}
+
+void Framer::emit_line(std::vector<Frame>& out, std::size_t begin, std::size_t stop,
+                       std::size_t end, const std::string& problem) {
+  const bool has_start = start_byte_ >= 0;
+  std::string_view line(buffer_.data() + begin, stop - begin);
+  if (line_mode_) {
+    // Line end bytes are never content: before (the rest of a CRLF, an LFCR
+    // device) and after (CRLF read with "\n"); a blank line is no frame.
+    const auto first = line.find_first_not_of(kLineEndBytes);
+    if (first == std::string_view::npos) return;
+    line = line.substr(0, line.find_last_not_of(kLineEndBytes) + 1);
+    line.remove_prefix(first);
+    begin += first;
+  }
+  if (has_start) {
+    const auto s = line.rfind(static_cast<char>(start_byte_));
+    if (s == std::string_view::npos) {
+      out.push_back({Frame::Kind::kGarbage, buffer_.substr(begin, end - begin), {}, {}, {}});
+      return;
+    }
+    if (s > 0) out.push_back({Frame::Kind::kGarbage, buffer_.substr(begin, s), {}, {}, {}});
+    begin += s;
+    line.remove_prefix(s + 1);
+  }
+  if (line.size() > max_content_) {
+    out.push_back({Frame::Kind::kOversize,
+                   buffer_.substr(begin, max_content_ + (has_start ? 1 : 0)),
+                   {},
+                   {},
+                   {}});
+  } else if (!line.empty() || has_start) {
+    // A blank line (keep-alive) is no frame; "$" + delimiter is one.
+    out.push_back(
+        {Frame::Kind::kFrame, buffer_.substr(begin, end - begin), std::string(line), {}, problem});
+  }
+}
+
 void Framer::delimited(std::vector<Frame>& out) {
   const bool has_start = start_byte_ >= 0;
   const char start = static_cast<char>(start_byte_);
   while (!buffer_.empty()) {
+    const auto [delim, delim_size] = find_end(0);
+    // A line end other than the delimiter, with content after it: that line
+    // ended there. Cut off as soon as it is known (so how the bytes were split
+    // into reads changes nothing) and refused with the reason, never dropped
+    // as noise or left to grow into an oversize frame.
+    const auto stray = find_stray_line_end(std::min(delim, buffer_.size()));
     if (discarding_) {
       // The tail of an oversize frame: drop it up to the next frame start.
-      const auto delim = buffer_.find(delimiter_);
       const auto next = has_start ? buffer_.find(start) : std::string::npos;
-      if (next != std::string::npos && (delim == std::string::npos || next < delim)) {
+      const std::size_t line_end = stray ? stray->first : delim;
+      if (next != std::string::npos && (line_end == std::string::npos || next < line_end)) {
         buffer_.erase(0, next);
+      } else if (stray) {
+        buffer_.erase(0, stray->second);
       } else if (delim != std::string::npos) {
-        buffer_.erase(0, delim + delimiter_.size());
+        buffer_.erase(0, delim + delim_size);
       } else {
-        // Keep what could be the first bytes of a delimiter split across reads.
-        const std::size_t keep = delimiter_.size() - 1;
-        if (buffer_.size() > keep) buffer_.erase(0, buffer_.size() - keep);
+        // Still no frame end: each further max_frame bytes count as one more
+        // oversize frame, so a device whose frames never end keeps showing
+        // up in the counters and in `poll --raw`, not once and then never.
+        if (buffer_.size() > pending_allowed()) {
+          oversize(out, max_content_ + (has_start ? 1 : 0));
+          buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
+        }
         return;
       }
       discarding_ = false;
       continue;
     }
+    if (stray) {
+      const auto [at, after] = *stray;
+      emit_line(out, 0, at, after,
+                fmt::format("ends with \"{}\", not the delimiter \"{}\" (delimiter = "
+                            "\"any-line-end\" takes \\r\\n, \\n and \\r)",
+                            escape_bytes(std::string_view(buffer_).substr(at, after - at)),
+                            escape_bytes(delimiter_)));
+      buffer_.erase(0, after);
+      continue;
+    }
 
-    const auto delim = buffer_.find(delimiter_);
     if (delim == std::string::npos) {
       // As when the delimiter is here (rfind below): the frame begins at the
       // last start byte, and one before it was cut short. Measuring from the
@@ -96,19 +200,16 @@ void Framer::delimited(std::vector<Frame>& out) {
       if (has_start) {
         const auto last = buffer_.rfind(start);
         if (last == std::string::npos) {
-          out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}});
+          out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}, {}});
           buffer_.clear();
           return;
         }
         if (last > 0) {
-          out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, last), {}, {}});
+          out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, last), {}, {}, {}});
           buffer_.erase(0, last);
         }
       }
-      // Content, start byte, a partial delimiter and CRLF's '\r' may be waiting.
-      const std::size_t allowed =
-          max_content_ + (has_start ? 1 : 0) + delimiter_.size() - 1 + (strip_cr_ ? 1 : 0);
-      if (buffer_.size() > allowed) {
+      if (buffer_.size() > pending_allowed()) {
         oversize(out, max_content_ + (has_start ? 1 : 0));
         // Keep what may be the first bytes of the delimiter that ends it.
         buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
@@ -117,31 +218,8 @@ void Framer::delimited(std::vector<Frame>& out) {
       return;
     }
 
-    const std::size_t end = delim + delimiter_.size();
-    std::string_view line(buffer_.data(), delim);
-    std::size_t begin = 0;
-    if (has_start) {
-      const auto s = line.rfind(start);
-      if (s == std::string_view::npos) {
-        out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, end), {}, {}});
-        buffer_.erase(0, end);
-        continue;
-      }
-      if (s > 0) out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, s), {}, {}});
-      begin = s;
-      line.remove_prefix(s + 1);
-    }
-    if (strip_cr_ && !line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > max_content_) {
-      out.push_back({Frame::Kind::kOversize,
-                     buffer_.substr(begin, max_content_ + (has_start ? 1 : 0)),
-                     {},
-                     {}});
-    } else if (!line.empty() || has_start) {
-      // A blank line (keep-alive, CRLF pairs) is no frame; "$" + delimiter is one.
-      out.push_back(
-          {Frame::Kind::kFrame, buffer_.substr(begin, end - begin), std::string(line), {}});
-    }
+    const std::size_t end = delim + delim_size;
+    emit_line(out, 0, delim, end, {});
     buffer_.erase(0, end);
   }
 }
@@ -155,7 +233,7 @@ void Framer::start_end(std::vector<Frame>& out) {
     const auto restart = buffer_.find(start, 1);
     if (restart != std::string::npos && (end == std::string::npos || restart < end)) {
       // A new frame began before this one ended: the first was cut short.
-      out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, restart), {}, {}});
+      out.push_back({Frame::Kind::kGarbage, buffer_.substr(0, restart), {}, {}, {}});
       buffer_.erase(0, restart);
       continue;
     }

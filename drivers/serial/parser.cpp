@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "drivers/decimal_scale.hpp"
 #include "drivers/serial/escape.hpp"
 
 namespace fieldgate::serial {
@@ -46,8 +47,14 @@ Converted fail(std::string_view expected, std::string_view text) {
 }
 
 // value × scale + offset, unless that overflows: an infinite reading is bogus.
+// The instrument's text is a decimal: "353" × 0.1 is 35.3 in decimal, not the
+// binary 35.300000000000004 (drivers/decimal_scale.hpp).
 Converted scaled(double value, const config::PointConfig& point, std::string_view raw) {
-  const double v = value * point.scale + point.offset;
+  if (point.scale == 1.0 && point.offset == 0.0) return {value, {}};  // untouched
+  const auto text = parse_decimal_text(trim(raw));
+  const auto exact =
+      text ? scale_decimal(text->digits, text->decimals, point.scale, point.offset) : std::nullopt;
+  const double v = exact ? *exact : value * point.scale + point.offset;
   if (!std::isfinite(v)) return fail("a number within range after scale and offset", raw);
   return {v, {}};
 }

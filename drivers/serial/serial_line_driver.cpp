@@ -82,13 +82,15 @@ std::vector<std::string> SerialLineDriver::describe_plan() const {
   const auto& s = device_.serial;
   std::string framing;
   switch (s.framing) {
-    case config::Framing::kDelimiter:
-      framing = s.start_byte
-                    ? fmt::format("frames \"{}\" ... \"{}\"",
-                                  escape_bytes(std::string(1, static_cast<char>(*s.start_byte))),
-                                  escape_bytes(s.delimiter))
-                    : fmt::format("frames ending \"{}\"", escape_bytes(s.delimiter));
+    case config::Framing::kDelimiter: {
+      const std::string end = s.any_line_end ? "\\r\\n, \\n or \\r" : escape_bytes(s.delimiter);
+      framing =
+          s.start_byte
+              ? fmt::format("frames \"{}\" ... \"{}\"",
+                            escape_bytes(std::string(1, static_cast<char>(*s.start_byte))), end)
+              : fmt::format("frames ending \"{}\"", end);
       break;
+    }
     case config::Framing::kStartEnd:
       framing = fmt::format("frames \"{}\" ... \"{}\"",
                             escape_bytes(std::string(1, static_cast<char>(*s.start_byte))),
@@ -247,6 +249,8 @@ void SerialLineDriver::handle(const Frame& frame, std::int64_t ts_ms, Batch& out
       refuse(frame, why, ts_ms, tally);
     }
   };
+  // Cut out but refused by the framer: a line that ended in another line end.
+  if (!frame.problem.empty()) return partial(frame.problem);
   const char end_byte = static_cast<char>(device_.serial.end_byte.value_or(0));
   const ChecksumResult checked =
       verify_checksum(device_.serial, frame.content, frame.trailer, end_byte);

@@ -416,8 +416,8 @@ scale = 0.1
   EXPECT_DOUBLE_EQ(std::get<double>(batch[0].value), 12.3);
   EXPECT_DOUBLE_EQ(std::get<double>(batch[1].value), 45.6);
 
-  // A device that ends its lines with LF only, on a "\r\n" configuration: no
-  // frame ever ends; the line grows past max_frame and is discarded, counted.
+  // A device that ends its lines with LF only, on a "\r\n" configuration:
+  // each line is refused as a bad frame that says how it ended (issue 14, E23).
   OpenPty lf;
   serial::SerialLineDriver crlf(device_from(lf.slave_path(), R"(
 delimiter = "\r\n"
@@ -431,7 +431,10 @@ poll_interval = "10ms"
     EXPECT_TRUE(poll_due(crlf).empty());
   }
   EXPECT_GE(crlf.health().bad_responses, 1u);
-  EXPECT_NE(crlf.health().last_bad_frame.find("max_frame"), std::string::npos);
+  EXPECT_NE(crlf.health().last_bad_frame.find(
+                "\"value=1\\n\" (ends with \"\\n\", not the delimiter \"\\r\\n\""),
+            std::string::npos)
+      << crlf.health().last_bad_frame;
 }
 
 }  // namespace

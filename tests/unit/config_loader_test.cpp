@@ -396,7 +396,9 @@ TEST_F(ConfigLoaderTest, LoadsFromAFileAndNamesItInIssues) {
     (void)load_config(dir.string());
     ADD_FAILURE() << "a directory loaded";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), (dir.string() + ": cannot read the file: it is a directory").c_str());
+    EXPECT_STREQ(
+        e.what(),
+        (dir.string() + ": cannot read the file: it is a directory, not a regular file").c_str());
   }
   std::filesystem::remove_all(dir);
 }

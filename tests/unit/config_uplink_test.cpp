@@ -278,13 +278,14 @@ TEST(ConfigUplinkTest, StoreBounds) {
                                   "max_age = \"0s\"\ndurability = \"Full\"\n") +
                       kDevice),
             "t.toml:2:8: store.path: expected a non-empty string, got \"\"\n"
-            "t.toml:3:19: store.commit_interval: expected a duration of at most \"1h\", got "
-            "\"61m\"\n"
+            "t.toml:3:19: store.commit_interval: expected a duration from \"1ms\" to \"1h\", "
+            "got \"61m\"\n"
             "t.toml:4:16: store.commit_batch: expected an integer 1..1000000, got 0\n"
             "t.toml:5:13: store.max_bytes: expected a size such as \"64MiB\" or \"1GiB\", got "
             "integer 268435456 (add a unit, in quotes: \"268435456B\")\n"
-            "t.toml:6:12: store.max_rows: expected an integer >= 1, got 0\n"
-            "t.toml:7:11: store.max_age: expected a duration > 0, got \"0s\"\n"
+            "t.toml:6:12: store.max_rows: expected an integer 1..1000000000, got 0\n"
+            "t.toml:7:11: store.max_age: expected a duration from \"1ms\" to \"3650d\", got "
+            "\"0s\"\n"
             "t.toml:8:14: store.durability: expected one of normal, full; got \"Full\" (did you "
             "mean \"full\"?)");
 }

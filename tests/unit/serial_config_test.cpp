@@ -172,6 +172,52 @@ group = "hr"
   }
 }
 
+TEST(SerialConfigTest, AnyLineEndIsADelimiterValueOfItsOwn) {
+  const std::string device = R"(
+[[devices]]
+name = "probe"
+driver = "serial-line"
+port = "/dev/ttyUSB0"
+delimiter = "any-line-end"
+%START%
+[[devices.points]]
+name = "t"
+field = 0
+)";
+  const auto with = [&](const std::string& start) {
+    std::string text = device;
+    text.replace(text.find("%START%"), 7, start);
+    return text;
+  };
+  const Config c = load_config_string(with(""), "t.toml");
+  EXPECT_TRUE(c.devices.at(0).serial.any_line_end);
+  EXPECT_TRUE(
+      load_config_string(with("start_byte = \"$\""), "t.toml").devices.at(0).serial.any_line_end);
+  // A line end byte cannot start a frame whose end is any line end.
+  try {
+    (void)load_config_string(with("start_byte = \"\\r\""), "t.toml");
+    FAIL() << "loaded";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "t.toml:7:14: devices[0].start_byte: expected a byte that is not part of the "
+                 "delimiter \"any-line-end\", got 0x0D");
+  }
+  // An ordinary delimiter is not a line-end set, and is at most 16 bytes.
+  EXPECT_FALSE(load_config_string(R"(
+[[devices]]
+name = "probe"
+driver = "serial-line"
+port = "/dev/ttyUSB0"
+delimiter = "\r\n"
+[[devices.points]]
+name = "t"
+field = 0
+)",
+                                  "t.toml")
+                   .devices.at(0)
+                   .serial.any_line_end);
+}
+
 TEST(SerialConfigTest, CardioExampleIsAStreamingNmeaMonitorPublishedAtQos2) {
   ::unsetenv("MONITOR_TTY");
   const Config c = load_config(

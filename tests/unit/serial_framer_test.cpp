@@ -64,12 +64,122 @@ TEST(SerialFramerTest, LfDelimiterReadsCrlfAndLfDevices) {
   EXPECT_EQ(contents(frames), (std::vector<std::string>{"crlf", "lf"}));
 }
 
-TEST(SerialFramerTest, CrlfDelimiterOnAnLfDeviceNeverFramesAndIsDiscardedAsOversize) {
+TEST(SerialFramerTest, CrlfDelimiterOnAnLfDeviceRefusesEveryLineWithTheReason) {
+  // Before (issue 14, E23): one oversize frame, then everything dropped in
+  // silence while waiting for a "\r\n" that never comes.
   Framer framer(delimited("\r\n", 16));
-  auto frames = framer.feed("value=1\nvalue=2\nvalue=3\n");
+  std::vector<Frame> frames;
+  for (int i = 0; i < 10; ++i) {
+    for (auto& f : framer.feed("value=1\nvalue=2\nvalue=3\n")) frames.push_back(std::move(f));
+    EXPECT_LE(framer.pending(), 17u);  // bounded: never grows with the stream
+  }
+  // Every line but the last (nothing after it yet) is a frame refused with the reason.
+  ASSERT_EQ(frames.size(), 29u);
+  for (const auto& f : frames) {
+    EXPECT_EQ(f.kind, Kind::kFrame);
+    EXPECT_EQ(f.problem,
+              "ends with \"\\n\", not the delimiter \"\\r\\n\" (delimiter = \"any-line-end\" "
+              "takes \\r\\n, \\n and \\r)");
+  }
+  EXPECT_EQ(frames[1].raw, "value=2\n");
+  EXPECT_EQ(frames[1].content, "value=2");
+}
+
+TEST(SerialFramerTest, LfDelimiterOnACrDeviceRefusesEveryLineWithTheReason) {
+  Framer framer(delimited("\n", 8));
+  const auto frames = framer.feed("A=1\rA=2\rA=3\r");
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].raw, "A=1\r");
+  EXPECT_NE(frames[0].problem.find("ends with \"\\r\", not the delimiter \"\\n\""),
+            std::string::npos)
+      << frames[0].problem;
+}
+
+TEST(SerialFramerTest, WithoutAnyFrameEndOversizeIsCountedAgainAndAgain) {
+  // Bytes that never hold a delimiter: every max_frame of them is one more
+  // oversize frame, not one and then silence.
+  Framer framer(delimited("\n", 8));
+  std::vector<Frame> frames;
+  for (int i = 0; i < 10; ++i) {
+    for (auto& f : framer.feed("0123456789")) frames.push_back(std::move(f));
+    EXPECT_LE(framer.pending(), 9u);
+  }
+  EXPECT_GE(contents(frames, Kind::kOversize).size(), 9u);
   EXPECT_TRUE(contents(frames).empty());
+}
+
+TEST(SerialFramerTest, CrlfDelimiterRefusesALineThatEndsInLfAndSaysSo) {
+  Framer framer(delimited("\r\n"));
+  const auto frames = framer.feed("A=1\nA=2\r\nA=3\r\n");
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].kind, Kind::kFrame);
+  EXPECT_EQ(frames[0].raw, "A=1\n");
+  EXPECT_EQ(frames[0].problem,
+            "ends with \"\\n\", not the delimiter \"\\r\\n\" (delimiter = \"any-line-end\" "
+            "takes \\r\\n, \\n and \\r)");
+  // The rest of the line is framed on its own, and the next line is good.
+  EXPECT_EQ(frames[1].content, "A=2");
+  EXPECT_EQ(frames[1].problem, "");
+  EXPECT_EQ(frames[2].content, "A=3");
+  // In pieces, the same.
+  Framer pieces(delimited("\r\n"));
+  const auto bytewise = feed_bytewise(pieces, "A=1\nA=2\r\nA=3\r\n");
+  ASSERT_EQ(bytewise.size(), 3u);
+  EXPECT_EQ(bytewise[0].problem, frames[0].problem);
+  EXPECT_EQ(contents(bytewise), (std::vector<std::string>{"A=1", "A=2", "A=3"}));
+}
+
+TEST(SerialFramerTest, WithAStartByteALineEndingInLfIsABadFrameNotGarbage) {
+  // Before: "$HR,72*00\n" was thrown away as line noise with nothing to say why.
+  auto c = delimited("\r\n");
+  c.start_byte = '$';
+  Framer framer(c);
+  const auto frames = framer.feed("$HR,72*00\n$HR,73*00\r\n");
+  EXPECT_TRUE(contents(frames, Kind::kGarbage).empty());
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].raw, "$HR,72*00\n");
+  EXPECT_NE(frames[0].problem.find("ends with \"\\n\""), std::string::npos);
+  EXPECT_EQ(frames[1].content, "HR,73*00");
+  EXPECT_EQ(frames[1].problem, "");
+}
+
+TEST(SerialFramerTest, AnyLineEndReadsCrlfLfAndCrMixed) {
+  auto c = delimited("\n");
+  c.any_line_end = true;
+  const std::string stream = "a=1\r\nb=2\nc=3\rd=4\n\re=5\r\n\r\n\n";
+  Framer whole(c);
+  const auto frames = whole.feed(stream);
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"a=1", "b=2", "c=3", "d=4", "e=5"}));
+  EXPECT_EQ(frames.size(), 5u);  // blank lines and CRLF halves are nothing
+  for (const auto& f : frames) EXPECT_EQ(f.problem, "");
+  Framer pieces(c);
+  EXPECT_EQ(contents(feed_bytewise(pieces, stream)),
+            (std::vector<std::string>{"a=1", "b=2", "c=3", "d=4", "e=5"}));
+
+  // With a start byte: no garbage from the second half of a CRLF.
+  c.start_byte = '$';
+  Framer nmea(c);
+  const auto sentences = feed_bytewise(nmea, "$A,1\r\n$B,2\n$C,3\r");
+  EXPECT_EQ(contents(sentences), (std::vector<std::string>{"A,1", "B,2", "C,3"}));
+  EXPECT_EQ(sentences.size(), 3u);
+}
+
+TEST(SerialFramerTest, AnyLineEndOversizeIsBoundedAndCounted) {
+  auto c = delimited("\n", 8);
+  c.any_line_end = true;
+  Framer framer(c);
+  const auto frames = framer.feed("0123456789ABCDEF\rok\r");
   EXPECT_EQ(contents(frames, Kind::kOversize).size(), 1u);
-  EXPECT_LE(framer.pending(), 1u);  // bounded: never grows with the stream
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
+  EXPECT_EQ(framer.pending(), 0u);
+}
+
+TEST(SerialFramerTest, LfDelimiterTakesCrBeforeOrAfterAsPartOfTheLineEnd) {
+  // "\r\r\n" (a doubled CR) and "\n\r" (LFCR devices) are line ends, not content.
+  Framer framer(delimited("\n"));
+  const auto frames = framer.feed("a\r\r\nb\n\rc\n\r");
+  EXPECT_EQ(contents(frames), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& f : frames) EXPECT_EQ(f.problem, "") << f.raw;
 }
 
 TEST(SerialFramerTest, OversizeFrameIsDiscardedUpToTheNextDelimiter) {
