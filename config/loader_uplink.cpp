@@ -23,6 +23,22 @@ using std::chrono::seconds;
 constexpr std::uint64_t kMiB = 1024 * 1024;
 constexpr std::size_t kMaxClientIdBytes = 65535;    // an MQTT UTF-8 string
 constexpr Duration kMaxKeepalive = seconds{65535};  // a 16-bit number of seconds
+// An MQTT packet is at most 256 MiB (a four-byte remaining length); a
+// payload below 1 KiB could not carry a device-json poll or a long error.
+constexpr std::uint64_t kMinPayload = 1024;
+constexpr std::uint64_t kMaxPayload = 256 * kMiB - 1024;
+
+std::optional<std::uint64_t> max_payload(Section& s) {
+  const auto value = s.size("max_payload", kMinPayload);
+  if (value && *value > kMaxPayload) {
+    s.report(
+        "max_payload",
+        fmt::format("expected a size of at most {} (MQTT's packet limit, less the topic), got {}",
+                    quote(format_size(kMaxPayload)), quote(s.string("max_payload").value_or(""))));
+    return std::nullopt;
+  }
+  return value;
+}
 
 std::optional<std::string> topic_template(Section& s, std::string_view key, TopicScope scope) {
   auto text = s.string(key);
@@ -199,6 +215,7 @@ MqttConfig read_mqtt(Section& s) {
 
   assign(m.max_inflight, s.integer("max_inflight", 1, 65535));
   assign(m.max_inflight_qos2, s.integer("max_inflight_qos2", 1, 65535));
+  assign(m.max_payload, max_payload(s));
   const auto reconnect_min = s.duration("reconnect_min", true);
   const auto reconnect_max = s.duration("reconnect_max", true);
   assign(m.reconnect_min, reconnect_min);
