@@ -6,13 +6,17 @@
 //
 //   append()                commit ok                     ack()              commit ok
 //      ──► pending_ ──────────────────► committed row ─────────► hidden_ ─────────────► deleted
-//           ▲    │ commit failed:             │
-//           └────┘ restore_work()             ├─ commit: expired (max_age) or evicted
-//                │                            │  (drop_oldest) ─► deleted, counted
-//                │                            └─ claim(): claimed (forwarder) ─ never evicted
-//                │                               or expired, only acked (invariant 9)
-//                ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
-//                └─ commit: drop_newest refuses what does not fit ─► dropped, counted
+//    │      ▲    │ commit failed:             │
+//    │      └────┘ restore_work()             ├─ commit: expired (max_age) or evicted
+//    │           │                            │  (drop_oldest) ─► deleted, counted
+//    │           │                            ├─ claim(): claimed (forwarder) ─ never evicted
+//    │           │                            │  or expired, only acked (invariant 9)
+//    │           │                            └─ dead_letter(), or a value over max_reading
+//    │           │                               met by peek (invariant 10) ─► hidden_
+//    │           │                               ─ commit ok ─► dead_letters table, counted
+//    │           ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
+//    │           └─ commit: drop_newest refuses what does not fit ─► dropped, counted
+//    └─ intake (store_intake.hpp): over max_reading ─► refused, counted (no seq)
 //
 // "commit" is GroupCommit::run (store_commit.cpp), called by run() on the
 // committer thread with the work take_work_locked() swapped out of pending_.
@@ -69,6 +73,27 @@
 //     commit (and no longer sees the dropped rows). Claims are not persisted:
 //     after a restart, readings in flight at the crash are unclaimed until the
 //     forwarder sends them again.
+//
+// 10. A dead letter leaves the readings like an ack does (hidden at once,
+//     moved by the next commit, in the same transaction as everything else)
+//     and never comes back: peek() skips it, the commit copies the row to
+//     dead_letters and deletes it. A row with a value larger than
+//     max_reading is never loaded: the reader's SQLITE_LIMIT_LENGTH makes its
+//     step fail with SQLITE_TOOBIG, peek_locked() finds its seq (seq column
+//     only), hides it and goes on after it; the commit copies at most
+//     kDeadLetterKeep bytes of each of its values (blob API). So no row,
+//     whatever its content, keeps the rows behind it from being read.
+// 11. Every reading passes the intake before it gets a seq (append(), and
+//     admit() for spill mode): text valid UTF-8, nothing larger than
+//     max_reading. A refused reading takes no seq and is counted
+//     (meta.refused_oversize, with the next commit).
+// 12. max_bytes bounds the file: the database pages in use after a commit
+//     are at most max_bytes less the WAL's allowance (GroupCommit measures
+//     them in the transaction and evicts or refuses until they fit), except
+//     for claimed readings, which are never evicted (invariant 9).
+// 13. The file is not opened at all (StoreDamagedError, nothing written) when
+//     its seq bookkeeping contradicts invariant 1: meta.next_seq not above a
+//     stored seq (readings or dead letters), or above kMaxOpeningSeq.
 //
 // Locks: mu_ (pending, counters, thread control) and read_mu_ (reader_,
 // hidden_, claimed_upto_) are never held together.
