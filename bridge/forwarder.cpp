@@ -11,6 +11,26 @@
 //  2. A reading is acked to the store (and so deleted) only after Paho reported
 //     the message delivered: PUBACK for QoS 1, PUBCOMP for QoS 2, written to
 //     the socket for QoS 0. Nothing else calls Store::ack.
+// 10. A message no client or broker can take is dead-lettered
+//     (Store::dead_letter), never retried and never a reason to end the
+//     session: one that refusal_reason() rejects (topic too long, not UTF-8,
+//     payload over max_payload) is not handed to Paho at all; one that Paho's
+//     publish() refuses for itself (kPerMessageErrors), or that an MQTT 5
+//     broker answers with a failing reason code (PUBACK/PUBREC >= 0x80, except
+//     the transient ones), is taken out of the window. Its readings leave the
+//     window as if delivered: the cursor passes them, order holds for the rest.
+//     Everything else that fails (connection, Paho's buffer) ends the session
+//     as before (invariant 5). Each kind of refusal is logged once per topic
+//     (a bounded set), then counted only. A refusal Paho reports after the
+//     session ended still dead-letters (retire_inflight()).
+// 11. A broker may close the connection over one message instead of refusing
+//     it (mosquitto's max_packet_size; any MQTT 3.1.1 broker has no other
+//     way). With clean_session = true: when two sessions in a row end with the
+//     same reading first among the unconfirmed (suspect_), the next ones
+//     publish one message at a time (isolating_) until the broker confirms
+//     it; three sessions that end within kPoisonWindow of sending it alone
+//     dead-letter it. A link that fails on its own costs a few messages sent
+//     one by one, never a reading: a dead letter is kept and shown.
 //  3. Messages are published in seq order. `cursor_` is the highest seq handed
 //     to Paho in this session. Rows peeked past it and not yet published wait
 //     in `ahead_` (a small QoS 2 window takes a few per confirmation; reading
@@ -68,11 +88,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -80,6 +102,7 @@
 #include "bridge/command_channel.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/outgoing.hpp"
+#include "drivers/reading.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -101,6 +124,28 @@ constexpr milliseconds kDisconnectWait{2000};
 constexpr int kMaxBarrenSessions = 2;
 
 enum class State { kDisconnected, kConnecting, kConnected, kDraining, kStopped };
+
+// Paho's publish() errors that concern the message, not the session
+// (invariant 10): retrying it, in this session or the next, fails the same way.
+constexpr std::array kPerMessageErrors = {MQTTASYNC_BAD_UTF8_STRING, MQTTASYNC_NULL_PARAMETER,
+                                          MQTTASYNC_TOPICNAME_TRUNCATED, MQTTASYNC_BAD_STRUCTURE,
+                                          MQTTASYNC_BAD_QOS};
+
+// MQTT 5 reason codes in a PUBACK/PUBREC that refuse this one message for
+// good; 0x91 (packet id in use) and 0x97 (quota exceeded) pass, and end the
+// session as any other failure does.
+// (Paho C++ reports MQTTPP_V3_CODE, 255, for failures without a reason code.)
+bool refuses_for_good(int reason_code) {
+  return reason_code >= 0x80 && reason_code != mqtt::ReasonCode::MQTTPP_V3_CODE &&
+         reason_code != 0x91 && reason_code != 0x97;
+}
+
+// Distinct refusals logged at warning level; after that, counted only.
+constexpr std::size_t kMaxLoggedRefusals = 64;
+// Invariant 11: a message sent alone, and the session ends this soon after,
+// this many times in a row: the broker is taken to refuse it.
+constexpr std::chrono::seconds kPoisonWindow{5};
+constexpr int kPoisonStrikes = 3;
 
 }  // namespace
 
@@ -186,6 +231,7 @@ class Forwarder::Impl {
 
   struct InflightMessage {
     int qos = 0;
+    std::string topic;                     // for the log, should the broker refuse it
     std::uint64_t seq = 0;                 // the (first) reading
     std::vector<std::uint64_t> more_seqs;  // the rest of a device-json message
   };
@@ -193,6 +239,7 @@ class Forwarder::Impl {
   struct Events {
     std::vector<MessageId> confirmed;
     std::vector<std::pair<MessageId, std::string>> failed;
+    std::vector<std::pair<MessageId, std::string>> refused;  // for good (invariant 10)
     bool lost = false;
     std::string lost_cause;
     bool woken = false;
@@ -206,6 +253,12 @@ class Forwarder::Impl {
       events_.confirmed.push_back(id);
       // Once, when the forwarder can use them (see wait_for_events).
       if (events_.confirmed.size() == confirmations_wanted_) cv_.notify_all();
+    } else if (const int reason = static_cast<int>(tok.get_reason_code());
+               refuses_for_good(reason)) {
+      events_.refused.emplace_back(
+          id, fmt::format("the broker refused it: {} (MQTT 5 reason code {:#04x})",
+                          mqtt::exception::reason_code_str(reason), reason));
+      if (events_.refused.size() == 1) cv_.notify_all();
     } else {
       events_.failed.emplace_back(id, fmt::format("delivery failed: {} ({})",
                                                   mqtt::exception::error_str(tok.get_return_code()),
@@ -235,7 +288,7 @@ class Forwarder::Impl {
     cv_.wait_for(lock, timeout, [this] {
       return stopping_ || events_.lost || events_.woken ||
              events_.confirmed.size() >= confirmations_wanted_ || !events_.failed.empty() ||
-             events_.stats_payload.has_value();
+             !events_.refused.empty() || events_.stats_payload.has_value();
     });
     confirmations_wanted_ = 1;
     return stopping_;
@@ -283,8 +336,8 @@ class Forwarder::Impl {
     set_state(State::kConnecting);
     {
       std::lock_guard lock(mutex_);
-      events_.lost = false;  // any loss recorded belongs to the previous session
-      events_.failed.clear();
+      events_.lost = false;    // any loss recorded belongs to the previous session
+      events_.failed.clear();  // refusals stay: they concern messages, not the session
     }
     // A Paho handle that already connected once notices a new connection
     // only after its receive thread's current wait (about a second), and a
@@ -305,7 +358,7 @@ class Forwarder::Impl {
           barren_sessions_);
       new_client();
       stale_session_cleared_ = false;
-      inflight_.clear();
+      retire_inflight();
       inflight_qos2_ = 0;
       cursor_ = 0;
       forget_ahead();
@@ -391,7 +444,7 @@ class Forwarder::Impl {
                      inflight_.size());
       }
     } else {
-      inflight_.clear();
+      retire_inflight();
       inflight_qos2_ = 0;
       cursor_ = 0;
       forget_ahead();
@@ -457,6 +510,35 @@ class Forwarder::Impl {
     if (!seqs.empty()) {
       store_.ack(seqs);
       session_confirmed_ = true;
+      if (suspect_.seq != 0 && std::find(seqs.begin(), seqs.end(), suspect_.seq) != seqs.end()) {
+        clear_suspect();
+      }
+    }
+    for (const auto& [id, reason] : events.refused) {
+      auto it = inflight_.find(id);
+      const bool current = it != inflight_.end();
+      if (!current) {
+        it = previous_inflight_.find(id);  // refused, then the session ended
+        if (it == previous_inflight_.end()) continue;
+      }
+      std::vector<std::uint64_t> refused{it->second.seq};
+      refused.insert(refused.end(), it->second.more_seqs.begin(), it->second.more_seqs.end());
+      dead_letter(refused, it->second.topic, reason);
+      if (std::find(refused.begin(), refused.end(), suspect_.seq) != refused.end()) {
+        clear_suspect();
+      }
+      if (current) {
+        if (it->second.qos == 2) --inflight_qos2_;
+        inflight_.erase(it);
+        session_confirmed_ = true;  // the broker answered: the session works
+      } else {
+        previous_inflight_.erase(it);
+        // Peeked again already for the new session: not sent a second time.
+        std::erase_if(ahead_, [&](const Reading& r) {
+          return std::find(refused.begin(), refused.end(), r.seq) != refused.end();
+        });
+        ahead_pos_ = std::min(ahead_pos_, ahead_.size());
+      }
     }
     {
       std::lock_guard lock(stats_mutex_);
@@ -483,7 +565,9 @@ class Forwarder::Impl {
       }
       return {};
     }
-    const auto window = static_cast<std::size_t>(mqtt_.max_inflight);
+    // Invariant 11: one message at a time while a suspect is isolated.
+    const auto window = isolating_ ? std::size_t{1} : static_cast<std::size_t>(mqtt_.max_inflight);
+    if (isolating_ && !inflight_.empty()) return {};
     // Refill when half the window is free: fewer, larger peeks.
     if (!inflight_.empty() && inflight_.size() > window / 2) return {};
     const std::size_t room = window - inflight_.size();
@@ -522,11 +606,12 @@ class Forwarder::Impl {
           break;
         }
         const auto readings = rest.subspan(message.first, message.count);
-        broken = publish(message.route, std::move(message.payload), readings);
+        bool sent = false;
+        broken = publish(message, readings, sent);
         if (!broken.empty()) break;
         cursor_ = readings.back().seq;
         used = offset + message.first + message.count;
-        ++published;
+        if (sent) ++published;
       }
     }
     ahead_pos_ += used;
@@ -583,22 +668,122 @@ class Forwarder::Impl {
         [this](mqtt::const_message_ptr message) { commands_.on_message(message); });
   }
 
-  std::string publish(const Route& route, std::string payload, std::span<const Reading> readings) {
+  // Hands one message to Paho (`sent`), or dead-letters its readings when no
+  // broker can take it (invariant 10). Returns why the session is broken, or "".
+  std::string publish(detail::OutgoingMessage& outgoing, std::span<const Reading> readings,
+                      bool& sent) {
+    const Route& route = outgoing.route;
+    std::vector<std::uint64_t> seqs;
+    for (const auto& r : readings) seqs.push_back(r.seq);
+    if (auto reason = detail::refusal_reason(outgoing, mqtt_.max_payload); !reason.empty()) {
+      dead_letter(seqs, route.topic, reason);
+      return {};
+    }
     const MessageId id = next_message_id_++;
     try {
-      client_->publish(mqtt::make_message(route.topic, std::move(payload), route.qos, route.retain),
-                       reinterpret_cast<void*>(id), listener_);
+      client_->publish(
+          mqtt::make_message(route.topic, std::move(outgoing.payload), route.qos, route.retain),
+          reinterpret_cast<void*>(id), listener_);
     } catch (const mqtt::exception& e) {
-      return fmt::format("cannot publish seq {} on {}: {}", readings.front().seq, route.topic,
-                         e.what());
+      const int rc = e.get_return_code();
+      if (std::find(kPerMessageErrors.begin(), kPerMessageErrors.end(), rc) !=
+          kPerMessageErrors.end()) {
+        dead_letter(seqs, route.topic, fmt::format("the MQTT client refused it: {}", e.what()));
+        return {};
+      }
+      return fmt::format("cannot publish seq {} on {}: {}", readings.front().seq,
+                         detail::describe_topic(route.topic), to_valid_utf8(e.what()));
     }
+    sent = true;
+    if (isolating_) isolated_sent_at_ = Clock::now();
     InflightMessage message;
     message.qos = route.qos;
+    message.topic = route.topic;
     if (route.qos == 2) ++inflight_qos2_;
-    message.seq = readings.front().seq;
-    for (std::size_t k = 1; k < readings.size(); ++k) message.more_seqs.push_back(readings[k].seq);
+    message.seq = seqs.front();
+    message.more_seqs.assign(seqs.begin() + 1, seqs.end());
     inflight_.emplace(id, std::move(message));
     return {};
+  }
+
+  // Invariant 10: the readings leave the window for the dead-letter table.
+  void dead_letter(std::span<const std::uint64_t> seqs, const std::string& topic,
+                   const std::string& reason) {
+    std::vector<DeadLetter> letters;
+    letters.reserve(seqs.size());
+    const auto shown = detail::describe_topic(topic);
+    const auto text = fmt::format("{} (topic {})", reason, shown);
+    for (const auto seq : seqs) letters.push_back({seq, text});
+    store_.dead_letter(letters);
+    std::uint64_t total = 0;
+    {
+      std::lock_guard lock(stats_mutex_);
+      stats_.dead_lettered += seqs.size();
+      total = stats_.dead_lettered;
+    }
+    // One line per kind of refusal and topic, from a bounded set; the count
+    // goes on in the stats and in `fieldgate queue stats`.
+    const auto key = reason.substr(0, reason.find(':')) + '\n' + shown;
+    if (logged_refusals_.size() < kMaxLoggedRefusals && logged_refusals_.insert(key).second) {
+      spdlog::warn(
+          "mqtt: seq {} cannot be published on {}: {}; moved to the dead-letter table with {} "
+          "reading(s) ({} since start; `fieldgate queue ls --dead` shows them; further ones like "
+          "it are counted, not logged)",
+          seqs.front(), shown, reason, seqs.size(), total);
+    }
+  }
+
+  // The window of a session that ended: its messages will be sent again.
+  // Kept until the next session ends, for a refusal that Paho reports after
+  // the loss of the session (a broker that answers PUBACK 0x95 and then
+  // closes the connection: mosquitto does), so that its readings are still
+  // dead-lettered rather than refused once more (invariant 10).
+  void retire_inflight() {
+    if (!inflight_.empty()) previous_inflight_ = std::move(inflight_);
+    inflight_.clear();
+  }
+
+  // Invariant 11, at the end of a session: the first unconfirmed reading
+  // becomes (or stays) the suspect; sent alone and lost too often, it is
+  // dead-lettered.
+  void note_suspect() {
+    if (inflight_.empty()) return;
+    const auto head =
+        std::min_element(inflight_.begin(), inflight_.end(),
+                         [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
+    const InflightMessage& message = head->second;
+    if (message.seq != suspect_.seq) {
+      suspect_ = Suspect{message.seq, 0, 0};
+      isolating_ = false;
+    }
+    ++suspect_.losses;
+    if (isolating_ && inflight_.size() == 1 && Clock::now() - isolated_sent_at_ < kPoisonWindow) {
+      ++suspect_.alone;
+    }
+    if (suspect_.alone >= kPoisonStrikes) {
+      std::vector<std::uint64_t> seqs{message.seq};
+      seqs.insert(seqs.end(), message.more_seqs.begin(), message.more_seqs.end());
+      dead_letter(seqs, message.topic,
+                  fmt::format("the broker closed the connection each time it was sent ({} times, "
+                              "alone, within {} s)",
+                              suspect_.alone, kPoisonWindow.count()));
+      inflight_.erase(head);
+      clear_suspect();
+      return;
+    }
+    if (suspect_.losses >= 2 && !isolating_) {
+      isolating_ = true;
+      spdlog::info(
+          "mqtt: seq {} was unconfirmed when the last {} sessions ended; messages go out one at "
+          "a time until the broker confirms it",
+          message.seq, suspect_.losses);
+    }
+  }
+
+  void clear_suspect() {
+    if (isolating_) spdlog::info("mqtt: messages go out in full windows again");
+    suspect_ = Suspect{};
+    isolating_ = false;
   }
 
   // Connected → Disconnected: everything in flight will be sent again.
@@ -608,17 +793,18 @@ class Forwarder::Impl {
     // Kept for a session the broker may resume (clean_session = false);
     // on_connected() decides.
     if (mqtt_.clean_session) {
-      inflight_.clear();
+      note_suspect();
+      retire_inflight();
       inflight_qos2_ = 0;
       cursor_ = 0;
       forget_ahead();
     }
     {
       std::lock_guard lock(stats_mutex_);
-      stats_.last_error = reason;
+      stats_.last_error = to_valid_utf8(reason);  // it goes into JSON (the stats message)
     }
     spdlog::warn("mqtt: session with {} ended: {}; {} unconfirmed messages will be sent again",
-                 session_.uri, reason, unconfirmed);
+                 session_.uri, to_valid_utf8(reason), unconfirmed);
     logged_error_.clear();
     set_state(State::kDisconnected);
     try {
@@ -713,6 +899,7 @@ class Forwarder::Impl {
   // Forwarder thread only.
   State state_ = State::kDisconnected;
   std::unordered_map<MessageId, InflightMessage> inflight_;
+  std::unordered_map<MessageId, InflightMessage> previous_inflight_;  // see retire_inflight()
   std::size_t inflight_qos2_ =
       0;  // of inflight_, those at QoS 2 (bounded by mqtt_.max_inflight_qos2)
   std::uint64_t cursor_ = 0;
@@ -731,6 +918,16 @@ class Forwarder::Impl {
   int barren_sessions_ = 0;  // sessions in a row that ended with messages out, none confirmed
   bool ever_connected_ = false;
   std::string logged_error_;
+  std::set<std::string> logged_refusals_;  // kind and topic of refusals logged (bounded)
+  // Invariant 11: the reading first among the unconfirmed when sessions ended.
+  struct Suspect {
+    std::uint64_t seq = 0;  // 0: none
+    int losses = 0;         // sessions in a row that ended with it first unconfirmed
+    int alone = 0;          // of those, ended soon after it was sent alone
+  };
+  Suspect suspect_;
+  bool isolating_ = false;  // one message at a time
+  Clock::time_point isolated_sent_at_{};
   std::mt19937_64 rng_;
 
   Heartbeat heartbeat_;  // the forwarder thread's promise, for the watchdog

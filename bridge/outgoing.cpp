@@ -1,5 +1,7 @@
 #include "bridge/outgoing.hpp"
 
+#include <fmt/format.h>
+
 #include <set>
 #include <string_view>
 
@@ -39,6 +41,31 @@ std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const 
     out.push_back(std::move(message));
   }
   return out;
+}
+
+std::string refusal_reason(const OutgoingMessage& message, std::uint64_t max_payload) {
+  const std::string& topic = message.route.topic;
+  if (topic.empty()) return "the topic is empty";
+  if (topic.size() > kMaxTopicBytes) {
+    return fmt::format("the topic is {} bytes long; MQTT allows at most {}", topic.size(),
+                       kMaxTopicBytes);
+  }
+  if (!is_valid_utf8(topic)) return "the topic is not valid UTF-8";
+  if (topic.find('\0') != std::string::npos) return "the topic holds a NUL character";
+  if (topic.find_first_of("+#") != std::string::npos) {
+    return "the topic holds a wildcard ('+' or '#')";
+  }
+  if (message.payload.size() > max_payload) {
+    return fmt::format("the payload is {} bytes, more than [mqtt] max_payload ({} bytes)",
+                       message.payload.size(), max_payload);
+  }
+  return {};
+}
+
+std::string describe_topic(std::string_view topic) {
+  constexpr std::size_t kShown = 100;
+  if (topic.size() <= kShown) return to_valid_utf8(topic);
+  return fmt::format("{}… ({} bytes)", to_valid_utf8(topic.substr(0, kShown)), topic.size());
 }
 
 }  // namespace fieldgate::bridge::detail

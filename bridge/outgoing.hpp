@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -30,5 +31,18 @@ struct OutgoingMessage {
                                                          const TopicMap& topics,
                                                          std::size_t max_messages,
                                                          bool more_may_follow);
+
+/// The longest topic MQTT can carry (a two-byte length).
+inline constexpr std::size_t kMaxTopicBytes = 65535;
+
+/// Why no client or broker can take `message` — a topic that is empty,
+/// longer than kMaxTopicBytes, not UTF-8, or holding NUL or a wildcard; a
+/// payload over `max_payload` — or "" when it may be published. Such a
+/// message is never handed to the client: its readings are dead-lettered.
+[[nodiscard]] std::string refusal_reason(const OutgoingMessage& message, std::uint64_t max_payload);
+
+/// A topic for a log line: valid UTF-8, at most about 100 bytes ("…" and
+/// its length after that).
+[[nodiscard]] std::string describe_topic(std::string_view topic);
 
 }  // namespace fieldgate::bridge::detail

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "bridge/store.hpp"
+
 namespace fieldgate::bridge {
 namespace {
 
@@ -61,9 +63,14 @@ void bind_filter(sqlite3_stmt* stmt, const QueueFilter& f) {
   }
 }
 
-StoredReading stored_from_row(sqlite3_stmt* stmt) {
+StoredReading stored_from_row(sqlite3_stmt* stmt, bool dead) {
   StoredReading s;
   s.reading = schema::read_reading(stmt);
+  if (dead) {
+    s.dead = true;
+    s.reason = sqlite::column_text(stmt, schema::kReasonColumn);
+    s.dead_ms = sqlite3_column_int64(stmt, schema::kDeadMsColumn);
+  }
   s.size = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, schema::kSizeColumn));
   s.kind = static_cast<schema::ValueKind>(sqlite3_column_int(stmt, 5));
   switch (sqlite3_column_type(stmt, 6)) {
@@ -156,6 +163,7 @@ QueueDb::QueueDb(const std::string& path, Mode mode) : path_(path), mode_(mode) 
 
   try {
     const auto found = schema::inspect(db_.get());
+    version_ = found.version;
     switch (found.identity) {
       case schema::Identity::kFieldgate:
         return;
@@ -243,6 +251,13 @@ QueueSummary QueueDb::summary() {
         static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT min(seq) FROM readings"));
     s.last_seq = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
     s.meta = schema::read_meta(db);
+    if (has_dead()) {
+      s.dead_letters =
+          static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM dead_letters"));
+      s.dead_bytes =
+          static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT total(size) FROM dead_letters"));
+    }
+    s.seq_problem = schema::check_seqs(db, version_, kMaxOpeningSeq);
     // meta.next_seq is a reservation while a gateway runs (or after it did
     // not stop cleanly); next_seq_used is the true next, when recorded.
     const auto resume = std::max(s.meta.next_seq, s.last_seq + 1);
@@ -276,10 +291,21 @@ QueueSummary QueueDb::summary() {
   return s;
 }
 
+const char* QueueDb::table_of(const QueueFilter& filter) const {
+  if (!filter.dead) return "readings";
+  if (!has_dead()) {
+    throw QueueError(fmt::format(
+        "{} has no dead-letter table (schema {}: written by an older fieldgate, which had none)",
+        path_, version_));
+  }
+  return "dead_letters";
+}
+
 std::uint64_t QueueDb::for_each(const QueueFilter& filter,
                                 const std::function<bool(const StoredReading&)>& visit) {
-  auto sql = fmt::format("SELECT {} FROM readings{} ORDER BY seq", schema::kReadingColumns,
-                         where_of(filter));
+  auto sql =
+      fmt::format("SELECT {}{} FROM {}{} ORDER BY seq", schema::kReadingColumns,
+                  filter.dead ? ", reason, dead_ms" : "", table_of(filter), where_of(filter));
   if (filter.limit) sql += " LIMIT :limit";
   std::uint64_t visited = 0;
   try {
@@ -288,7 +314,7 @@ std::uint64_t QueueDb::for_each(const QueueFilter& filter,
     int rc = SQLITE_OK;
     while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
       ++visited;
-      if (!visit(stored_from_row(stmt.get()))) return visited;
+      if (!visit(stored_from_row(stmt.get(), filter.dead))) return visited;
     }
     sqlite::check(db_.get(), rc, "read readings", SQLITE_DONE);
   } catch (const sqlite::Error& e) {
@@ -299,8 +325,9 @@ std::uint64_t QueueDb::for_each(const QueueFilter& filter,
 
 std::uint64_t QueueDb::count(const QueueFilter& filter) {
   try {
-    auto stmt =
-        sqlite::prepare(db_.get(), "SELECT count(*) FROM readings" + where_of(filter), false);
+    auto stmt = sqlite::prepare(
+        db_.get(), fmt::format("SELECT count(*) FROM {}{}", table_of(filter), where_of(filter)),
+        false);
     bind_filter(stmt.get(), filter);
     sqlite::check(db_.get(), sqlite3_step(stmt.get()), "count", SQLITE_ROW);
     return static_cast<std::uint64_t>(sqlite3_column_int64(stmt.get(), 0));
@@ -311,14 +338,19 @@ std::uint64_t QueueDb::count(const QueueFilter& filter) {
 
 std::optional<StoredReading> QueueDb::find(std::uint64_t seq) {
   try {
-    auto stmt = sqlite::prepare(
-        db_.get(), fmt::format("SELECT {} FROM readings WHERE seq = ?1", schema::kReadingColumns),
-        false);
-    sqlite3_bind_int64(stmt.get(), 1, static_cast<std::int64_t>(seq));
-    const int rc = sqlite3_step(stmt.get());
-    sqlite::check(db_.get(), rc, "find", SQLITE_ROW, SQLITE_DONE);
-    if (rc == SQLITE_DONE) return std::nullopt;
-    return stored_from_row(stmt.get());
+    for (const bool dead : {false, true}) {
+      if (dead && !has_dead()) break;
+      auto stmt = sqlite::prepare(
+          db_.get(),
+          fmt::format("SELECT {}{} FROM {} WHERE seq = ?1", schema::kReadingColumns,
+                      dead ? ", reason, dead_ms" : "", dead ? "dead_letters" : "readings"),
+          false);
+      sqlite3_bind_int64(stmt.get(), 1, static_cast<std::int64_t>(seq));
+      const int rc = sqlite3_step(stmt.get());
+      sqlite::check(db_.get(), rc, "find", SQLITE_ROW, SQLITE_DONE);
+      if (rc == SQLITE_ROW) return stored_from_row(stmt.get(), dead);
+    }
+    return std::nullopt;
   } catch (const sqlite::Error& e) {
     throw QueueError(fmt::format("reading {} failed: {}", path_, e.what()));
   }
@@ -330,9 +362,11 @@ std::uint64_t QueueDb::purge(const QueueFilter& filter, bool all) {
     throw QueueError("purge needs a filter (--device, --point, --before) or --all");
   }
   sqlite3* db = db_.get();
+  const char* table = table_of(filter);
   try {
     sqlite::exec(db, "BEGIN IMMEDIATE");
-    auto stmt = sqlite::prepare(db, "DELETE FROM readings" + where_of(filter), false);
+    auto stmt =
+        sqlite::prepare(db, fmt::format("DELETE FROM {}{}", table, where_of(filter)), false);
     bind_filter(stmt.get(), filter);
     sqlite::check(db, sqlite3_step(stmt.get()), "purge", SQLITE_DONE);
     const auto deleted = static_cast<std::uint64_t>(sqlite3_changes64(db));

@@ -35,6 +35,7 @@ struct QueueFilter {
   std::optional<std::int64_t> since_ms;   // source time >= since
   std::optional<std::int64_t> before_ms;  // source time < before
   std::optional<std::uint64_t> limit;     // at most this many, oldest first
+  bool dead = false;                      // the dead-letter table instead of the buffered readings
 
   /// No condition at all (a limit is not a condition).
   [[nodiscard]] bool matches_everything() const noexcept {
@@ -48,6 +49,9 @@ struct StoredReading {
   std::uint64_t size = 0;     // accounted bytes
   std::string storage_class;  // SQLite's typeof(value): null, integer, real, text
   schema::ValueKind kind = schema::ValueKind::kNone;
+  bool dead = false;         // a dead letter: the two below are set
+  std::string reason;        // why it could not be sent
+  std::int64_t dead_ms = 0;  // when it was moved to the dead-letter table
 };
 
 struct GroupCount {
@@ -74,6 +78,11 @@ struct QueueSummary {
   /// Above next_seq: seqs a running gateway has reserved (or one that did not
   /// stop cleanly had; never handed out by the next), 0 if none.
   std::uint64_t reserved_upto = 0;
+  std::uint64_t dead_letters = 0;  // rows in the dead-letter table
+  std::uint64_t dead_bytes = 0;
+  /// What is wrong with the seq bookkeeping ("" if nothing): a gateway
+  /// refuses to start on such a buffer (schema::check_seqs).
+  std::string seq_problem;
   schema::Meta meta;
   std::vector<GroupCount> devices;  // by device
   std::vector<GroupCount> points;   // by device and point
@@ -96,6 +105,8 @@ class QueueDb {
   [[nodiscard]] bool writer_active() const noexcept { return writer_active_; }
   /// Things the user should know about what they see (e.g. an unreadable WAL).
   [[nodiscard]] const std::vector<std::string>& notes() const noexcept { return notes_; }
+  /// The buffer has a dead-letter table (schema 2 and later).
+  [[nodiscard]] bool has_dead() const noexcept { return version_ >= 2; }
 
   /// One consistent snapshot of the counters and groups.
   [[nodiscard]] QueueSummary summary();
@@ -109,15 +120,20 @@ class QueueDb {
 
   [[nodiscard]] std::optional<StoredReading> find(std::uint64_t seq);
 
-  /// kPurge only: deletes the matching readings in one transaction and adds
-  /// their number to the persisted `purged` total. A filter that matches
-  /// everything needs `all`. Returns the number deleted.
+  /// kPurge only: deletes the matching readings (filter.dead: dead letters)
+  /// in one transaction and adds their number to the persisted `purged`
+  /// total. A filter that matches everything needs `all`. Returns the number
+  /// deleted.
   std::uint64_t purge(const QueueFilter& filter, bool all);
 
  private:
   void open_sqlite(bool wal_present);
+  /// "readings" or "dead_letters"; throws QueueError for dead letters in a
+  /// buffer from before they existed (schema 1) — callers check has_dead().
+  [[nodiscard]] const char* table_of(const QueueFilter& filter) const;
 
   std::string path_;
+  int version_ = 0;
   Mode mode_;
   bool writer_active_ = false;
   std::vector<std::string> notes_;

@@ -33,6 +33,10 @@
 //     A clean stop writes back the true next seq, so only a crash leaves a gap.
 //  6. Readings claimed from memory stay claimed in the file (mark_claimed
 //     before append_numbered), so eviction never drops one the broker may have.
+//  7. dead_letter() treats a reading like ack() does, except that the reading
+//     goes to the file's dead-letter table: whole when it was in memory only
+//     (DiskStore::dead_letter_numbered), by seq when the disk store has it.
+//     Every reading passes the disk store's intake (DiskStore::admit) first.
 //
 // Locks: mu_ is taken before the disk store's own locks (peek, ack, append
 // under mu_), never the other way round: the disk store calls nothing here.
@@ -66,6 +70,7 @@ class SpillStore final : public Store {
   std::vector<Reading> peek(std::uint64_t after, std::size_t n) override;
   std::vector<Reading> claim(std::uint64_t after, std::size_t n) override;
   void ack(std::span<const std::uint64_t> seqs) override;
+  void dead_letter(std::span<const DeadLetter> letters) override;
   StoreStats stats() override;
   void set_commit_listener(std::function<void()> listener) override;
 
@@ -140,6 +145,7 @@ SpillStore::~SpillStore() {
 }
 
 void SpillStore::append(Batch&& batch) {
+  disk_->admit(batch);  // the disk store's intake (UTF-8, max_reading), before mu_
   if (batch.empty()) return;
   std::function<void()> listener;
   {
@@ -218,6 +224,38 @@ void SpillStore::ack(std::span<const std::uint64_t> seqs) {
     held_bytes_ += entry_bytes(h);
   }
   if (!to_disk.empty()) disk_->ack(to_disk);
+  pop_front_locked();
+}
+
+// Like ack(), except that what leaves memory goes to the dead-letter table:
+// a reading held only here is handed over whole (the file never had it), one
+// spilling or in the file by its seq (invariant 3 tells which).
+void SpillStore::dead_letter(std::span<const DeadLetter> letters) {
+  if (letters.empty()) return;
+  std::vector<DeadLetterWork> to_disk;
+  std::lock_guard lock(mu_);
+  const std::uint64_t front = front_seq_locked();
+  for (const auto& letter : letters) {
+    if (letter.seq < front || letter.seq - front >= held_.size()) {
+      to_disk.push_back({letter.seq, letter.reason, {}, false});
+      continue;
+    }
+    Held& h = held_[letter.seq - front];
+    if (h.acked) continue;
+    if (h.spilling) {
+      to_disk.push_back({letter.seq, letter.reason, {}, false});
+    } else {
+      --live_;
+      live_bytes_ -= h.size;
+      to_disk.push_back({letter.seq, letter.reason, std::move(h.reading), false});
+      to_disk.back().reading->seq = letter.seq;
+    }
+    held_bytes_ -= entry_bytes(h);
+    h.acked = true;
+    h.reading = Reading{};
+    held_bytes_ += entry_bytes(h);
+  }
+  if (!to_disk.empty()) disk_->dead_letter_numbered(std::move(to_disk));
   pop_front_locked();
 }
 

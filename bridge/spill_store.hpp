@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "bridge/store.hpp"
+#include "bridge/store_commit.hpp"
 #include "config/config.hpp"
 
 namespace fieldgate::bridge {
@@ -32,6 +33,15 @@ class DiskStore : public Store {
   /// Every seq up to `upto` is claimed (Store::claim) from now on: readings
   /// the forwarder took from memory before they were spilled to the file.
   virtual void mark_claimed(std::uint64_t upto) = 0;
+
+  /// What append() does to a batch before it numbers it, for a store in
+  /// front of this one: text made valid UTF-8, readings larger than
+  /// max_reading removed and counted (refused_oversize). Thread-safe.
+  virtual void admit(Batch& batch) = 0;
+
+  /// dead_letter() for readings that may not be in the file yet: those that
+  /// carry their Reading are written to the dead-letter table as they are.
+  virtual void dead_letter_numbered(std::vector<DeadLetterWork>&& letters) = 0;
 };
 
 /// The memory queue in front of `disk` (config.spill_after, spill_memory).

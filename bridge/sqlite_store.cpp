@@ -6,13 +6,17 @@
 //
 //   append()                commit ok                     ack()              commit ok
 //      ──► pending_ ──────────────────► committed row ─────────► hidden_ ─────────────► deleted
-//           ▲    │ commit failed:             │
-//           └────┘ restore_work()             ├─ commit: expired (max_age) or evicted
-//                │                            │  (drop_oldest) ─► deleted, counted
-//                │                            └─ claim(): claimed (forwarder) ─ never evicted
-//                │                               or expired, only acked (invariant 9)
-//                ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
-//                └─ commit: drop_newest refuses what does not fit ─► dropped, counted
+//    │      ▲    │ commit failed:             │
+//    │      └────┘ restore_work()             ├─ commit: expired (max_age) or evicted
+//    │           │                            │  (drop_oldest) ─► deleted, counted
+//    │           │                            ├─ claim(): claimed (forwarder) ─ never evicted
+//    │           │                            │  or expired, only acked (invariant 9)
+//    │           │                            └─ dead_letter(), or a value over max_reading
+//    │           │                               met by peek (invariant 10) ─► hidden_
+//    │           │                               ─ commit ok ─► dead_letters table, counted
+//    │           ├─ trim_pending_locked(): pending_ over max_rows/max_bytes ─► dropped, counted
+//    │           └─ commit: drop_newest refuses what does not fit ─► dropped, counted
+//    └─ intake (store_intake.hpp): over max_reading ─► refused, counted (no seq)
 //
 // "commit" is GroupCommit::run (store_commit.cpp), called by run() on the
 // committer thread with the work take_work_locked() swapped out of pending_.
@@ -70,6 +74,27 @@
 //     after a restart, readings in flight at the crash are unclaimed until the
 //     forwarder sends them again.
 //
+// 10. A dead letter leaves the readings like an ack does (hidden at once,
+//     moved by the next commit, in the same transaction as everything else)
+//     and never comes back: peek() skips it, the commit copies the row to
+//     dead_letters and deletes it. A row with a value larger than
+//     max_reading is never loaded: the reader's SQLITE_LIMIT_LENGTH makes its
+//     step fail with SQLITE_TOOBIG, peek_locked() finds its seq (seq column
+//     only), hides it and goes on after it; the commit copies at most
+//     kDeadLetterKeep bytes of each of its values (blob API). So no row,
+//     whatever its content, keeps the rows behind it from being read.
+// 11. Every reading passes the intake before it gets a seq (append(), and
+//     admit() for spill mode): text valid UTF-8, nothing larger than
+//     max_reading. A refused reading takes no seq and is counted
+//     (meta.refused_oversize, with the next commit).
+// 12. max_bytes bounds the file: the database pages in use after a commit
+//     are at most max_bytes less the WAL's allowance (GroupCommit measures
+//     them in the transaction and evicts or refuses until they fit), except
+//     for claimed readings, which are never evicted (invariant 9).
+// 13. The file is not opened at all (StoreDamagedError, nothing written) when
+//     its seq bookkeeping contradicts invariant 1: meta.next_seq not above a
+//     stored seq (readings or dead letters), or above kMaxOpeningSeq.
+//
 // Locks: mu_ (pending, counters, thread control) and read_mu_ (reader_,
 // hidden_, claimed_upto_) are never held together.
 #include <algorithm>
@@ -89,6 +114,7 @@
 #include "bridge/store.hpp"
 #include "bridge/store_commit.hpp"
 #include "bridge/store_file.hpp"
+#include "bridge/store_intake.hpp"
 #include "bridge/store_schema.hpp"
 
 namespace fieldgate::bridge {
@@ -109,22 +135,28 @@ class SqliteStore final : public DiskStore {
   std::vector<Reading> peek(std::uint64_t after, std::size_t n) override;
   std::vector<Reading> claim(std::uint64_t after, std::size_t n) override;
   void ack(std::span<const std::uint64_t> seqs) override;
+  void dead_letter(std::span<const DeadLetter> letters) override;
   StoreStats stats() override;
   void set_commit_listener(std::function<void()> listener) override;
   void append_numbered(Batch&& batch) override;
   void reserve_seqs(std::uint64_t upto) override;
   void advance_seq(std::uint64_t next) override;
   void mark_claimed(std::uint64_t upto) override;
+  void dead_letter_numbered(std::vector<DeadLetterWork>&& letters) override;
+  void admit(Batch& batch) override;
 
  private:
   void open_reader();
-  std::vector<Reading> peek_locked(std::uint64_t after, std::size_t n);
+  std::vector<Reading> read(std::uint64_t after, std::size_t n, bool claiming);
+  std::vector<Reading> peek_locked(std::uint64_t after, std::size_t n,
+                                   std::vector<DeadLetterWork>& oversize);
+  std::optional<std::uint64_t> next_seq_after_locked(std::uint64_t after);
   void run();
   CommitWork take_work_locked(bool stopping);
   void apply_locked(const CommitResult& out);
   void restore_work_locked(CommitWork&& work);
   void trim_pending_locked();
-  void finish_acks(const std::vector<std::uint64_t>& acks);
+  void finish_acks(const CommitWork& work);
   void note_failure_locked(const CommitResult& out, std::size_t waiting);
   void note_success_locked();
 
@@ -138,7 +170,7 @@ class SqliteStore final : public DiskStore {
 
   std::mutex read_mu_;  // guards reader_, its statements, hidden_, claimed_upto_, peek_error_
   sqlite::Db reader_;
-  sqlite::Stmt peek_, ts_range_;
+  sqlite::Stmt peek_, ts_range_, next_seq_after_;
   std::unordered_set<std::uint64_t> hidden_;  // acked, delete not committed yet
   std::uint64_t claimed_upto_ = 0;            // every seq up to it was claimed (invariant 9)
   int peek_error_ = SQLITE_OK;
@@ -149,12 +181,17 @@ class SqliteStore final : public DiskStore {
   std::deque<Reading> pending_;
   std::uint64_t pending_bytes_ = 0;
   std::vector<std::uint64_t> pending_acks_;
+  std::vector<DeadLetterWork> pending_dead_;
+  ReadingIntake intake_;
+  std::uint64_t refused_oversize_ = 0;  // total, persisted with the next commit
   std::uint64_t next_seq_ = 1;
   std::uint64_t reserved_ = 1;              // meta.next_seq while running (invariant 1)
   std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it
   std::size_t committing_ = 0;              // readings inside the running commit
   std::uint64_t rows_ = 0;                  // written by the committer thread only (under mu_)
   std::uint64_t bytes_ = 0;
+  std::uint64_t dead_rows_ = 0, dead_bytes_ = 0;        // the dead_letters table (same)
+  std::uint64_t dead_lettered_ = 0, dead_dropped_ = 0;  // totals (meta)
   DropCounts totals_;  // since the buffer was created, incl. memory drops not yet persisted
   std::uint64_t unlogged_memory_drops_ = 0;
   std::uint64_t accepted_ = 0, acked_ = 0, commits_ = 0;
@@ -172,12 +209,22 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
       max_rows_(effective_limit(config.max_rows)),
       max_bytes_(effective_limit(config.max_bytes)),
       commit_batch_(static_cast<std::size_t>(std::max(1, config.commit_batch))),
-      file_(open_store_file(config)) {
+      file_(open_store_file(config)),
+      intake_(effective_limit(config.max_reading)) {
   try {
     sqlite3* db = file_.db.get();
     const auto meta = schema::read_meta(db);
     rows_ = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM readings"));
     bytes_ = static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT total(size) FROM readings"));
+    dead_rows_ =
+        static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT count(*) FROM dead_letters"));
+    dead_bytes_ =
+        static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT total(size) FROM dead_letters"));
+    dead_lettered_ = meta.dead_lettered;
+    dead_dropped_ = meta.dead_dropped;
+    refused_oversize_ = meta.refused_oversize;
+    // open_store_file() refused a file whose meta.next_seq is not above every
+    // stored seq (schema::check_seqs), so this is meta.next_seq.
     const auto max_seq =
         static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT max(seq) FROM readings"));
     next_seq_ = std::max(meta.next_seq, max_seq + 1);
@@ -189,13 +236,20 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
           config_.path, std::max(meta.next_seq_used, max_seq + 1), meta.next_seq - 1);
     }
     totals_ = {meta.dropped_oldest, meta.dropped_newest, meta.dropped_expired};
-    commit_.emplace(db, config_, meta.next_seq, totals_, ClaimFence{&read_mu_, &claimed_upto_});
+    commit_.emplace(db, config_, meta, totals_, ClaimFence{&read_mu_, &claimed_upto_});
+    commit_->calibrate(bytes_ + dead_bytes_);
     open_reader();
   } catch (const sqlite::Error& e) {
     throw std::runtime_error(fmt::format("store: cannot open {}: {}", config_.path, e.what()));
   }
   spdlog::info("store: {} open: {} readings ({} bytes) buffered, next seq {}, durability {}",
                config_.path, rows_, bytes_, next_seq_, config::to_string(config_.durability));
+  if (dead_rows_ > 0) {
+    spdlog::warn(
+        "store: {} holds {} dead letters (readings that could not be sent); see `fieldgate "
+        "queue ls --dead --db {}`",
+        config_.path, dead_rows_, config_.path);
+  }
   committer_ = std::thread([this] { run(); });
 }
 
@@ -213,6 +267,11 @@ SqliteStore::~SqliteStore() {
 void SqliteStore::open_reader() {
   reader_ = sqlite::open(config_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
   sqlite3_busy_timeout(reader_.get(), kReaderBusyTimeoutMs);
+  // No value larger than a reading may be is ever loaded: such a row (from an
+  // older configuration, or another tool) fails its step with SQLITE_TOOBIG
+  // before SQLite allocates anything for it, and is dead-lettered (peek_locked).
+  sqlite3_limit(reader_.get(), SQLITE_LIMIT_LENGTH,
+                static_cast<int>(std::min<std::uint64_t>(intake_.max_reading(), INT32_MAX)));
   peek_ = sqlite::prepare(
       reader_.get(),
       fmt::format("SELECT {} FROM readings WHERE seq > ?1 ORDER BY seq", schema::kReadingColumns));
@@ -221,12 +280,15 @@ void SqliteStore::open_reader() {
   ts_range_ = sqlite::prepare(reader_.get(),
                               "SELECT (SELECT min(ts_ms) FROM readings), "
                               "(SELECT max(ts_ms) FROM readings)");
+  next_seq_after_ = sqlite::prepare(reader_.get(),
+                                    "SELECT seq FROM readings WHERE seq > ?1 ORDER BY seq LIMIT 1");
 }
 
 void SqliteStore::append(Batch&& batch) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
+    refused_oversize_ += intake_.admit(batch);
     for (auto& reading : batch) {
       reading.seq = next_seq_++;
       pending_bytes_ += schema::accounted_size(reading);
@@ -250,7 +312,7 @@ void SqliteStore::append_numbered(Batch&& batch) {
   {
     std::lock_guard lock(mu_);
     pending_claimed_upto_ = std::max(pending_claimed_upto_, claimed);
-    for (auto& reading : batch) {
+    for (auto& reading : batch) {  // SpillStore::append admitted them
       pending_bytes_ += schema::accounted_size(reading);
       pending_.push_back(std::move(reading));
     }
@@ -275,6 +337,29 @@ void SqliteStore::advance_seq(std::uint64_t next) {
 void SqliteStore::mark_claimed(std::uint64_t upto) {
   std::lock_guard lock(read_mu_);
   claimed_upto_ = std::max(claimed_upto_, upto);
+}
+
+void SqliteStore::admit(Batch& batch) {
+  std::lock_guard lock(mu_);
+  refused_oversize_ += intake_.admit(batch);
+}
+
+void SqliteStore::dead_letter(std::span<const DeadLetter> letters) {
+  std::vector<DeadLetterWork> work;
+  work.reserve(letters.size());
+  for (const auto& letter : letters) work.push_back({letter.seq, letter.reason, {}, false});
+  dead_letter_numbered(std::move(work));
+}
+
+// As ack(): hidden at once (peek skips them), moved by the next commit.
+void SqliteStore::dead_letter_numbered(std::vector<DeadLetterWork>&& letters) {
+  if (letters.empty()) return;
+  {
+    std::lock_guard lock(read_mu_);
+    for (const auto& letter : letters) hidden_.insert(letter.seq);
+  }
+  std::lock_guard lock(mu_);
+  for (auto& letter : letters) pending_dead_.push_back(std::move(letter));
 }
 
 // Keeps the memory bounded while commits fail (or a batch alone exceeds the
@@ -320,18 +405,42 @@ void SqliteStore::flush() {
 }
 
 std::vector<Reading> SqliteStore::peek(std::uint64_t after, std::size_t n) {
-  std::lock_guard lock(read_mu_);
-  return peek_locked(after, n);
+  return read(after, n, false);
 }
 
 std::vector<Reading> SqliteStore::claim(std::uint64_t after, std::size_t n) {
-  std::lock_guard lock(read_mu_);
-  auto out = peek_locked(after, n);
-  if (!out.empty()) claimed_upto_ = std::max(claimed_upto_, out.back().seq);
+  return read(after, n, true);
+}
+
+std::vector<Reading> SqliteStore::read(std::uint64_t after, std::size_t n, bool claiming) {
+  std::vector<DeadLetterWork> oversize;
+  std::vector<Reading> out;
+  {
+    std::lock_guard lock(read_mu_);
+    out = peek_locked(after, n, oversize);
+    if (claiming && !out.empty()) claimed_upto_ = std::max(claimed_upto_, out.back().seq);
+  }
+  if (!oversize.empty()) {
+    std::lock_guard lock(mu_);  // never with read_mu_
+    for (auto& letter : oversize) pending_dead_.push_back(std::move(letter));
+  }
   return out;
 }
 
-std::vector<Reading> SqliteStore::peek_locked(std::uint64_t after, std::size_t n) {
+std::optional<std::uint64_t> SqliteStore::next_seq_after_locked(std::uint64_t after) {
+  sqlite3_stmt* stmt = next_seq_after_.get();
+  sqlite::ResetOnExit reset(stmt);
+  sqlite3_bind_int64(stmt, 1, static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX)));
+  if (sqlite3_step(stmt) != SQLITE_ROW) return std::nullopt;
+  return static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+}
+
+// A row with a value larger than any reading may be (SQLITE_TOOBIG, see
+// open_reader()) is hidden at once and queued in `oversize` to be moved to
+// the dead-letter table in part; the read goes on after it. It never blocks
+// the rows behind it, and never enters memory whole.
+std::vector<Reading> SqliteStore::peek_locked(std::uint64_t after, std::size_t n,
+                                              std::vector<DeadLetterWork>& oversize) {
   std::vector<Reading> out;
   if (n == 0) return out;
   out.reserve(std::min<std::size_t>(n, 4096));
@@ -339,13 +448,36 @@ std::vector<Reading> SqliteStore::peek_locked(std::uint64_t after, std::size_t n
   sqlite::ResetOnExit reset(stmt);
   sqlite3_bind_int64(stmt, 1, static_cast<std::int64_t>(std::min<std::uint64_t>(after, INT64_MAX)));
   int rc = SQLITE_OK;
-  while (out.size() < n && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
-    if (!hidden_.empty() && hidden_.count(seq) != 0) continue;
-    out.push_back(schema::read_reading(stmt));
+  std::uint64_t last = after;  // the last row stepped over (read or skipped)
+  for (;;) {
+    while (out.size() < n && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const auto seq = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0));
+      last = seq;
+      if (!hidden_.empty() && hidden_.count(seq) != 0) continue;
+      out.push_back(schema::read_reading(stmt));
+    }
+    if (rc != SQLITE_TOOBIG || out.size() >= n) break;
+    sqlite3_reset(stmt);
+    const auto culprit = next_seq_after_locked(last);
+    if (!culprit) break;
+    if (hidden_.insert(*culprit).second) {
+      oversize.push_back({*culprit,
+                          fmt::format("a value is larger than [mqtt] max_payload ({} bytes)",
+                                      intake_.max_reading()),
+                          {},
+                          true});
+      spdlog::warn(
+          "store: seq {} in {} holds a value larger than [mqtt] max_payload ({} bytes); it is "
+          "moved to the dead-letter table with the first {} bytes of each such value",
+          *culprit, config_.path, intake_.max_reading(), kDeadLetterKeep);
+    }
+    last = *culprit;
+    sqlite3_bind_int64(stmt, 1,
+                       static_cast<std::int64_t>(std::min<std::uint64_t>(last, INT64_MAX)));
   }
   // Steady state: report, never throw. The forwarder simply asks again later.
-  const bool failed = out.size() < n && rc != SQLITE_DONE && rc != SQLITE_ROW;
+  const bool failed =
+      out.size() < n && rc != SQLITE_DONE && rc != SQLITE_ROW && rc != SQLITE_TOOBIG;
   if (failed && rc != peek_error_) {
     spdlog::error("store: reading {} failed: {}", config_.path,
                   sqlite::describe(reader_.get(), rc));
@@ -382,6 +514,10 @@ StoreStats SqliteStore::stats() {
     s.dropped_oldest = totals_.oldest;
     s.dropped_newest = totals_.newest;
     s.dropped_expired = totals_.expired;
+    s.dead_lettered = dead_lettered_;
+    s.dead_dropped = dead_dropped_;
+    s.refused_oversize = refused_oversize_;
+    s.dead_letters = dead_rows_;
   }
   s.path = config_.path;
   if (s.rows > 0) {
@@ -422,8 +558,8 @@ void SqliteStore::run() {
     }
     lock.unlock();
 
-    const auto out = commit_->run(work, rows_, bytes_);
-    if (out.ok) finish_acks(work.acks);
+    const auto out = commit_->run(work, {rows_, bytes_, dead_rows_, dead_bytes_});
+    if (out.ok) finish_acks(work);
 
     lock.lock();
     if (out.ok) {
@@ -459,6 +595,22 @@ CommitWork SqliteStore::take_work_locked(bool stopping) {
   CommitWork work;
   work.readings.swap(pending_);
   work.acks.swap(pending_acks_);
+  work.dead.swap(pending_dead_);
+  work.refused_oversize = refused_oversize_;
+  // Spill mode only: a reading dead-lettered before it reached the file goes
+  // to the dead-letter table straight from this group.
+  if (!work.dead.empty() && !work.readings.empty()) {
+    const auto first = work.readings.front().seq;
+    for (auto& letter : work.dead) {
+      if (letter.reading || letter.seq < first) continue;
+      const auto it =
+          std::lower_bound(work.readings.begin(), work.readings.end(), letter.seq,
+                           [](const Reading& r, std::uint64_t seq) { return r.seq < seq; });
+      if (it == work.readings.end() || it->seq != letter.seq) continue;
+      letter.reading = std::move(*it);
+      work.readings.erase(it);
+    }
+  }
   // Spill mode (append_numbered) only: a reading can be confirmed before it
   // reached the file. The commit deletes acked rows before it inserts, so such
   // a reading is left out here rather than written and resurrected.
@@ -486,6 +638,17 @@ CommitWork SqliteStore::take_work_locked(bool stopping) {
 void SqliteStore::apply_locked(const CommitResult& out) {
   rows_ = out.rows;
   bytes_ = out.bytes;
+  dead_rows_ = out.dead_rows;
+  dead_bytes_ = out.dead_bytes;
+  dead_lettered_ += out.dead_moved;
+  dead_dropped_ += out.dead_dropped;
+  if (out.dead_dropped > 0) {
+    spdlog::warn(
+        "store: the dead-letter table of {} was over its bound; its {} oldest entries were "
+        "deleted ({} since the buffer was created). Export and purge dead letters with "
+        "`fieldgate queue` (docs/QUEUE.md)",
+        config_.path, out.dead_dropped, dead_dropped_);
+  }
   accepted_ += out.inserted;
   acked_ += out.acked;
   totals_ += out.dropped;
@@ -499,10 +662,11 @@ void SqliteStore::apply_locked(const CommitResult& out) {
   }
 }
 
-void SqliteStore::finish_acks(const std::vector<std::uint64_t>& acks) {
-  if (acks.empty()) return;
+void SqliteStore::finish_acks(const CommitWork& work) {
+  if (work.acks.empty() && work.dead.empty()) return;
   std::lock_guard lock(read_mu_);
-  for (auto seq : acks) hidden_.erase(seq);
+  for (auto seq : work.acks) hidden_.erase(seq);
+  for (const auto& letter : work.dead) hidden_.erase(letter.seq);
 }
 
 void SqliteStore::restore_work_locked(CommitWork&& work) {
@@ -513,6 +677,8 @@ void SqliteStore::restore_work_locked(CommitWork&& work) {
   for (const auto& r : pending_) pending_bytes_ += schema::accounted_size(r);
   work.acks.insert(work.acks.end(), pending_acks_.begin(), pending_acks_.end());
   pending_acks_.swap(work.acks);
+  for (auto& letter : pending_dead_) work.dead.push_back(std::move(letter));
+  pending_dead_.swap(work.dead);
   trim_pending_locked();
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,21 @@ struct StoreStats {
   std::uint64_t acked = 0;     // deleted after delivery since open
   std::uint64_t commits = 0;   // transactions since open
   // Totals since the database was created (persisted):
-  std::uint64_t dropped_oldest = 0;   // evicted to make room (overflow = drop_oldest)
-  std::uint64_t dropped_newest = 0;   // refused for lack of room (overflow = drop_newest)
-  std::uint64_t dropped_expired = 0;  // older than max_age
+  std::uint64_t dropped_oldest = 0;    // evicted to make room (overflow = drop_oldest)
+  std::uint64_t dropped_newest = 0;    // refused for lack of room (overflow = drop_newest)
+  std::uint64_t dropped_expired = 0;   // older than max_age
+  std::uint64_t dead_lettered = 0;     // moved to dead_letters (the forwarder cannot send them)
+  std::uint64_t dead_dropped = 0;      // dead letters deleted to keep that table in its bound
+  std::uint64_t refused_oversize = 0;  // refused at acquisition: larger than max_reading
+  // Now:
+  std::uint64_t dead_letters = 0;  // readings in the dead_letters table
   std::string path;
+};
+
+/// Why a reading goes to the dead-letter table instead of the broker.
+struct DeadLetter {
+  std::uint64_t seq = 0;
+  std::string reason;  // for people: "topic is 70012 bytes long; MQTT allows 65535"
 };
 
 class Store {
@@ -66,6 +78,13 @@ class Store {
   /// commit and never returned by peek() again. Thread-safe.
   virtual void ack(std::span<const std::uint64_t> seqs) = 0;
 
+  /// These readings cannot be sent (the client or the broker refuses the
+  /// message, or it is too large): from now on peek() skips them, and the
+  /// next commit moves them, with their reason, to the dead-letter table,
+  /// where `fieldgate queue` shows them. Counted, never dropped silently.
+  /// Thread-safe.
+  virtual void dead_letter(std::span<const DeadLetter> letters) = 0;
+
   [[nodiscard]] virtual StoreStats stats() = 0;
 
   /// Called on the store's own thread after each commit that added readings
@@ -78,11 +97,28 @@ class Store {
 /// a seq out again; a clean stop gives the unused ones back.
 inline constexpr std::uint64_t kSeqReserveBlock = 100'000;
 
+/// A buffer whose rows are intact but whose seq bookkeeping is not (a
+/// meta.next_seq at or below a stored seq, or too close to the end of the
+/// seq range to go on): moving it aside would lose its readings, starting
+/// on it would hand out seqs twice or fail every commit. `fieldgate run`
+/// refuses to start (exit status kExitBufferDamaged) and touches nothing.
+class StoreDamagedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The largest seq a buffer may hand out when it opens: far beyond anything
+/// a gateway reaches (2^62 readings), so a meta.next_seq above it can only
+/// come from damage or a hand edit, and what remains can always advance by
+/// many reservation blocks without reaching SQLite's INT64_MAX.
+inline constexpr std::uint64_t kMaxOpeningSeq = std::uint64_t{1} << 62;
+
 /// Opens (creating 0600 if needed) and starts the group-commit thread. A
 /// database that cannot be opened or fails its integrity check is renamed to
 /// "<path>.corrupt-<UTC timestamp>" (with its -wal/-shm), logged at error
-/// level, and replaced by a fresh one. Throws std::runtime_error only when
-/// even a fresh database cannot be created (directory missing, no permission).
+/// level, and replaced by a fresh one. Throws StoreDamagedError (nothing
+/// touched) for damaged seq bookkeeping, and std::runtime_error when even a
+/// fresh database cannot be created (directory missing, no permission).
 [[nodiscard]] std::unique_ptr<Store> open_sqlite_store(const config::StoreConfig& config);
 
 }  // namespace fieldgate::bridge

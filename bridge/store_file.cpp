@@ -3,6 +3,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 #include <stdexcept>
@@ -10,15 +11,17 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "bridge/store.hpp"
+#include "bridge/store_commit.hpp"
 #include "bridge/store_schema.hpp"
 
 namespace fieldgate::bridge {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-// The WAL is truncated back to this after a checkpoint, so a burst (a long
-// outage drained at once) does not leave a huge file behind on the SD card.
-constexpr int kJournalSizeLimit = 16 * 1024 * 1024;
+// SQLite's default: a checkpoint every 1000 WAL pages (about 4 MB) unless
+// max_bytes asks for less.
+constexpr std::uint64_t kAutoCheckpointPages = 1000;
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -74,6 +77,15 @@ std::optional<std::string> prepare(sqlite3* db, const config::StoreConfig& confi
     if (found.identity == schema::Identity::kFieldgate) {
       const auto check = sqlite::query_text(db, "PRAGMA quick_check");
       if (check != "ok") return "PRAGMA quick_check failed: " + check;
+      // Before anything is written (the migration too): a buffer whose rows
+      // are fine but whose seq bookkeeping is not is left exactly as it is.
+      const auto seqs = schema::check_seqs(db, found.version, kMaxOpeningSeq);
+      if (!seqs.empty()) {
+        throw StoreDamagedError(fmt::format(
+            "store: {}: {}. The file is left untouched and the gateway does not start: see "
+            "\"Damaged seq bookkeeping\" in docs/QUEUE.md for how to repair it",
+            config.path, seqs));
+      }
     }
     // A fresh file is initialised before WAL is switched on, so its header
     // (application_id) is in the main file at once, where `fieldgate queue`
@@ -88,7 +100,15 @@ std::optional<std::string> prepare(sqlite3* db, const config::StoreConfig& confi
     sqlite::exec(db, config.durability == config::Durability::kFull
                          ? "PRAGMA synchronous = FULL"
                          : "PRAGMA synchronous = NORMAL");
-    sqlite::exec(db, fmt::format("PRAGMA journal_size_limit = {}", kJournalSizeLimit).c_str());
+    // The WAL's share of max_bytes (store_commit.hpp): truncated back to it
+    // after a checkpoint, and checkpointed at half of it, so that the
+    // database and its WAL together stay within max_bytes.
+    const auto wal_limit = wal_allowance(effective_limit(config.max_bytes));
+    const auto page_size = static_cast<std::uint64_t>(sqlite::query_int(db, "PRAGMA page_size"));
+    const auto checkpoint_pages = std::clamp<std::uint64_t>(
+        wal_limit / 2 / std::max<std::uint64_t>(page_size, 512), 16, kAutoCheckpointPages);
+    sqlite::exec(db, fmt::format("PRAGMA journal_size_limit = {}", wal_limit).c_str());
+    sqlite::exec(db, fmt::format("PRAGMA wal_autocheckpoint = {}", checkpoint_pages).c_str());
     return std::nullopt;
   } catch (const sqlite::Error& e) {
     if (e.primary() == SQLITE_NOTADB || e.primary() == SQLITE_CORRUPT) return e.what();

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -43,10 +44,35 @@ void migrate_to_v1(sqlite3* db) {
   sqlite::exec(db, fmt::format("PRAGMA application_id = {};", kApplicationId).c_str());
 }
 
-// kMigrations[i] takes the schema from version i to i + 1. Version 2 is one
+// Version 2: dead letters, readings the forwarder cannot send (a topic or
+// payload the client or the broker refuses, a row too large to publish). They
+// leave `readings` so that they never block the readings behind them, and are
+// kept here, with the reason, for `fieldgate queue` to show, export and purge.
+void migrate_to_v2(sqlite3* db) {
+  sqlite::exec(db,
+               "CREATE TABLE dead_letters ("
+               " seq INTEGER PRIMARY KEY,"
+               " device TEXT NOT NULL,"
+               " point TEXT NOT NULL,"
+               " ts_ms INTEGER NOT NULL,"
+               " quality INTEGER NOT NULL,"
+               " value_kind INTEGER NOT NULL,"
+               " value,"
+               " unit TEXT NOT NULL,"
+               " error TEXT NOT NULL,"
+               " size INTEGER NOT NULL,"
+               " reason TEXT NOT NULL,"
+               " dead_ms INTEGER NOT NULL);");
+  sqlite::exec(db, fmt::format("INSERT OR IGNORE INTO meta(key, value) VALUES ('{}', 0), "
+                               "('{}', 0), ('{}', 0);",
+                               kMetaDeadLettered, kMetaDeadDropped, kMetaRefusedOversize)
+                       .c_str());
+}
+
+// kMigrations[i] takes the schema from version i to i + 1. Version 3 is one
 // more function here; the loop in migrate() does the rest.
 using Migration = void (*)(sqlite3*);
-constexpr std::array<Migration, kVersion> kMigrations = {&migrate_to_v1};
+constexpr std::array<Migration, kVersion> kMigrations = {&migrate_to_v1, &migrate_to_v2};
 
 }  // namespace
 
@@ -101,12 +127,17 @@ Inspection inspect(sqlite3* db) {
     // transaction); treat it as anything else we did not write.
     result.identity = Identity::kForeign;
   } else {
+    // Version 1 has readings and meta; version 2 adds dead_letters.
     const auto ours =
         sqlite::query_int(db,
                           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-                          "('readings', 'meta')");
-    result.identity = ours == 2 ? Identity::kFieldgate : Identity::kForeign;
-    if (ours != 2) result.detail += ", tables readings/meta missing";
+                          "('readings', 'meta', 'dead_letters')");
+    const auto expected = result.version >= 2 ? 3 : 2;
+    result.identity = ours == expected ? Identity::kFieldgate : Identity::kForeign;
+    if (ours != expected) {
+      result.detail += result.version >= 2 ? ", tables readings/meta/dead_letters missing"
+                                           : ", tables readings/meta missing";
+    }
   }
   return result;
 }
@@ -139,10 +170,55 @@ Meta read_meta(sqlite3* db) {
     if (key == kMetaDroppedNewest) meta.dropped_newest = u;
     if (key == kMetaDroppedExpired) meta.dropped_expired = u;
     if (key == kMetaPurged) meta.purged = u;
+    if (key == kMetaDeadLettered) meta.dead_lettered = u;
+    if (key == kMetaDeadDropped) meta.dead_dropped = u;
+    if (key == kMetaRefusedOversize) meta.refused_oversize = u;
     if (key == kMetaCreatedMs) meta.created_ms = value;
   }
   sqlite::check(db, rc, "read meta", SQLITE_DONE);
   return meta;
+}
+
+std::string check_seqs(sqlite3* db, int version, std::uint64_t max_next_seq) {
+  // Raw values: read_meta() turns a negative one into 0.
+  const auto meta_value = [db](const char* key) -> std::optional<std::int64_t> {
+    auto stmt = sqlite::prepare(db, "SELECT value FROM meta WHERE key = ?1", false);
+    sqlite3_bind_text(stmt.get(), 1, key, -1, SQLITE_STATIC);
+    const int rc = sqlite3_step(stmt.get());
+    sqlite::check(db, rc, "read meta", SQLITE_ROW, SQLITE_DONE);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    return sqlite3_column_int64(stmt.get(), 0);
+  };
+  const std::string tables = version >= 2
+                                 ? "SELECT seq FROM readings UNION ALL SELECT seq FROM dead_letters"
+                                 : "SELECT seq FROM readings";
+  const auto rows = sqlite::query_int(db, ("SELECT count(*) FROM (" + tables + ")").c_str());
+  const auto min_seq = sqlite::query_int(db, ("SELECT min(seq) FROM (" + tables + ")").c_str());
+  const auto max_seq = sqlite::query_int(db, ("SELECT max(seq) FROM (" + tables + ")").c_str());
+  const auto next = meta_value(kMetaNextSeq).value_or(1);
+  const auto used = meta_value(kMetaNextSeqUsed).value_or(0);
+  if (rows > 0 && min_seq < 1) {
+    return fmt::format("a stored reading has seq {}; seqs start at 1", min_seq);
+  }
+  if (next < 1) return fmt::format("meta.next_seq is {}; it must be at least 1", next);
+  if (rows > 0 && next <= max_seq) {
+    return fmt::format(
+        "meta.next_seq is {}, not above the highest stored seq {}: seqs would be handed out twice",
+        next, max_seq);
+  }
+  if (static_cast<std::uint64_t>(next) > max_next_seq) {
+    return fmt::format(
+        "meta.next_seq is {}, too close to the end of the seq range (at most {} when a gateway "
+        "starts) for seqs to advance",
+        next, max_next_seq);
+  }
+  if (used != 0 && (used > next || (rows > 0 && used <= max_seq))) {
+    return fmt::format(
+        "meta.next_seq_used is {}; it must lie above the highest stored seq ({}) and at most at "
+        "meta.next_seq ({})",
+        used, rows > 0 ? max_seq : 0, next);
+  }
+  return {};
 }
 
 Reading read_reading(sqlite3_stmt* stmt) {

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,7 +20,7 @@ namespace fieldgate::bridge::schema {
 inline constexpr std::int32_t kApplicationId = 0x46475142;
 /// PRAGMA user_version this build writes. A file with a higher one was made by
 /// a newer fieldgate and is not touched.
-inline constexpr int kVersion = 1;
+inline constexpr int kVersion = 2;
 
 /// readings.value_kind: what `value` holds (SQLite alone cannot tell a bool
 /// from an integer, nor a NaN double from "no value").
@@ -35,6 +36,12 @@ inline constexpr const char* kMetaDroppedOldest = "dropped_oldest";
 inline constexpr const char* kMetaDroppedNewest = "dropped_newest";
 inline constexpr const char* kMetaDroppedExpired = "dropped_expired";
 inline constexpr const char* kMetaPurged = "purged";
+// Version 2: readings moved to dead_letters since the buffer was created
+// (the forwarder could not send them), dead letters deleted to keep that
+// table within its bound, and readings refused at acquisition for their size.
+inline constexpr const char* kMetaDeadLettered = "dead_lettered";
+inline constexpr const char* kMetaDeadDropped = "dead_dropped";
+inline constexpr const char* kMetaRefusedOversize = "refused_oversize";
 inline constexpr const char* kMetaCreatedMs = "created_ms";
 
 /// Persisted counters (meta table).
@@ -45,6 +52,9 @@ struct Meta {
   std::uint64_t dropped_newest = 0;
   std::uint64_t dropped_expired = 0;
   std::uint64_t purged = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t dead_dropped = 0;
+  std::uint64_t refused_oversize = 0;
   std::int64_t created_ms = 0;
 };
 
@@ -73,10 +83,24 @@ void migrate(sqlite3* db, int from_version);
 
 [[nodiscard]] Meta read_meta(sqlite3* db);
 
+/// What is wrong with the seq bookkeeping of a fieldgate buffer at
+/// `version`, or "" when nothing is: meta.next_seq must be above every
+/// stored seq (readings and dead letters) and at most `max_next_seq`;
+/// meta.next_seq_used, when recorded, must lie between the two; no stored
+/// seq may be below 1. Reads only. Throws sqlite::Error.
+[[nodiscard]] std::string check_seqs(sqlite3* db, int version, std::uint64_t max_next_seq);
+
 /// The columns every reader selects, in the order read_reading() expects.
+/// The dead_letters table has the same ones, then `reason` and `dead_ms`.
 inline constexpr std::string_view kReadingColumns =
     "seq, device, point, ts_ms, quality, value_kind, value, unit, error, size";
 inline constexpr int kSizeColumn = 9;
+inline constexpr int kReasonColumn = 10;  // dead_letters only
+inline constexpr int kDeadMsColumn = 11;
+
+/// The text columns of a row, by name (the store reads oversize ones in part).
+inline constexpr std::array<const char*, 5> kTextColumns = {"device", "point", "value", "unit",
+                                                            "error"};
 
 /// The Reading in the current row of a statement selecting kReadingColumns.
 [[nodiscard]] Reading read_reading(sqlite3_stmt* stmt);

@@ -74,6 +74,9 @@ inline constexpr DurationRange kDrainTimeout{kZero, minutes{5}};
 inline constexpr DurationRange kStatusInterval{seconds{1}, kDay};
 inline constexpr DurationRange kCommandMaxAge{kOneMs, kDay};
 inline constexpr std::size_t kMaxMqttStringBytes = 65535;  // client_id, username
+// An MQTT packet is at most 256 MiB (a four-byte remaining length); a payload
+// below 1 KiB could not carry a device-json poll or a long error.
+inline constexpr SizeRange kMaxPayload{kKiB, 256 * kMiB - kKiB};
 
 }  // namespace bounds
 }  // namespace fieldgate::config

@@ -148,6 +148,10 @@ struct StoreConfig {
   StoreMode mode = StoreMode::kDisk;
   Duration spill_after{5000};               // kSpill: unconfirmed this long → file
   std::uint64_t spill_memory = 4ULL << 20;  // kSpill: memory queue bound (accounted bytes)
+  /// The largest reading the store accepts (accounted size); larger ones are
+  /// refused and counted. Not a [store] key: the loader copies [mqtt]
+  /// max_payload here, since a larger reading could never be published.
+  std::uint64_t max_reading = 256ULL * 1024;
   SourcePos pos;
 };
 
@@ -186,6 +190,10 @@ struct MqttConfig {
   /// mosquitto's default (max_inflight_messages) is 20. MQTT 3.1.1 cannot
   /// announce it, so it is a setting.
   int max_inflight_qos2 = 20;
+  /// The largest payload published. A larger message is never sent: its
+  /// readings go to the buffer's dead-letter table; readings that alone are
+  /// larger are refused when acquired (StoreConfig::max_reading).
+  std::uint64_t max_payload = 256ULL * 1024;
   Duration reconnect_min{1000};
   Duration reconnect_max{60000};
   Duration drain_timeout{5000};  // on shutdown, wait this long for acknowledgements

@@ -217,6 +217,7 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
     config.mqtt = read_mqtt(child);
     config.has_mqtt = true;
   }
+  config.store.max_reading = config.mqtt.max_payload;  // what could never be published
   if (const toml::array* buses = s.array_of_tables("buses", "[[buses]]")) {
     s.for_each_table(*buses, "buses", kBusKeys,
                      [&](Section& bus) { config.buses.push_back(read_bus(bus)); });

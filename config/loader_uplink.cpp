@@ -199,6 +199,7 @@ MqttConfig read_mqtt(Section& s) {
 
   assign(m.max_inflight, s.integer("max_inflight", 1, 65535));
   assign(m.max_inflight_qos2, s.integer("max_inflight_qos2", 1, 65535));
+  assign(m.max_payload, s.size("max_payload", bounds::kMaxPayload));
   const auto reconnect_min = s.duration("reconnect_min", bounds::kReconnect);
   const auto reconnect_max = s.duration("reconnect_max", bounds::kReconnect);
   assign(m.reconnect_min, reconnect_min);

@@ -31,4 +31,75 @@ std::string format_value(const Value& v) {
   return std::visit(Visitor{}, v);
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[i] (Unicode Table 3-7),
+// 0 if there is none. ASCII is 1.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) noexcept {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+  const unsigned char b0 = byte(i);
+  const std::size_t left = text.size() - i;
+  if (b0 < 0x80) return 1;
+  if (in(b0, 0xC2, 0xDF)) return left >= 2 && in(byte(i + 1), 0x80, 0xBF) ? 2 : 0;
+  if (in(b0, 0xE0, 0xEF)) {
+    if (left < 3) return 0;
+    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
+    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
+    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) ? 3 : 0;
+  }
+  if (in(b0, 0xF0, 0xF4)) {
+    if (left < 4) return 0;
+    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
+    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
+    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) && in(byte(i + 3), 0x80, 0xBF)
+               ? 4
+               : 0;
+  }
+  return 0;
+}
+
+bool make_valid(std::string& text) {
+  if (is_valid_utf8(text)) return false;
+  text = to_valid_utf8(text);
+  return true;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence(text, i);
+    if (n == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+bool make_valid_utf8(Reading& reading) {
+  bool changed = make_valid(reading.device);
+  changed |= make_valid(reading.point);
+  changed |= make_valid(reading.unit);
+  changed |= make_valid(reading.error);
+  if (auto* s = std::get_if<std::string>(&reading.value)) changed |= make_valid(*s);
+  return changed;
+}
+
 }  // namespace fieldgate

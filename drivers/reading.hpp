@@ -40,4 +40,18 @@ using Batch = std::vector<Reading>;
 /// Human form of a value: "230.5", "true", "SN-0042", "-" for none.
 [[nodiscard]] std::string format_value(const Value& v);
 
+/// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
+/// nothing above U+10FFFF).
+[[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
+
+/// `text` with every byte that is not part of a well-formed UTF-8 sequence
+/// replaced by U+FFFD (one per byte: a Latin-1 "\xB0C" becomes "\uFFFDC").
+[[nodiscard]] std::string to_valid_utf8(std::string_view text);
+
+/// Makes every string of a reading (device, point, unit, error, a string
+/// value) valid UTF-8 by to_valid_utf8(); true if anything was replaced.
+/// Devices send any bytes (a serial instrument's Latin-1 "°"); MQTT topics
+/// and JSON need UTF-8, so the store applies this to every reading it takes.
+bool make_valid_utf8(Reading& reading);
+
 }  // namespace fieldgate

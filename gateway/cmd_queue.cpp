@@ -1,7 +1,10 @@
 #include "gateway/cmd_queue.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <ext/stdio_filebuf.h>
 
 #include <chrono>
 #include <cstdio>
@@ -62,11 +65,21 @@ std::string human_age(std::int64_t ms) {
 nlohmann::json reading_json(const StoredReading& s) {
   auto j = to_json(s.reading);
   j["seq"] = s.reading.seq;
+  if (s.dead) {
+    j["dead_reason"] = s.reason;
+    j["dead_ts"] = format_timestamp(s.dead_ms);
+    j["dead_ts_ms"] = s.dead_ms;
+  }
   return j;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+// RFC 4180, and safe to open in a terminal or a spreadsheet's text view:
+// control characters and bytes that are not UTF-8 are escaped (printable()),
+// so a field never holds a raw escape sequence; one that then holds a comma,
+// a quote or a backslash escape is quoted.
+std::string csv_field(std::string_view raw) {
+  const std::string text = printable(raw);
+  if (text.find_first_of(",\"") == std::string::npos) return text;
   std::string quoted = "\"";
   for (char c : text) {
     if (c == '"') quoted += '"';
@@ -79,13 +92,17 @@ std::string csv_line(const StoredReading& s) {
   const auto& r = s.reading;
   const auto value =
       std::holds_alternative<std::monostate>(r.value) ? std::string() : format_value(r.value);
-  return fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.seq, format_timestamp(r.source_ts_ms),
-                     r.source_ts_ms, csv_field(r.device), csv_field(r.point), csv_field(value),
-                     bridge::schema::to_string(s.kind), csv_field(r.unit), to_string(r.quality),
-                     csv_field(r.error));
+  auto line = fmt::format("{},{},{},{},{},{},{},{},{},{}", r.seq, format_timestamp(r.source_ts_ms),
+                          r.source_ts_ms, csv_field(r.device), csv_field(r.point), csv_field(value),
+                          bridge::schema::to_string(s.kind), csv_field(r.unit),
+                          to_string(r.quality), csv_field(r.error));
+  if (s.dead) line += fmt::format(",{},{}", csv_field(s.reason), format_timestamp(s.dead_ms));
+  return line + "\n";
 }
 constexpr const char* kCsvHeader =
     "seq,ts,ts_ms,device,point,value,value_kind,unit,quality,error\n";
+constexpr const char* kCsvDeadHeader =
+    "seq,ts,ts_ms,device,point,value,value_kind,unit,quality,error,dead_reason,dead_ts\n";
 
 QueueFilter filter_of(const QueueOptions& o, std::int64_t now_ms) {
   QueueFilter f;
@@ -101,6 +118,7 @@ QueueFilter filter_of(const QueueOptions& o, std::int64_t now_ms) {
     if (!f.before_ms) throw QueueError("--before: " + error);
   }
   if (o.limit > 0) f.limit = static_cast<std::uint64_t>(o.limit);
+  f.dead = o.dead;
   return f;
 }
 
@@ -141,6 +159,12 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
           {"newest", s.meta.dropped_newest},
           {"expired", s.meta.dropped_expired}}},
         {"purged", s.meta.purged},
+        {"dead_letters", s.dead_letters},
+        {"dead_bytes", s.dead_bytes},
+        {"dead_lettered", s.meta.dead_lettered},
+        {"dead_dropped", s.meta.dead_dropped},
+        {"refused_oversize", s.meta.refused_oversize},
+        {"seq_problem", s.seq_problem},
         {"devices", groups(s.devices, false)},
         {"points", groups(s.points, true)},
         {"notes", db.notes()},
@@ -175,6 +199,20 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   }
   fmt::print(out, "dropped    {} oldest evicted, {} newest refused, {} expired; {} purged\n",
              s.meta.dropped_oldest, s.meta.dropped_newest, s.meta.dropped_expired, s.meta.purged);
+  fmt::print(out, "refused    {} readings larger than [mqtt] max_payload, at acquisition\n",
+             s.meta.refused_oversize);
+  fmt::print(out,
+             "dead       {} dead letters ({}) that could not be sent{}; {} since created, {} "
+             "deleted over the table's bound\n",
+             s.dead_letters, human_bytes(s.dead_bytes),
+             s.dead_letters > 0 ? " (queue ls --dead)" : "", s.meta.dead_lettered,
+             s.meta.dead_dropped);
+  if (!s.seq_problem.empty()) {
+    fmt::print(out,
+               "PROBLEM    {}: a gateway refuses to start on this buffer (docs/QUEUE.md, "
+               "\"Damaged seq bookkeeping\")\n",
+               printable(s.seq_problem));
+  }
   if (s.rows == 0) return kExitQueueOk;
   std::size_t dw = 6, pw = 5;
   for (const auto& g : s.points) {
@@ -183,13 +221,13 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   }
   fmt::print(out, "\nby device\n");
   for (const auto& g : s.devices) {
-    fmt::print(out, "  {:<{}}  {:>10}  {:>10}\n", g.device, dw + pw + 2, g.rows,
+    fmt::print(out, "  {:<{}}  {:>10}  {:>10}\n", printable(g.device), dw + pw + 2, g.rows,
                human_bytes(g.bytes));
   }
   fmt::print(out, "by point\n");
   for (const auto& g : s.points) {
-    fmt::print(out, "  {:<{}}  {:<{}}  {:>10}  {:>10}\n", g.device, dw, g.point, pw, g.rows,
-               human_bytes(g.bytes));
+    fmt::print(out, "  {:<{}}  {:<{}}  {:>10}  {:>10}\n", printable(g.device), dw,
+               printable(g.point), pw, g.rows, human_bytes(g.bytes));
   }
   // Topics are not stored: the forwarder maps device/point to a topic with
   // the configuration in force when it publishes.
@@ -220,7 +258,22 @@ int run_ls(const QueueOptions& o, std::ostream& out, std::ostream& err) {
       pw = std::max(pw, s.reading.point.size());
     }
     for (const auto& s : rows) {
-      fmt::print(out, "{:>10}  {}\n", s.reading.seq, format_reading(s.reading, dw, pw));
+      fmt::print(out, "{:>10}  {}", s.reading.seq, format_reading(s.reading, dw, pw));
+      if (s.dead) {
+        fmt::print(out, "  DEAD {}: {}", format_timestamp(s.dead_ms), printable(s.reason));
+      }
+      fmt::print(out, "\n");
+    }
+  }
+  if (!o.dead && db.has_dead()) {
+    QueueFilter dead = filter;
+    dead.dead = true;
+    dead.limit.reset();
+    if (const auto n = db.count(dead); n > 0) {
+      fmt::print(err,
+                 "{} dead letters match as well: readings that could not be sent (queue ls "
+                 "--dead)\n",
+                 n);
     }
   }
   if (filter.limit) {
@@ -228,9 +281,8 @@ int run_ls(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     all.limit.reset();
     const auto total = db.count(all);
     if (total > *filter.limit) {
-      fmt::print(err,
-                 "{} of {} matching readings shown (--limit N, --limit 0 for all, or export)\n",
-                 *filter.limit, total);
+      fmt::print(err, "{} of {} matching {} shown (--limit N, --limit 0 for all, or export)\n",
+                 *filter.limit, total, o.dead ? "dead letters" : "readings");
     }
   }
   return kExitQueueOk;
@@ -255,15 +307,19 @@ int run_show(const QueueOptions& o, std::ostream& out) {
     return kExitQueueOk;
   }
   fmt::print(out, "seq      {}\n", r.seq);
-  fmt::print(out, "device   {}\n", r.device);
-  fmt::print(out, "point    {}\n", r.point);
+  fmt::print(out, "device   {}\n", printable(r.device));
+  fmt::print(out, "point    {}\n", printable(r.point));
   fmt::print(out, "time     {} (ts_ms {})\n", format_timestamp(r.source_ts_ms), r.source_ts_ms);
-  fmt::print(out, "value    {} ({}, stored as {})\n", format_value(r.value),
+  fmt::print(out, "value    {} ({}, stored as {})\n", printable(format_value(r.value)),
              bridge::schema::to_string(found->kind), found->storage_class);
-  fmt::print(out, "unit     {}\n", r.unit.empty() ? "-" : r.unit);
+  fmt::print(out, "unit     {}\n", r.unit.empty() ? "-" : printable(r.unit));
   fmt::print(out, "quality  {}\n", to_string(r.quality));
-  fmt::print(out, "error    {}\n", r.error.empty() ? "-" : r.error);
-  fmt::print(out, "size     {} bytes (counted against max_bytes)\n", found->size);
+  fmt::print(out, "error    {}\n", r.error.empty() ? "-" : printable(r.error));
+  fmt::print(out, "size     {} bytes (accounted)\n", found->size);
+  if (found->dead) {
+    fmt::print(out, "DEAD     since {}: {}\n", format_timestamp(found->dead_ms),
+               printable(found->reason));
+  }
   return kExitQueueOk;
 }
 
@@ -272,12 +328,60 @@ bool same_file(const std::string& a, const std::string& b) {
   return std::filesystem::equivalent(a, b, ec);
 }
 
+/// The export file, written as a private temporary file beside --output and
+/// renamed over it only when complete: a symlink at --output is replaced,
+/// never followed; the file is 0600 whatever an earlier one's mode was; an
+/// export that fails leaves the old file (or none) instead of half a file.
+class ExportFile {
+ public:
+  explicit ExportFile(std::string target) : target_(std::move(target)) {
+    struct stat st {};
+    if (::lstat(target_.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+      throw QueueError(fmt::format("--output {} exists and is not a regular file", target_));
+    }
+    const auto path = std::filesystem::path(target_);
+    auto pattern = (path.parent_path() / ("." + path.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);  // O_EXCL, mode 0600
+    if (fd < 0) {
+      throw QueueError(
+          fmt::format("cannot create a file beside {}: {}", target_, std::strerror(errno)));
+    }
+    temp_ = pattern;
+    buf_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::binary);
+    stream_ = std::make_unique<std::ostream>(buf_.get());
+  }
+  ~ExportFile() {
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+  ExportFile(const ExportFile&) = delete;
+  ExportFile& operator=(const ExportFile&) = delete;
+
+  std::ostream& stream() { return *stream_; }
+
+  /// Flushes, closes and renames over the target; throws QueueError.
+  void commit() {
+    stream_->flush();
+    const bool written = static_cast<bool>(*stream_) && buf_->close() != nullptr;
+    if (!written) throw QueueError(fmt::format("writing {} failed", target_));
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+      throw QueueError(fmt::format("cannot replace {}: {}", target_, std::strerror(errno)));
+    }
+    temp_.clear();
+  }
+
+ private:
+  std::string target_;
+  std::string temp_;  // removed unless renamed
+  std::unique_ptr<__gnu_cxx::stdio_filebuf<char>> buf_;
+  std::unique_ptr<std::ostream> stream_;
+};
+
 int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   const bool csv = o.format == "csv" && !o.json;
   QueueDb db(o.db, QueueDb::Mode::kRead);
   for (const auto& note : db.notes()) fmt::print(err, "note: {}\n", note);
   const auto filter = filter_of(o, unix_now_ms());
-  std::ofstream file;
+  std::unique_ptr<ExportFile> file;
   std::ostream* sink = &out;
   if (!o.output.empty()) {
     for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -285,16 +389,10 @@ int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
         throw QueueError(fmt::format("--output {} is the buffer itself", o.output));
       }
     }
-    // Created private like the buffer it comes from; an existing file keeps its mode.
-    const int fd = ::open(o.output.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || ::close(fd) != 0) {
-      throw QueueError(fmt::format("cannot create {}: {}", o.output, std::strerror(errno)));
-    }
-    file.open(o.output, std::ios::out | std::ios::trunc | std::ios::binary);
-    if (!file) throw QueueError(fmt::format("cannot write {}", o.output));
-    sink = &file;
+    file = std::make_unique<ExportFile>(o.output);
+    sink = &file->stream();
   }
-  if (csv) *sink << kCsvHeader;
+  if (csv) *sink << (o.dead ? kCsvDeadHeader : kCsvHeader);
   const auto n = db.for_each(filter, [&](const StoredReading& s) {
     if (csv) {
       *sink << csv_line(s);
@@ -303,11 +401,13 @@ int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     }
     return static_cast<bool>(*sink);
   });
-  sink->flush();
-  if (!*sink) {
-    throw QueueError(fmt::format("writing {} failed", o.output.empty() ? "stdout" : o.output));
+  if (file) {
+    file->commit();
+    fmt::print(err, "exported {} {} to {}\n", n, o.dead ? "dead letters" : "readings", o.output);
+    return kExitQueueOk;
   }
-  if (!o.output.empty()) fmt::print(err, "exported {} readings to {}\n", n, o.output);
+  sink->flush();
+  if (!*sink) throw QueueError("writing stdout failed");
   return kExitQueueOk;
 }
 
@@ -316,20 +416,29 @@ int run_purge(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   if (filter.matches_everything() && !o.all) {
     throw QueueError("purge needs at least one of --device, --point, --before or --all");
   }
+  const char* what = o.dead ? "dead letters" : "readings";
   if (!o.yes) {
+    // A dry run that counted is a success: exit 0 (docs/QUEUE.md).
     QueueDb db(o.db, QueueDb::Mode::kRead);
-    fmt::print(err, "purge would delete {} readings from {}; add --yes to delete them\n",
-               db.count(filter), o.db);
-    return kExitQueueError;
+    const auto n = db.count(filter);
+    if (o.json) {
+      out << nlohmann::json{{"path", o.db}, {"would_delete", n}, {"dead", o.dead}}.dump() << '\n';
+    }
+    fmt::print(err, "purge would delete {} {} from {}; add --yes to delete them\n", n, what, o.db);
+    return kExitQueueOk;
   }
   QueueDb db(o.db, QueueDb::Mode::kPurge);
   const auto deleted = db.purge(filter, o.all);
   const auto total = db.summary().meta.purged;
   if (o.json) {
-    out << nlohmann::json{{"path", o.db}, {"deleted", deleted}, {"purged_total", total}}.dump()
+    out << nlohmann::json{{"path", o.db},
+                          {"deleted", deleted},
+                          {"dead", o.dead},
+                          {"purged_total", total}}
+               .dump()
         << '\n';
   } else {
-    fmt::print(out, "deleted {} readings from {} ({} purged in total)\n", deleted, o.db, total);
+    fmt::print(out, "deleted {} {} from {} ({} purged in total)\n", deleted, what, o.db, total);
   }
   return kExitQueueOk;
 }
@@ -401,8 +510,8 @@ int run_queue(const QueueOptions& options, std::ostream& out, std::ostream& err)
 void add_queue_command(CLI::App& app, int& exit_code) {
   auto* queue = app.add_subcommand(
       "queue",
-      "Inspect the store-and-forward buffer: read-only except purge, also while the gateway "
-      "runs (exit 0, 1 on error)");
+      "Inspect the store-and-forward buffer and its dead letters: read-only except purge, also "
+      "while the gateway runs (exit 0, 1 on error)");
   queue->require_subcommand(1);
   // The callbacks own the options: they must outlive add_queue_command().
   auto options = std::make_shared<QueueOptions>();
@@ -432,6 +541,8 @@ void add_queue_command(CLI::App& app, int& exit_code) {
 
   auto* ls = add("ls", "List buffered readings, oldest first");
   add_filters(ls, true);
+  ls->add_flag("--dead", options->dead,
+               "List the dead letters (readings that could not be sent) instead");
   ls->add_option("--limit", options->limit, "At most N readings (default 50, 0 = all)")
       ->check(CLI::NonNegativeNumber);
 
@@ -445,14 +556,17 @@ void add_queue_command(CLI::App& app, int& exit_code) {
   exp->add_option("--format", options->format, "jsonl or csv")
       ->check(CLI::IsMember({"jsonl", "csv"}))
       ->capture_default_str();
-  exp->add_option("--output", options->output, "Write to FILE (created 0600) instead of stdout");
+  exp->add_option("--output", options->output,
+                  "Write to FILE (a new 0600 file renamed into place) instead of stdout");
+  exp->add_flag("--dead", options->dead, "Export the dead letters instead");
 
   auto* purge = add("purge",
                     "Delete buffered readings (gateway stopped; needs a filter or --all, and "
                     "--yes)");
   add_filters(purge, false);
   purge->add_flag("--all", options->all, "Every buffered reading");
-  purge->add_flag("--yes", options->yes, "Really delete (without it, only says how many)");
+  purge->add_flag("--yes", options->yes, "Really delete (without it, only says how many, exit 0)");
+  purge->add_flag("--dead", options->dead, "Delete dead letters instead of readings");
 }
 
 }  // namespace fieldgate::gateway

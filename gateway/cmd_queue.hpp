@@ -33,6 +33,7 @@ struct QueueOptions {
   std::string output;            // export: file instead of stdout
   bool all = false;              // purge: everything
   bool yes = false;              // purge: really delete
+  bool dead = false;             // ls, export, purge: the dead-letter table instead
 };
 
 /// Runs one queue subcommand; returns the exit code.

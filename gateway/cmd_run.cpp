@@ -89,8 +89,9 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config,
       a.password_file != b.password_file || a.protocol != b.protocol ||
       a.tls.ca_file != b.tls.ca_file || a.tls.cert_file != b.tls.cert_file ||
       a.tls.key_file != b.tls.key_file || a.status_topic != b.status_topic ||
-      old_config.gateway.name != new_config.gateway.name) {
-    changed.emplace_back("the MQTT connection ([mqtt] broker, identity, TLS, status topic)");
+      a.max_payload != b.max_payload || old_config.gateway.name != new_config.gateway.name) {
+    changed.emplace_back(
+        "the MQTT connection ([mqtt] broker, identity, TLS, status topic, max_payload)");
   }
   return changed;
 }
@@ -136,6 +137,9 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   std::unique_ptr<Acquisition> acquisition;
   try {
     store = bridge::open_sqlite_store(config->store);
+  } catch (const bridge::StoreDamagedError& e) {
+    spdlog::error("cannot open the buffer: {}", e.what());
+    return kExitBufferDamaged;
   } catch (const std::exception& e) {
     spdlog::error("cannot open the buffer: {}", e.what());
     return kExitStartFailed;
@@ -173,7 +177,9 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
     const auto status = current_status();
     const auto now_ms = unix_ms_now();
     spdlog::info("status: {}", summary_line(status, now_ms));
-    forwarder->publish_stats(to_json(status, now_ms).dump());
+    // Text from devices and the broker is in it: never throw for a byte that is not UTF-8.
+    forwarder->publish_stats(
+        to_json(status, now_ms).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
   service.ready(fmt::format("running: {} devices, buffer {}, broker {}", config->devices.size(),
                             config->store.path, config->mqtt.broker));

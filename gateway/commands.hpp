@@ -17,7 +17,11 @@ inline constexpr int kExitConfigError = 1;  // the configuration (or a command-l
 inline constexpr int kExitReadFailed = 2;   // `poll --once`: at least one point could not be read
 inline constexpr int kExitWriteFailed = 2;  // `write`: the device refused it or did not answer
 inline constexpr int kExitWriteRejected = 3;  // `write`: refused before any bus traffic
-inline constexpr int kExitStartFailed = 3;  // `run`: the buffer could not be opened
+inline constexpr int kExitStartFailed = 3;    // `run`: the buffer could not be opened
+// `run`: the buffer's seq bookkeeping is damaged (sysexits' EX_DATAERR); its
+// rows are intact and left untouched. A restart cannot help either: the
+// systemd unit does not restart on it (RestartPreventExitStatus).
+inline constexpr int kExitBufferDamaged = 65;
 // `run`: the configuration is wrong (sysexits' EX_CONFIG). The systemd unit
 // does not restart on it (RestartPreventExitStatus=78): a restart cannot help.
 inline constexpr int kExitServiceConfig = 78;
@@ -46,7 +50,7 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err);
 
 struct RunOptions {
   std::string config_path;
-  std::string broker;  // overrides [mqtt] broker when not empty
+  std::string broker;                 // overrides [mqtt] broker when not empty
   bool log_level_from_config = true;  // false when --log-level was given
 };
 /// The gateway: drivers → store → broker, until SIGINT/SIGTERM; SIGHUP reloads.

@@ -14,14 +14,67 @@ std::string format_timestamp(std::int64_t unix_ms) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      if (c == '\\') out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x80) {  // the other C0 controls and DEL
+      out += fmt::format("\\x{:02X}", c);
+      ++i;
+      continue;
+    }
+    // A well-formed sequence: its length from the lead byte, checked whole.
+    const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    const auto sequence = text.substr(i, n);
+    if (sequence.size() == n && is_valid_utf8(sequence)) {
+      if (c == 0xC2 && static_cast<unsigned char>(sequence[1]) < 0xA0) {
+        // C1 controls (U+0080..U+009F): U+009B is a CSI on many terminals.
+        out += fmt::format("\\u{:04X}", static_cast<unsigned char>(sequence[1]));
+      } else {
+        out.append(sequence);
+      }
+      i += n;
+      continue;
+    }
+    out += fmt::format("\\x{:02X}", c);
+    ++i;
+  }
+  return out;
+}
+
 std::string format_reading(const Reading& reading, std::size_t device_width,
                            std::size_t point_width) {
-  auto value = format_value(reading.value);
-  if (!reading.unit.empty() && reading.quality == Quality::kGood) value += " " + reading.unit;
+  auto value = printable(format_value(reading.value));
+  if (!reading.unit.empty() && reading.quality == Quality::kGood) {
+    value += " " + printable(reading.unit);
+  }
   auto line = fmt::format("{}  {:<{}}  {:<{}}  {:>14}  {}", format_timestamp(reading.source_ts_ms),
-                          reading.device, device_width, reading.point, point_width, value,
-                          to_string(reading.quality));
-  if (!reading.error.empty()) line += "  (" + reading.error + ")";
+                          printable(reading.device), device_width, printable(reading.point),
+                          point_width, value, to_string(reading.quality));
+  if (!reading.error.empty()) line += "  (" + printable(reading.error) + ")";
   return line;
 }
 

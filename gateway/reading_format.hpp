@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -14,8 +15,14 @@ namespace fieldgate::gateway {
 /// "2026-11-25T12:00:00.123Z" (UTC).
 [[nodiscard]] std::string format_timestamp(std::int64_t unix_ms);
 
+/// `text` safe to print on a terminal: control characters (C0, DEL, C1, so
+/// no escape sequence reaches the terminal) as C escapes ("\n", "\x1B",
+/// "\u009B"), bytes that are not UTF-8 as "\xNN", and "\" as "\\";
+/// printable UTF-8 ("°C") unchanged.
+[[nodiscard]] std::string printable(std::string_view text);
+
 /// One aligned line for people: time, device, point, value and unit, quality
-/// (and the error of a failed read).
+/// (and the error of a failed read). Device text goes through printable().
 [[nodiscard]] std::string format_reading(const Reading& reading, std::size_t device_width,
                                          std::size_t point_width);
 

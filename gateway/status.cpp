@@ -32,7 +32,10 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"next_seq", q.next_seq},
         {"dropped_oldest", q.dropped_oldest},
         {"dropped_newest", q.dropped_newest},
-        {"dropped_expired", q.dropped_expired}}},
+        {"dropped_expired", q.dropped_expired},
+        {"dead_letters", q.dead_letters},
+        {"dead_lettered", q.dead_lettered},
+        {"refused_oversize", q.refused_oversize}}},
       {"uplink",
        {{"connected", u.connected},
         {"published", u.published},
@@ -41,6 +44,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"reconnects", u.reconnects},
         {"connect_failures", u.connect_failures},
         {"command_topics", u.command_topics},
+        {"dead_lettered", u.dead_lettered},
         {"last_error", u.last_error}}},
   };
 }

@@ -239,9 +239,14 @@ TEST(QueueCliTest, PurgeNeedsAFilterAndYesAndCountsWhatItDeleted) {
   auto result = queue(dir, {"purge", "--db", db, "--yes"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("needs at least one of"), std::string::npos) << result.err;
+  // A dry run that did what was asked (count) succeeds: exit 0 (issue 14, E24).
   result = queue(dir, {"purge", "--db", db, "--device", "pump"});
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find("would delete 4 readings"), std::string::npos) << result.err;
+  EXPECT_EQ(fingerprint(db), before) << "purge without --yes changed the file";
+  result = queue(dir, {"purge", "--db", db, "--device", "pump", "--json"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(nlohmann::json::parse(result.out)["would_delete"], 4);
   EXPECT_EQ(fingerprint(db), before) << "purge without --yes changed the file";
 
   result = queue(dir, {"purge", "--db", db, "--device", "pump", "--yes"});
@@ -395,6 +400,148 @@ TEST(QueueCliTest, AnUnprivilegedUserReadsAStoppedBufferWithoutCreatingFiles) {
   EXPECT_EQ(nlohmann::json::parse(result.out)["rows"], 19);
   EXPECT_FALSE(std::filesystem::exists(db + "-wal"));
   EXPECT_FALSE(std::filesystem::exists(db + "-shm"));
+}
+
+// E15: a device's escape sequences (an OSC that retitles the terminal, a
+// screen clear, an 8-bit CSI) never reach the terminal raw; JSON stays valid
+// JSON with the value intact, CSV stays valid CSV.
+TEST(QueueCliTest, TextAndCsvOutputEscapeADevicesTerminalSequences) {
+  ScratchDir dir;
+  const auto db = (dir.path() / "buffer.db").string();
+  const std::string hostile =
+      "\x1b]0;pwned\x07\x1b[2J\xc2\x9b"
+      "31m,\"x\"\r\nnext";
+  {
+    auto store = bridge::open_sqlite_store(store_config(db));
+    Batch batch{reading("pump", "label", hostile, now_ms())};
+    batch[0].unit = "\x1b[5m";
+    auto failed = reading("pump", "flow", std::monostate{}, now_ms());
+    failed.quality = Quality::kBadResponse;
+    failed.error = "got \x1b[8m";
+    batch.push_back(failed);
+    store->append(std::move(batch));
+    store->flush();
+  }
+  const auto raw_control = [](const std::string& text) {
+    for (const char c : text) {
+      const auto b = static_cast<unsigned char>(c);
+      if ((b < 0x20 && c != '\n') || b == 0x7f) return true;
+    }
+    return text.find("\xc2\x9b") != std::string::npos;
+  };
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"ls"}, {"show", "1"}, {"export", "--format", "csv"}}) {
+    args.insert(args.end(), {"--db", db});
+    const auto result = queue(dir, args);
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_FALSE(raw_control(result.out)) << args[0] << ": " << result.out;
+    EXPECT_NE(result.out.find("\\x1B]0;pwned\\x07"), std::string::npos) << result.out;
+  }
+  const auto csv = queue(dir, {"export", "--db", db, "--format", "csv"});
+  const auto csv_lines = lines(csv.out);
+  ASSERT_EQ(csv_lines.size(), 3u) << "one header and one line per reading: " << csv.out;
+  EXPECT_NE(csv_lines[1].find(",\"\\x1B]0;pwned\\x07\\x1B[2J\\u009B31m,\"\"x\"\"\\r\\nnext\","),
+            std::string::npos)
+      << csv_lines[1];
+  const auto json = queue(dir, {"export", "--db", db});
+  const auto rows = json_lines(json.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["value"], hostile) << "JSON carries the value exactly, escaped by JSON";
+  EXPECT_EQ(json.out.find('\x1b'), std::string::npos) << json.out;
+}
+
+// E20: --output was opened with O_CREAT and followed a symlink into whatever
+// it pointed at, and an existing file kept its mode (0666 seen).
+TEST(QueueCliTest, ExportReplacesASymlinkAndWritesAPrivateFile) {
+  ScratchDir dir;
+  const auto db = make_buffer(dir);
+  const auto victim = dir.write("victim.txt", "precious\n");
+  const auto link = dir.path() / "export.jsonl";
+  std::filesystem::create_symlink(victim, link);
+  auto result = queue(dir, {"export", "--db", db, "--output", link.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::ifstream in(victim);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_EQ(content.str(), "precious\n") << "the export followed the symlink";
+  EXPECT_FALSE(std::filesystem::is_symlink(link));
+  struct stat st {};
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  const auto open_file = dir.write("open.csv", "old\n");
+  ::chmod(open_file.c_str(), 0666);
+  result = queue(dir, {"export", "--db", db, "--format", "csv", "--output", open_file.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(::stat(open_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "an existing file kept its mode";
+  std::ifstream csv(open_file);
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "seq,ts,ts_ms,device,point,value,value_kind,unit,quality,error");
+
+  const auto fifo = dir.path() / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  result = queue(dir, {"export", "--db", db, "--output", fifo.string()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("not a regular file"), std::string::npos) << result.err;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().rfind(".export", 0), std::string::npos)
+        << "a temporary file was left behind: " << entry.path();
+  }
+}
+
+TEST(QueueCliTest, DeadLettersAreCountedListedExportedAndPurged) {
+  ScratchDir dir;
+  const auto db = make_buffer(dir);
+  {
+    auto store = bridge::open_sqlite_store(store_config(db));
+    const std::vector<bridge::DeadLetter> letters{{17, "the broker refused it"},
+                                                  {18, "the topic is not valid UTF-8"}};
+    store->dead_letter(letters);
+    store->flush();
+  }
+  auto result = queue(dir, {"stats", "--db", db, "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto j = nlohmann::json::parse(result.out);
+  EXPECT_EQ(j["rows"], 17);
+  EXPECT_EQ(j["dead_letters"], 2);
+  EXPECT_EQ(j["dead_lettered"], 2);
+  EXPECT_EQ(j["seq_problem"], "");
+  result = queue(dir, {"stats", "--db", db});
+  EXPECT_NE(result.out.find("dead       2 dead letters"), std::string::npos) << result.out;
+
+  result = queue(dir, {"ls", "--db", db, "--device", "pump"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(lines(result.out).size(), 2u) << result.out;
+  EXPECT_NE(result.err.find("2 dead letters match as well"), std::string::npos) << result.err;
+  result = queue(dir, {"ls", "--db", db, "--dead"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto dead = lines(result.out);
+  ASSERT_EQ(dead.size(), 2u) << result.out;
+  EXPECT_NE(dead[0].find("DEAD"), std::string::npos);
+  EXPECT_NE(dead[0].find("the broker refused it"), std::string::npos) << dead[0];
+  result = queue(dir, {"show", "--db", db, "18"});
+  EXPECT_NE(result.out.find("the topic is not valid UTF-8"), std::string::npos) << result.out;
+
+  result = queue(dir, {"export", "--db", db, "--dead"});
+  const auto exported = json_lines(result.out);
+  ASSERT_EQ(exported.size(), 2u);
+  EXPECT_EQ(exported[0]["seq"], 17);
+  EXPECT_EQ(exported[0]["value"], "SN-4, \"B\"");
+  EXPECT_EQ(exported[1]["dead_reason"], "the topic is not valid UTF-8");
+  result = queue(dir, {"export", "--db", db, "--dead", "--format", "csv"});
+  EXPECT_EQ(lines(result.out).at(0),
+            "seq,ts,ts_ms,device,point,value,value_kind,unit,quality,error,dead_reason,dead_ts");
+
+  result = queue(dir, {"purge", "--db", db, "--dead", "--all", "--yes"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("deleted 2 dead letters"), std::string::npos) << result.out;
+  j = nlohmann::json::parse(queue(dir, {"stats", "--db", db, "--json"}).out);
+  EXPECT_EQ(j["dead_letters"], 0);
+  EXPECT_EQ(j["rows"], 17) << "purging dead letters leaves the readings";
+  EXPECT_EQ(j["purged"], 2);
 }
 
 }  // namespace

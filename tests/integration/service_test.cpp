@@ -221,6 +221,9 @@ class HangingStore final : public bridge::Store {
     return inner_.peek(after, n);
   }
   void ack(std::span<const std::uint64_t> seqs) override { inner_.ack(seqs); }
+  void dead_letter(std::span<const bridge::DeadLetter> letters) override {
+    inner_.dead_letter(letters);
+  }
   bridge::StoreStats stats() override { return inner_.stats(); }
   void set_commit_listener(std::function<void()> listener) override {
     inner_.set_commit_listener(std::move(listener));

@@ -71,10 +71,25 @@ class FakeStore final : public bridge::Store {
     for (auto s : seqs) acked_ += rows_.erase(s);
   }
 
+  void dead_letter(std::span<const bridge::DeadLetter> letters) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& letter : letters) {
+      if (rows_.erase(letter.seq) > 0) dead_.push_back(letter);
+    }
+  }
+
+  /// Every reading dead-lettered so far, in order.
+  [[nodiscard]] std::vector<bridge::DeadLetter> dead_letters() const {
+    std::lock_guard lock(mutex_);
+    return dead_;
+  }
+
   bridge::StoreStats stats() override {
     std::lock_guard lock(mutex_);
     bridge::StoreStats s;
     s.rows = rows_.size();
+    s.dead_letters = dead_.size();
+    s.dead_lettered = dead_.size();
     s.next_seq = next_seq_;
     s.accepted = accepted_;
     s.acked = acked_;
@@ -99,6 +114,7 @@ class FakeStore final : public bridge::Store {
   std::uint64_t next_seq_ = 1;
   std::uint64_t accepted_ = 0;
   std::uint64_t acked_ = 0;
+  std::vector<bridge::DeadLetter> dead_;
   std::function<void()> listener_;
   AckLog acks_;
 };
@@ -118,6 +134,9 @@ class AckRecorder final : public bridge::Store {
   void ack(std::span<const std::uint64_t> seqs) override {
     acks_.record(seqs);
     inner_.ack(seqs);
+  }
+  void dead_letter(std::span<const bridge::DeadLetter> letters) override {
+    inner_.dead_letter(letters);
   }
   bridge::StoreStats stats() override { return inner_.stats(); }
   void set_commit_listener(std::function<void()> listener) override {

@@ -101,7 +101,8 @@ void Mosquitto::start() {
     out << "max_queued_messages 0\n"
         << "user " << current_user() << "\n"
         << "log_dest stderr\n"
-        << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+        << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+        << options_.extra_config;
   }
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{"mosquitto", "-c", conf.string()}, dir_);

@@ -27,6 +27,8 @@ struct BrokerOptions {
   /// Broker persistence on (in the scratch dir), so a persistent-session
   /// subscriber's queued messages survive kill()/restart(). Off by default.
   bool persistent = false;
+  /// Appended to the broker's configuration as it is (e.g. "message_size_limit 2048\n").
+  std::string extra_config;
 };
 
 class Mosquitto {

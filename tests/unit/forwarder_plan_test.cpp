@@ -109,5 +109,29 @@ TEST(ReconnectDelay, DoublesFromMinToMaxWithJitter) {
   EXPECT_EQ(reconnect_delay(m, 9, 0.99), milliseconds(60000));  // never above the max
 }
 
+TEST(ForwarderPlanTest, MessagesNoBrokerTakesAreRecognisedBeforeTheyAreSent) {
+  auto message = [](std::string topic, std::size_t payload) {
+    OutgoingMessage m;
+    m.route.topic = std::move(topic);
+    m.payload.assign(payload, 'x');
+    return m;
+  };
+  EXPECT_EQ(refusal_reason(message("fieldgate/gw/meter/v", 100), 1024), "");
+  EXPECT_EQ(refusal_reason(message(std::string(kMaxTopicBytes, 'a'), 10), 1024), "")
+      << "exactly the limit is fine";
+  EXPECT_EQ(refusal_reason(message(std::string(70'000, 'a'), 10), 1024),
+            "the topic is 70000 bytes long; MQTT allows at most 65535");
+  EXPECT_EQ(refusal_reason(message("gw/m\xE9ter/v", 10), 1024), "the topic is not valid UTF-8");
+  EXPECT_EQ(refusal_reason(message(std::string("gw/a\0b", 6), 10), 1024),
+            "the topic holds a NUL character");
+  EXPECT_EQ(refusal_reason(message("gw/+/v", 10), 1024), "the topic holds a wildcard ('+' or '#')");
+  EXPECT_EQ(refusal_reason(message("", 10), 1024), "the topic is empty");
+  EXPECT_EQ(refusal_reason(message("gw/v", 1025), 1024),
+            "the payload is 1025 bytes, more than [mqtt] max_payload (1024 bytes)");
+  EXPECT_EQ(describe_topic(std::string(70'000, 'a')).size(),
+            100u + std::string("… (70000 bytes)").size());
+  EXPECT_EQ(describe_topic("gw/m\xE9ter"), "gw/m\xEF\xBF\xBDter");
+}
+
 }  // namespace
 }  // namespace fieldgate::bridge::detail
