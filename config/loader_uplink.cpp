@@ -21,6 +21,10 @@ using std::chrono::hours;
 using std::chrono::seconds;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
+// Commands set a value: a few bytes, an id and a ts. A Modbus string is at
+// most 250 bytes.
+constexpr std::uint64_t kMinCommandSize = 256;
+constexpr std::uint64_t kMaxCommandSize = kMiB;
 constexpr std::size_t kMaxClientIdBytes = 65535;    // an MQTT UTF-8 string
 constexpr Duration kMaxKeepalive = seconds{65535};  // a 16-bit number of seconds
 
@@ -229,6 +233,15 @@ MqttConfig read_mqtt(Section& s) {
   assign(m.payload, s.choice("payload", kPayloadFormats));
   assign(m.command_qos, s.integer("command_qos", 0, 2));
   assign(m.command_max_age, s.duration("command_max_age", true));
+  if (const auto size = s.size("command_max_size", kMinCommandSize)) {
+    if (*size > kMaxCommandSize) {
+      s.report("command_max_size",
+               fmt::format("expected a size of at most {}, got {}",
+                           quote(format_size(kMaxCommandSize)), quote(format_size(*size))));
+    } else {
+      m.command_max_size = *size;
+    }
+  }
   assign(m.command_suffix, s.name("command_suffix", Need::kOptional));
   assign(m.result_suffix, s.name("result_suffix", Need::kOptional));
   s.check_unknown_keys();

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/command_router.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -174,6 +175,43 @@ TEST_F(JournalLogging, OneLineInIsOneLineOut) {
   }
   EXPECT_EQ(read_file(file_),
             "<4>write meter/label = \"ok\"\\n<0>forged\\x00\\x1B[2J (id \"\\r\")\n");
+  std::filesystem::remove(file_);
+}
+
+TEST_F(JournalLogging, IdenticalCommandsAreEachLogged) {
+  // Found in issue 14: the README promises every command is logged, but the
+  // repeat limiter held back identical audit lines for five minutes.
+  config::Config config;
+  config.gateway.name = "gw";
+  config::DeviceConfig device;
+  device.name = "meter";
+  device.driver = "modbus-tcp";
+  config::PointConfig setpoint;
+  setpoint.name = "setpoint";
+  setpoint.type = config::ValueType::kInt16;
+  setpoint.write.writable = true;
+  setpoint.write.max = 30;
+  device.points.push_back(setpoint);
+  config.devices.push_back(device);
+  Scheduler scheduler(config, {}, [](Batch&&) {});
+  int results = 0;
+  {
+    StderrToFile redirect(file_);
+    ::setenv("JOURNAL_STREAM", redirect.stream_id().c_str(), 1);
+    setup_logging("info");
+    CommandRouter router([&results](std::string, std::string, int) { ++results; });
+    router.attach(config, scheduler);
+    for (int i = 0; i < 3; ++i) {
+      router.handle(bridge::IncomingCommand{
+          "fieldgate/gw/meter/setpoint/set", "99", std::chrono::steady_clock::now(), {}, false});
+    }
+    spdlog::default_logger()->flush();
+  }
+  const std::string line =
+      "<4>write meter/setpoint = 99 (topic fieldgate/gw/meter/setpoint/set, id null): rejected: "
+      "out of range: 99 is above max 30\n";
+  EXPECT_EQ(read_file(file_), line + line + line);
+  EXPECT_EQ(results, 3);
   std::filesystem::remove(file_);
 }
 
