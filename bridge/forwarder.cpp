@@ -164,6 +164,7 @@ class Forwarder::Impl {
     std::lock_guard lock(stats_mutex_);
     ForwarderStats out = stats_;
     out.command_topics = commands_.subscribed();
+    out.results = commands_.result_counts();
     return out;
   }
 

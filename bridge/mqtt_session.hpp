@@ -44,7 +44,8 @@ struct SessionSettings {
 
 /// Paho connect options for a session: protocol level, clean session (or
 /// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the
-/// retained "offline" Last Will, and Paho's own in-flight limit above ours.
+/// retained "offline" Last Will, Paho's own in-flight limit above ours, and
+/// with MQTT 5 the largest packet the gateway accepts.
 [[nodiscard]] mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
                                                          const SessionSettings& session);
 
@@ -57,8 +58,14 @@ struct SessionSettings {
 [[nodiscard]] std::string format_delay(std::chrono::milliseconds d);
 
 /// Paho's limits (in-flight messages, queued commands) for our window: above
-/// it, for the birth, "offline" and stats messages.
+/// it, for the birth, "offline" and stats messages and the command results'
+/// own budget (kResultsInflight), so results never make Paho refuse a reading.
 [[nodiscard]] int paho_queue_limit(const config::MqttConfig& mqtt) noexcept;
+
+/// MQTT 5 Maximum Packet Size the gateway announces at connect: 4 ×
+/// command_max_size, at least 1 MiB. Commands between the two are answered
+/// "rejected"; larger ones the broker does not deliver to the gateway at all.
+[[nodiscard]] std::uint32_t maximum_packet_size(const config::MqttConfig& mqtt) noexcept;
 
 /// One line for logs describing the session; the password shows as "***".
 [[nodiscard]] std::string describe_session(const config::MqttConfig& mqtt,

@@ -41,6 +41,8 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"reconnects", u.reconnects},
         {"connect_failures", u.connect_failures},
         {"command_topics", u.command_topics},
+        {"results_published", u.results.published},
+        {"results_dropped", u.results.dropped},
         {"last_error", u.last_error}}},
   };
 }
