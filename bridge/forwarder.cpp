@@ -115,6 +115,7 @@ class Forwarder::Impl {
         store_(store),
         topics_(std::make_shared<const TopicMap>(std::move(topics))),
         rng_(std::random_device{}()) {
+    detail::bind_connect_properties(connect_options_);  // Paho C++ 1.2.0, see there
     new_client();  // here, so that a URI Paho rejects fails the constructor
   }
 

@@ -206,6 +206,13 @@ mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
   return b.finalize();
 }
 
+void bind_connect_properties(mqtt::connect_options& options) {
+  // None (MQTT 3.1.1): Paho refuses connect properties with that version.
+  if (options.get_properties().empty()) return;
+  mqtt::properties props = options.get_properties();
+  options.set_properties(std::move(props));
+}
+
 int paho_queue_limit(const config::MqttConfig& mqtt) noexcept {
   return mqtt.max_inflight + kPahoLimitAboveWindow;
 }

@@ -49,6 +49,14 @@ struct SessionSettings {
 [[nodiscard]] mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
                                                          const SessionSettings& session);
 
+/// Points `options`' C struct at its own connect properties. Paho C++ 1.2.0
+/// (Debian bookworm) copies and moves connect_options without doing so
+/// (fixed upstream in 1.3.0, eclipse/paho.mqtt.cpp#426): a copy sends the
+/// properties of the object it came from, freed by then — the MQTT 5
+/// Session Expiry and Maximum Packet Size were not sent. Call on the
+/// connect_options in its final place, before connecting with it.
+void bind_connect_properties(mqtt::connect_options& options);
+
 /// The Paho client for the session: no persistence, no sending while
 /// disconnected (the store is the buffer). Throws std::runtime_error.
 [[nodiscard]] std::unique_ptr<mqtt::async_client> make_client(const config::MqttConfig& mqtt,

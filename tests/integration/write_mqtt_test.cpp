@@ -318,5 +318,30 @@ TEST_F(WriteMqttTest, HostileCommandsAreAnsweredAndTheGatewayStaysUp) {
   EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
 }
 
+// MQTT 5: the gateway announces the largest packet it takes (4 x
+// command_max_size, at least 1 MiB) and the broker keeps anything larger to
+// itself. Once Paho C++ 1.2.0 silently dropped the connect properties.
+TEST_F(WriteMqttTest, WithMqtt5AHugeCommandIsNotEvenDelivered) {
+  auto run = start(write_config(true, "5"));
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(requests_reach(2)) << run->stderr_text();
+  // Over command_max_size, under the packet size: answered.
+  Json r = command(kLabelSet, std::string(100'000, 'a'));
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("error"), "payload of 100000 bytes is larger than command_max_size (65536 bytes)");
+  // Over the packet size: never delivered. Results come in order, so the
+  // next one is the small command's.
+  const std::size_t before = results_.messages().size();
+  publisher_.publish(kLabelSet, std::string(10'000'000, 'a'), 1);
+  r = command(kLabelSet, R"({"value": "ok", "id": "after"})");
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("id"), "after") << r.dump();
+  EXPECT_EQ(r.at("status"), "ok") << r.dump();
+  EXPECT_EQ(results_.messages().size(), before + 1);
+  EXPECT_EQ(run->stderr_text().find("10000000 bytes"), std::string::npos) << run->stderr_text();
+  ::kill(run->pid(), SIGTERM);
+  EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
+}
+
 }  // namespace
 }  // namespace fieldgate::testing
