@@ -1,17 +1,28 @@
 // Private to bridge/: the command side of the forwarder's MQTT session. It
 // keeps the broker's subscriptions equal to the wanted command topics (all of
 // them again after every connect: a clean session forgets them), hands each
-// arriving command to the handler, and publishes results. Results are never
-// buffered: not connected means not sent.
+// arriving command to the handler, and publishes results.
 //
-// Threads: set_topics() and queue_result() from anywhere; on_message() on
-// Paho's thread; start_session(), service() on the forwarder thread, the only
-// one that calls into the Paho client.
+// Results never share fate with readings. They wait in a queue of their own,
+// bounded (kMaxQueuedResults, kMaxQueuedResultBytes), and at most
+// kResultsInflight of them are in the client at a time; Paho's own limits sit
+// above the readings' window plus that budget (paho_queue_limit), so however
+// many commands arrive, Paho never refuses a reading because of results and
+// the session is never broken by them. A result that does not fit is dropped
+// and counted (ResultCounts); drops are summarised in one log line per
+// kDropSummaryEvery. Results are never buffered across sessions: not
+// connected means not sent.
+//
+// Threads: set_topics() and queue_result() from anywhere; on_message() and
+// the listeners on Paho's threads; start_session(), service() on the
+// forwarder thread, the only one that calls into the Paho client.
 #pragma once
 
 #include <mqtt/async_client.h>
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -22,6 +33,14 @@
 
 namespace fieldgate::bridge::detail {
 
+/// Results waiting for the client, at most (count and payload bytes).
+inline constexpr std::size_t kMaxQueuedResults = 256;
+inline constexpr std::size_t kMaxQueuedResultBytes = 1024 * 1024;
+/// Results handed to the client and not yet confirmed, at most.
+inline constexpr int kResultsInflight = 32;
+/// Dropped results are reported at most this often.
+inline constexpr std::chrono::seconds kDropSummaryEvery{10};
+
 class CommandChannel {
  public:
   /// `wake` makes the forwarder thread call service() soon.
@@ -30,21 +49,24 @@ class CommandChannel {
   void set_handler(CommandHandler handler);
   /// The topics to be subscribed from now on, at `qos`.
   void set_topics(std::vector<std::string> topics, int qos);
-  /// Queues a result for publishing (QoS `qos`, not retained); dropped when
-  /// `connected` is false or the session ends before it went out.
+  /// Queues a result for publishing (QoS `qos`, not retained); dropped and
+  /// counted when `connected` is false, the queue is full, or the session
+  /// ends before it went out.
   void queue_result(std::string topic, std::string payload, int qos, bool connected);
 
-  /// Paho's message callback.
-  void on_message(const mqtt::const_message_ptr& message);
+  /// Paho's message callback. Never throws.
+  void on_message(const mqtt::const_message_ptr& message) noexcept;
 
-  /// A new session: nothing is subscribed (clean session), nothing is pending.
+  /// A new session: nothing is subscribed (clean session), nothing is queued.
   void start_session();
   /// Subscribes and unsubscribes to match the wanted topics, publishes queued
-  /// results. Paho's exceptions are logged, never thrown.
+  /// results within the budget. Paho's exceptions are logged, never thrown.
   void service(mqtt::async_client& client);
 
   /// Command topics the broker confirmed in this session.
   [[nodiscard]] std::size_t subscribed() const noexcept { return confirmed_.load(); }
+  /// Results published and dropped so far.
+  [[nodiscard]] ResultCounts result_counts() const;
 
  private:
   class Listener final : public mqtt::iaction_listener {
@@ -54,8 +76,19 @@ class CommandChannel {
     void on_failure(const mqtt::token& tok) override;
 
    private:
+    void confirm(const mqtt::token& tok);
     CommandChannel& channel_;
     bool subscribe_;
+  };
+  // The outcome of each result handed to the client.
+  class ResultListener final : public mqtt::iaction_listener {
+   public:
+    explicit ResultListener(CommandChannel& channel) : channel_(channel) {}
+    void on_success(const mqtt::token& tok) override;
+    void on_failure(const mqtt::token& tok) override;
+
+   private:
+    CommandChannel& channel_;
   };
 
   struct Result {
@@ -63,21 +96,41 @@ class CommandChannel {
     std::string payload;
     int qos = 1;
   };
+  // Why results were dropped since the last summary line.
+  struct Drops {
+    std::uint64_t not_connected = 0;
+    std::uint64_t queue_full = 0;
+    std::uint64_t session_ended = 0;
+    std::uint64_t refused = 0;  // by the client, or failed after it took them
+    [[nodiscard]] std::uint64_t total() const noexcept {
+      return not_connected + queue_full + session_ended + refused;
+    }
+  };
+
+  void summarise_drops();                     // forwarder thread
+  void result_done(bool published) noexcept;  // Paho's thread
 
   std::function<void()> wake_;
-  std::mutex mutex_;  // guards everything below but the forwarder-thread state
+  mutable std::mutex mutex_;  // guards everything below but the forwarder-thread state
   CommandHandler handler_;
   std::set<std::string> wanted_;
   int qos_ = 1;
-  std::vector<Result> results_;
+  std::deque<Result> results_;
+  std::size_t queued_bytes_ = 0;
+  int results_inflight_ = 0;  // handed to the client, outcome not known yet
+  ResultCounts counts_;
+  Drops drops_;                // since the last summary
   std::uint64_t session_ = 0;  // counts start_session(), so late SUBACKs are ignored
 
   // Forwarder thread only.
   std::set<std::string> requested_;  // subscribed in this session (SUBACK or not)
   int requested_qos_ = -1;
   std::atomic<std::size_t> confirmed_{0};
+  std::chrono::steady_clock::time_point last_summary_{};
+  std::uint64_t published_at_summary_ = 0;
   Listener subscribed_listener_{*this, true};
   Listener unsubscribed_listener_{*this, false};
+  ResultListener result_listener_{*this};
 };
 
 }  // namespace fieldgate::bridge::detail

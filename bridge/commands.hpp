@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,5 +25,15 @@ struct IncomingCommand {
 
 /// Called on Paho's thread for every command; must be quick and must not throw.
 using CommandHandler = std::function<void(IncomingCommand)>;
+
+/// What became of the command results handed to the forwarder, since it
+/// started. Every result ends up in exactly one of the two.
+struct ResultCounts {
+  /// Confirmed by the broker (QoS 1, 2) or written to it (QoS 0).
+  std::uint64_t published = 0;
+  /// Never published: not connected, the result queue was full (a flood of
+  /// commands), the session ended first, or the client refused it.
+  std::uint64_t dropped = 0;
+};
 
 }  // namespace fieldgate::bridge

@@ -160,6 +160,7 @@ class Forwarder::Impl {
         store_(store),
         topics_(std::make_shared<const TopicMap>(std::move(topics))),
         rng_(std::random_device{}()) {
+    detail::bind_connect_properties(connect_options_);  // Paho C++ 1.2.0, see there
     new_client();  // here, so that a URI Paho rejects fails the constructor
   }
 
@@ -209,6 +210,7 @@ class Forwarder::Impl {
     std::lock_guard lock(stats_mutex_);
     ForwarderStats out = stats_;
     out.command_topics = commands_.subscribed();
+    out.results = commands_.result_counts();
     return out;
   }
 

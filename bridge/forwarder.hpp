@@ -27,6 +27,7 @@ struct ForwarderStats {
   std::string last_error;           // why the last connect or publish failed ("" if none)
   std::size_t command_topics = 0;   // command subscriptions the broker confirmed (this session)
   std::uint64_t dead_lettered = 0;  // readings sent to the dead-letter table (never publishable)
+  ResultCounts results;             // command results published and dropped
 };
 
 class Forwarder {
@@ -72,9 +73,9 @@ class Forwarder {
   /// Thread-safe.
   void set_command_topics(std::vector<std::string> topics, int qos);
 
-  /// Publishes a command's result (not retained) if connected; otherwise, or
-  /// if the session ends first, it is dropped: results are never buffered.
-  /// Thread-safe.
+  /// Publishes a command's result (not retained) if connected; otherwise, if
+  /// the result queue is full, or if the session ends first, it is dropped and
+  /// counted (stats().results): results are never buffered. Thread-safe.
   void publish_result(std::string topic, std::string payload, int qos);
 
  private:

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "bridge/command_channel.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/tls_probe.hpp"
 #include "config/broker_address.hpp"
@@ -20,8 +21,16 @@
 namespace fieldgate::bridge::detail {
 namespace {
 
-// Room above our own window for the birth, "offline" and stats messages.
+// Room above our own window for the birth, "offline" and stats messages
+// (and the subscription requests).
 constexpr int kPahoInflightHeadroom = 16;
+// Room for the command results (command_channel.hpp): their own budget.
+constexpr int kPahoLimitAboveWindow = kPahoInflightHeadroom + kResultsInflight;
+// MQTT 5: the largest packet the broker may send us. Commands up to
+// command_max_size are answered ("rejected" above it); far larger ones are
+// not even sent to the gateway.
+constexpr std::uint64_t kMinMaximumPacketSize = 1024 * 1024;
+constexpr std::uint64_t kMaximumPacketSizeFactor = 4;
 // MQTT 5 session expiry for clean_session = false: keep it like MQTT 3.1.1 does.
 constexpr std::int32_t kSessionNeverExpires = -1;  // 0xFFFFFFFF on the wire
 
@@ -144,9 +153,9 @@ SessionSettings make_session_settings(const config::MqttConfig& mqtt,
     throw std::runtime_error(
         fmt::format("mqtt.protocol: expected 4 (3.1.1) or 5, got {}", mqtt.protocol));
   }
-  if (mqtt.max_inflight < 1 || mqtt.max_inflight > 65535 - kPahoInflightHeadroom) {
+  if (mqtt.max_inflight < 1 || mqtt.max_inflight > 65535 - kPahoLimitAboveWindow) {
     throw std::runtime_error(fmt::format("mqtt.max_inflight: expected 1..{}, got {}",
-                                         65535 - kPahoInflightHeadroom, mqtt.max_inflight));
+                                         65535 - kPahoLimitAboveWindow, mqtt.max_inflight));
   }
   if (s.tls) {
     require_readable(mqtt.tls.ca_file, "mqtt.tls.ca_file");
@@ -195,12 +204,14 @@ mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
   if (mqtt.protocol == 5) {
     b.mqtt_version(MQTTVERSION_5);
     b.clean_start(mqtt.clean_session);
+    mqtt::properties props{mqtt::property(mqtt::property::MAXIMUM_PACKET_SIZE,
+                                          static_cast<std::int32_t>(maximum_packet_size(mqtt)))};
     // Without a Session Expiry the MQTT 5 session ends with the connection,
     // which is what clean_session = true means; false keeps it like 3.1.1.
     if (!mqtt.clean_session) {
-      b.properties(mqtt::properties{
-          mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, kSessionNeverExpires)});
+      props.add(mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, kSessionNeverExpires));
     }
+    b.properties(props);
   } else {
     b.mqtt_version(MQTTVERSION_3_1_1);
     b.clean_session(mqtt.clean_session);
@@ -225,8 +236,21 @@ mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
   return b.finalize();
 }
 
+void bind_connect_properties(mqtt::connect_options& options) {
+  // None (MQTT 3.1.1): Paho refuses connect properties with that version.
+  if (options.get_properties().empty()) return;
+  mqtt::properties props = options.get_properties();
+  options.set_properties(std::move(props));
+}
+
 int paho_queue_limit(const config::MqttConfig& mqtt) noexcept {
-  return mqtt.max_inflight + kPahoInflightHeadroom;
+  return mqtt.max_inflight + kPahoLimitAboveWindow;
+}
+
+std::uint32_t maximum_packet_size(const config::MqttConfig& mqtt) noexcept {
+  const std::uint64_t size =
+      std::max(kMinMaximumPacketSize, mqtt.command_max_size * kMaximumPacketSizeFactor);
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(size, 0xFFFFFFFFu));
 }
 
 std::string describe_session(const config::MqttConfig& mqtt, const SessionSettings& session) {

@@ -49,9 +49,18 @@ struct SessionSettings {
 
 /// Paho connect options for a session: protocol level, clean session (or
 /// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the
-/// retained "offline" Last Will, and Paho's own in-flight limit above ours.
+/// retained "offline" Last Will, Paho's own in-flight limit above ours, and
+/// with MQTT 5 the largest packet the gateway accepts.
 [[nodiscard]] mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
                                                          const SessionSettings& session);
+
+/// Points `options`' C struct at its own connect properties. Paho C++ 1.2.0
+/// (Debian bookworm) copies and moves connect_options without doing so
+/// (fixed upstream in 1.3.0, eclipse/paho.mqtt.cpp#426): a copy sends the
+/// properties of the object it came from, freed by then — the MQTT 5
+/// Session Expiry and Maximum Packet Size were not sent. Call on the
+/// connect_options in its final place, before connecting with it.
+void bind_connect_properties(mqtt::connect_options& options);
 
 /// The Paho client for the session: no persistence, no sending while
 /// disconnected (the store is the buffer). Throws std::runtime_error.
@@ -62,8 +71,14 @@ struct SessionSettings {
 [[nodiscard]] std::string format_delay(std::chrono::milliseconds d);
 
 /// Paho's limits (in-flight messages, queued commands) for our window: above
-/// it, for the birth, "offline" and stats messages.
+/// it, for the birth, "offline" and stats messages and the command results'
+/// own budget (kResultsInflight), so results never make Paho refuse a reading.
 [[nodiscard]] int paho_queue_limit(const config::MqttConfig& mqtt) noexcept;
+
+/// MQTT 5 Maximum Packet Size the gateway announces at connect: 4 ×
+/// command_max_size, at least 1 MiB. Commands between the two are answered
+/// "rejected"; larger ones the broker does not deliver to the gateway at all.
+[[nodiscard]] std::uint32_t maximum_packet_size(const config::MqttConfig& mqtt) noexcept;
 
 /// One line for logs describing the session; the password shows as "***".
 [[nodiscard]] std::string describe_session(const config::MqttConfig& mqtt,

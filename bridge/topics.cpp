@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <tuple>
 
 #include "bridge/json_text.hpp"
 #include "bridge/value_json.hpp"
@@ -25,11 +26,15 @@ struct RouteKey {
 };
 using StoredKey = std::pair<std::string, std::string>;
 
+// Compared as string_views on both sides: clang 14 with libstdc++ 12 finds no
+// comparison between a tuple of string_view and one of string (the fuzz build).
 [[maybe_unused]] bool operator<(const RouteKey& a, const StoredKey& b) {
-  return std::tie(a.device, a.point) < std::tie(b.first, b.second);
+  return std::tie(a.device, a.point) <
+         std::make_tuple(std::string_view(b.first), std::string_view(b.second));
 }
 [[maybe_unused]] bool operator<(const StoredKey& a, const RouteKey& b) {
-  return std::tie(a.first, a.second) < std::tie(b.device, b.point);
+  return std::make_tuple(std::string_view(a.first), std::string_view(a.second)) <
+         std::tie(b.device, b.point);
 }
 
 int clamp_qos(int qos) {

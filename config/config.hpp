@@ -214,6 +214,9 @@ struct MqttConfig {
   /// A command older than this (by its "ts", MQTT 5 expiry, or time since it
   /// arrived, queue wait included) is refused as expired, never executed late.
   Duration command_max_age{10000};
+  /// A command payload larger than this is refused (a result says so) before
+  /// it is parsed; 256 B .. 1 MiB.
+  std::uint64_t command_max_size = 64 * 1024;
   std::string command_suffix = "set";
   std::string result_suffix = "result";
   SourcePos pos;

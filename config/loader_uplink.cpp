@@ -230,6 +230,7 @@ MqttConfig read_mqtt(Section& s) {
   assign(m.payload, s.choice("payload", kPayloadFormats));
   assign(m.command_qos, s.integer("command_qos", 0, 2));
   assign(m.command_max_age, s.duration("command_max_age", bounds::kCommandMaxAge));
+  assign(m.command_max_size, s.size("command_max_size", bounds::kCommandMaxSize));
   assign(m.command_suffix, s.name("command_suffix", Need::kOptional));
   assign(m.result_suffix, s.name("result_suffix", Need::kOptional));
   s.check_unknown_keys();

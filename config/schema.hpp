@@ -99,6 +99,7 @@ inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"broker",
                                                                    "payload",
                                                                    "command_qos",
                                                                    "command_max_age",
+                                                                   "command_max_size",
                                                                    "command_suffix",
                                                                    "result_suffix"});
 inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file", "key_file",

@@ -198,6 +198,7 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   while (true) {
     const auto now = SteadyClock::now();
     if (watchdog.tick(watched_parts(), now) && service.watchdog_interval()) service.watchdog();
+    commands->flush_log();  // refusals held back in a flood: one summary line per window
     if (now >= next_status) {
       report_status();
       next_status = now + config->mqtt.status_interval;

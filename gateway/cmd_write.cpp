@@ -13,6 +13,7 @@
 #include "gateway/command_check.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/logging.hpp"
 
 namespace fieldgate::gateway {
 
@@ -35,23 +36,28 @@ int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err)
   CommandResult result;
   result.device = device->name;
   result.point = point->name;
+  // Never nlohmann's default dump: it throws on bytes that are not UTF-8.
+  const auto text = [](const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
   const auto report = [&](int code) {
     result.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
     const std::string what =
         fmt::format("write {}/{} = {} (command line)", result.device, result.point,
-                    result.value.is_null() ? options.value : result.value.dump());
+                    result.value.is_null() ? "-" : json_for_log(result.value));
     if (result.status == "ok") {
-      spdlog::info("{}: ok, read back {}", what, result.readback.dump());
+      audit_log(spdlog::level::info,
+                fmt::format("{}: ok, read back {}", what, json_for_log(result.readback)));
     } else {
-      spdlog::warn("{}: {}: {}", what, result.status, result.error);
+      audit_log(spdlog::level::warn, fmt::format("{}: {}: {}", what, result.status, result.error));
     }
     if (options.json) {
       out << to_json(result) << '\n';
     } else if (result.status == "ok") {
       out << fmt::format("{}/{}: wrote {}, read back {}{}\n", result.device, result.point,
-                         result.value.dump(), result.readback.dump(),
+                         text(result.value), text(result.readback),
                          result.error.empty() ? "" : " (" + result.error + ")");
     } else {
       err << fmt::format("{}/{}: {}: {}\n", result.device, result.point, result.status,
@@ -60,7 +66,7 @@ int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err)
     return code;
   };
 
-  ParsedCommand parsed = parse_command_payload(options.value);
+  ParsedCommand parsed = parse_command_payload(options.value, config->mqtt.command_max_size);
   if (!parsed.error.empty()) {
     result.status = "rejected";
     result.error = parsed.error;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "bridge/value_json.hpp"
+#include "gateway/utf8.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -106,8 +107,19 @@ std::string allowed_list(const std::vector<config::AllowedValue>& allowed) {
 
 }  // namespace
 
-ParsedCommand parse_command_payload(std::string_view payload) {
+ParsedCommand parse_command_payload(std::string_view payload, std::uint64_t max_size) {
   ParsedCommand out;
+  // Size first: nothing below may look at more than max_size bytes.
+  if (payload.size() > max_size) {
+    out.error = fmt::format("payload of {} bytes is larger than command_max_size ({} bytes)",
+                            payload.size(), max_size);
+    return out;
+  }
+  if (const auto bad = first_invalid_utf8(payload)) {
+    out.error = fmt::format("payload is not valid UTF-8 (byte 0x{:02X} at offset {})",
+                            static_cast<unsigned char>(payload[*bad]), *bad);
+    return out;
+  }
   while (!payload.empty() && std::isspace(static_cast<unsigned char>(payload.front())))
     payload.remove_prefix(1);
   while (!payload.empty() && std::isspace(static_cast<unsigned char>(payload.back())))
@@ -116,8 +128,30 @@ ParsedCommand parse_command_payload(std::string_view payload) {
     out.error = "empty payload";
     return out;
   }
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  // The parser keeps nothing nested deeper than the limit (its own state is a
+  // bit per level, not a call frame), and says so.
+  bool too_deep = false;
+  const nlohmann::json::parser_callback_t depth_limit =
+      [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+        if ((event == nlohmann::json::parse_event_t::object_start ||
+             event == nlohmann::json::parse_event_t::array_start) &&
+            depth >= kMaxCommandDepth) {
+          too_deep = true;
+          return false;
+        }
+        return true;
+      };
+  const auto j = nlohmann::json::parse(payload, depth_limit, false);
+  if (too_deep) {
+    out.error = fmt::format("JSON nested deeper than {} levels", kMaxCommandDepth);
+    return out;
+  }
   if (j.is_discarded()) {
+    if (payload.front() == '{' || payload.front() == '[') {
+      // Broken JSON, not text meant for a string point.
+      out.error = "not valid JSON (a payload starting with '{' or '[' must be JSON)";
+      return out;
+    }
     out.value = std::string(payload);  // bare text: "ON", "auto"
     return out;
   }
@@ -128,7 +162,10 @@ ParsedCommand parse_command_payload(std::string_view payload) {
   }
   if (const auto id = j.find("id"); id != j.end()) out.id = *id;
   if (const auto ts = j.find("ts"); ts != j.end()) {
-    if (!ts->is_number_integer()) {
+    if (!ts->is_number_integer() ||
+        (ts->is_number_unsigned() &&
+         ts->get<std::uint64_t>() >
+             static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
       out.error = "ts: expected Unix time in milliseconds (an integer)";
       return out;
     }
@@ -141,6 +178,35 @@ ParsedCommand parse_command_payload(std::string_view payload) {
   }
   out.value = from_json(*value);
   if (!out.value) out.error = "value: expected a number, true/false or a string";
+  return out;
+}
+
+CommandAge check_command_age(std::int64_t ts_ms, std::int64_t now_ms,
+                             std::chrono::milliseconds max_age) {
+  CommandAge out;
+  // The distance between two int64 fits in a uint64 (two's complement wraps
+  // to the right value); int64 arithmetic would overflow at the extremes.
+  const auto distance = [](std::int64_t from, std::int64_t to) {
+    return static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
+  };
+  if (ts_ms > now_ms) {
+    const std::uint64_t ahead = distance(now_ms, ts_ms);
+    if (ahead > static_cast<std::uint64_t>(kCommandClockSkew.count())) {
+      out.status = "rejected";
+      out.error = fmt::format(
+          "ts is {} ms ahead of the gateway's clock (more than the {} ms allowed for clock skew)",
+          ahead, kCommandClockSkew.count());
+    }
+    return out;  // age 0
+  }
+  const std::uint64_t age = distance(ts_ms, now_ms);
+  if (age > static_cast<std::uint64_t>(std::max<std::int64_t>(max_age.count(), 0))) {
+    out.status = "expired";
+    out.error = fmt::format("the command is {} ms old (ts), more than command_max_age ({} ms)", age,
+                            max_age.count());
+    return out;
+  }
+  out.age = std::chrono::milliseconds(static_cast<std::int64_t>(age));
   return out;
 }
 
@@ -184,6 +250,14 @@ std::string check_write(const config::DeviceConfig& device, const config::PointC
 
 nlohmann::json value_json(const Value& value) {
   return bridge::value_to_json<nlohmann::json>(value);
+}
+
+std::string json_for_log(const nlohmann::json& j, std::size_t max_bytes) {
+  std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() <= max_bytes) return text;
+  const std::size_t total = text.size();
+  text.resize(max_bytes);
+  return fmt::format("{}… ({} bytes)", text, total);
 }
 
 }  // namespace fieldgate::gateway

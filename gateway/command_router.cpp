@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <numeric>
+
 #include "bridge/topics.hpp"
 #include "gateway/command_check.hpp"
+#include "gateway/logging.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -26,6 +29,9 @@ std::string iso_time(std::int64_t unix_ms) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
 }
+
+// A refused command's line shows this much of the last one not logged.
+constexpr std::size_t kSummaryLineBytes = 512;
 
 std::string status_of(drivers::WriteStatus s) {
   switch (s) {
@@ -55,7 +61,18 @@ std::string to_json(const CommandResult& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-CommandRouter::CommandRouter(Publish publish) : publish_(std::move(publish)) {}
+CommandRouter::CommandRouter(Publish publish)
+    : CommandRouter(std::move(publish), RefusalLogLimit{}) {}
+
+CommandRouter::CommandRouter(Publish publish, RefusalLogLimit limit)
+    : publish_(std::move(publish)), limit_(limit) {
+  refusals_.window_start = Clock::now();
+}
+
+CommandRouter::~CommandRouter() {
+  std::lock_guard lock(log_mutex_);
+  write_summary(Clock::now());
+}
 
 void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
   const bridge::TopicMap topics(config);
@@ -77,11 +94,17 @@ void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
   scheduler_ = &scheduler;
   qos_ = config.mqtt.command_qos;
   max_age_ = config.mqtt.command_max_age;
+  max_size_ = config.mqtt.command_max_size;
 }
 
 void CommandRouter::detach() {
-  std::lock_guard lock(mutex_);
-  scheduler_ = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    scheduler_ = nullptr;
+  }
+  // A reload or the end: what was held back is reported now.
+  std::lock_guard lock(log_mutex_);
+  write_summary(Clock::now());
 }
 
 std::vector<std::string> CommandRouter::command_topics() const {
@@ -93,88 +116,178 @@ std::vector<std::string> CommandRouter::command_topics() const {
   return out;
 }
 
-void CommandRouter::finish(const Target& target, const std::string& result_topic,
-                           const bridge::IncomingCommand& command, CommandResult result, int qos) {
-  result.device = target.device->name;
-  result.point = target.point_name;
-  result.ts_ms = unix_ms_now();
-  // The audit line: what was asked, by which topic and id, and what happened.
-  const std::string what = fmt::format(
-      "write {}/{} = {} (topic {}, id {})", result.device, result.point,
-      result.value.is_null() ? "-" : result.value.dump(), command.topic, result.id.dump());
-  if (result.status == "ok") {
-    spdlog::info("{}: ok, read back {}{}", what,
-                 result.readback.is_null() ? "nothing" : result.readback.dump(),
-                 result.error.empty() ? "" : " (" + result.error + ")");
-  } else {
-    spdlog::warn("{}: {}: {}", what, result.status, result.error);
+void CommandRouter::flush_log(Clock::time_point now) noexcept {
+  try {
+    std::lock_guard lock(log_mutex_);
+    if (now - refusals_.window_start >= limit_.window) write_summary(now);
+  } catch (...) {
+    // Logging only; the next call tries again.
   }
-  publish_(result_topic, to_json(result), qos);
 }
 
-void CommandRouter::handle(const bridge::IncomingCommand& command) {
+void CommandRouter::write_summary(Clock::time_point now) {
+  RefusalLog& log = refusals_;
+  const std::uint64_t held =
+      std::accumulate(log.held.begin(), log.held.end(), std::uint64_t{0},
+                      [](std::uint64_t sum, const auto& entry) { return sum + entry.second; });
+  if (held > 0) {
+    std::string counts;
+    for (const auto& [status, n] : log.held) {
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
+    }
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(now - log.window_start).count();
+    audit_log(spdlog::level::warn,
+              fmt::format("commands: {} more refused in the last {}s, not logged one by one "
+                          "({}); the last: {}",
+                          held, seconds, counts, log.last));
+  }
+  log = RefusalLog{};
+  log.window_start = now;
+}
+
+void CommandRouter::log_refusal(const std::string& line, const std::string& status) {
+  const auto now = Clock::now();
+  std::lock_guard lock(log_mutex_);
+  if (now - refusals_.window_start >= limit_.window) write_summary(now);
+  if (refusals_.logged < limit_.lines) {
+    ++refusals_.logged;
+    audit_log(spdlog::level::warn, line);
+    return;
+  }
+  ++refusals_.held[status];
+  refusals_.last =
+      line.size() <= kSummaryLineBytes ? line : line.substr(0, kSummaryLineBytes) + "…";
+}
+
+void CommandRouter::finish(const Target& target, const std::string& result_topic,
+                           const std::string& command_topic, CommandResult result, int qos,
+                           bool refused) noexcept {
+  std::string payload;
   try {
-    std::unique_lock lock(mutex_);
-    const auto it = targets_.find(command.topic);
-    if (it == targets_.end()) {
-      spdlog::debug("mqtt: message on {} is no command of this configuration", command.topic);
-      return;
+    result.device = target.device->name;
+    result.point = target.point_name;
+    result.ts_ms = unix_ms_now();
+    payload = to_json(result);
+  } catch (...) {
+    payload = R"({"status":"error","error":"the result could not be encoded"})";
+  }
+  try {
+    // The audit line: what was asked, by which topic and id, and what happened.
+    const std::string what =
+        fmt::format("write {}/{} = {} (topic {}, id {})", result.device, result.point,
+                    result.value.is_null() ? "-" : json_for_log(result.value), command_topic,
+                    json_for_log(result.id));
+    if (result.status == "ok") {
+      audit_log(spdlog::level::info,
+                fmt::format("{}: ok, read back {}{}", what,
+                            result.readback.is_null() ? "nothing" : json_for_log(result.readback),
+                            result.error.empty() ? "" : " (" + result.error + ")"));
+    } else if (refused) {
+      log_refusal(fmt::format("{}: {}: {}", what, result.status, result.error), result.status);
+    } else {
+      audit_log(spdlog::level::warn, fmt::format("{}: {}: {}", what, result.status, result.error));
     }
-    const Target target = it->second;  // a copy: the callback outlives a reload
-    // The rule of bridge::TopicMap::command_route.
-    const std::string result_topic = fmt::format("{}/{}", command.topic, result_suffix_);
-    const int qos = qos_;
-    const auto max_age = max_age_;
-    Scheduler* scheduler = scheduler_;
+  } catch (const std::exception& e) {
+    spdlog::error("commands: cannot log the result of a command on {}: {}", command_topic,
+                  e.what());
+  } catch (...) {
+    // Still publish the result below.
+  }
+  try {
+    publish_(result_topic, std::move(payload), qos);
+  } catch (const std::exception& e) {
+    spdlog::error("commands: result on {} not published: {}", result_topic, e.what());
+  } catch (...) {
+    spdlog::error("commands: result on {} not published", result_topic);
+  }
+}
 
-    ParsedCommand parsed = parse_command_payload(command.payload);
-    CommandResult result;
-    result.id = parsed.id;
-    if (parsed.value) result.value = value_json(*parsed.value);
-    const auto refuse = [&](std::string status, std::string error) {
-      result.status = std::move(status);
-      result.error = std::move(error);
-      lock.unlock();
-      finish(target, result_topic, command, std::move(result), qos);
-    };
-    if (command.retained) {
-      return refuse("rejected",
-                    "retained command refused: it would be executed again at every "
-                    "reconnect; publish commands without the retain flag");
-    }
-    if (!parsed.error.empty()) return refuse("rejected", parsed.error);
+void CommandRouter::handle(const bridge::IncomingCommand& command) noexcept {
+  Answer answer;
+  try {
+    flush_log();
+    route(command, answer);
+  } catch (const std::exception& e) {
+    spdlog::error("commands: command on {} not handled: {}", command.topic, e.what());
+  } catch (...) {
+    spdlog::error("commands: command on {} not handled", command.topic);
+  }
+  if (answer.given || answer.topic.empty()) return;
+  // Whatever failed above, the sender still learns that the command was not executed.
+  try {
+    publish_(answer.topic, R"({"status":"error","error":"the command could not be handled"})",
+             answer.qos);
+  } catch (...) {
+    spdlog::error("commands: result on {} not published", answer.topic);
+  }
+}
 
-    // The deadline: max age from the command's "ts", else from its arrival;
-    // an MQTT 5 expiry interval, when shorter, wins.
-    auto deadline = command.arrived + max_age;
-    if (parsed.ts_ms) {
-      const milliseconds age{std::max<std::int64_t>(0, unix_ms_now() - *parsed.ts_ms)};
-      if (age > max_age) {
-        return refuse("expired", fmt::format("the command is {} ms old (ts), more than "
-                                             "command_max_age ({} ms)",
-                                             age.count(), max_age.count()));
-      }
-      deadline = command.arrived + (max_age - age);
-    }
-    if (command.expiry) deadline = std::min(deadline, command.arrived + *command.expiry);
+void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer) {
+  // Held until the write is queued: detach() waits for it, so the scheduler
+  // cannot go away in between.
+  std::unique_lock lock(mutex_);
+  const auto it = targets_.find(command.topic);
+  if (it == targets_.end()) {
+    spdlog::debug("mqtt: message on {} is no command of this configuration", command.topic);
+    return;
+  }
+  const Target target = it->second;  // a copy: the callback outlives a reload
+  // The rule of bridge::TopicMap::command_route.
+  answer.topic = fmt::format("{}/{}", command.topic, result_suffix_);
+  answer.qos = qos_;
+  const std::string& result_topic = answer.topic;
+  const int qos = qos_;
+  const auto max_age = max_age_;
+  Scheduler* scheduler = scheduler_;
 
-    Value value = *parsed.value;
-    static const config::PointConfig kReadOnly;  // check_write refuses it: "not writable"
-    if (auto why = check_write(*target.device, target.point ? *target.point : kReadOnly, value);
-        !why.empty()) {
-      return refuse("rejected", std::move(why));
-    }
-    result.value = value_json(value);
-    if (scheduler == nullptr) {
-      return refuse("error", "the gateway is reloading or stopping; send the command again");
-    }
-    WriteCommand write;
-    write.device = target.device->name;
-    write.point = target.point_name;
-    write.value = value;
-    write.deadline = deadline;
-    write.done = [this, target, result_topic, command, result, qos](
-                     CommandOutcome outcome, const drivers::WriteResult& written) {
+  ParsedCommand parsed = parse_command_payload(command.payload, max_size_);
+  CommandResult result;
+  result.id = parsed.id;
+  if (parsed.value) result.value = value_json(*parsed.value);
+  const auto refuse = [&](std::string status, std::string error) {
+    if (lock.owns_lock()) lock.unlock();
+    result.status = std::move(status);
+    result.error = std::move(error);
+    answer.given = true;
+    finish(target, result_topic, command.topic, std::move(result), qos, true);
+  };
+  if (command.retained) {
+    return refuse("rejected",
+                  "retained command refused: it would be executed again at every "
+                  "reconnect; publish commands without the retain flag");
+  }
+  if (!parsed.error.empty()) return refuse("rejected", parsed.error);
+
+  // The deadline: max age from the command's "ts", else from its arrival;
+  // an MQTT 5 expiry interval, when shorter, wins.
+  auto deadline = command.arrived + max_age;
+  if (parsed.ts_ms) {
+    const CommandAge age = check_command_age(*parsed.ts_ms, unix_ms_now(), max_age);
+    if (!age.status.empty()) return refuse(age.status, age.error);
+    deadline = command.arrived + (max_age - age.age);
+  }
+  if (command.expiry) deadline = std::min(deadline, command.arrived + *command.expiry);
+
+  Value value = *parsed.value;
+  static const config::PointConfig kReadOnly;  // check_write refuses it: "not writable"
+  if (auto why = check_write(*target.device, target.point ? *target.point : kReadOnly, value);
+      !why.empty()) {
+    return refuse("rejected", std::move(why));
+  }
+  result.value = value_json(value);
+  if (scheduler == nullptr) {
+    return refuse("error", "the gateway is reloading or stopping; send the command again");
+  }
+  WriteCommand write;
+  write.device = target.device->name;
+  write.point = target.point_name;
+  write.value = value;
+  write.deadline = deadline;
+  // Only what the result needs: not the payload.
+  write.done = [this, target, result_topic, topic = command.topic, result, qos](
+                   CommandOutcome outcome, const drivers::WriteResult& written) noexcept {
+    try {
       CommandResult r = result;
       switch (outcome) {
         case CommandOutcome::kExpired:
@@ -191,14 +304,26 @@ void CommandRouter::handle(const bridge::IncomingCommand& command) {
           r.readback = value_json(written.readback);
           break;
       }
-      finish(target, result_topic, command, std::move(r), qos);
-    };
-    if (!scheduler->submit(std::move(write))) {
-      return refuse("error", "no worker runs this device now (stopping or reloading)");
+      finish(target, result_topic, topic, std::move(r), qos, false);
+    } catch (...) {
+      // finish() does not throw; the copies above could only fail for memory.
+      spdlog::error("commands: result on {} lost: out of memory", result_topic);
     }
-  } catch (const std::exception& e) {
-    spdlog::error("mqtt: command on {} not handled: {}", command.topic, e.what());
+  };
+  const Submitted submitted = scheduler->submit(std::move(write));
+  lock.unlock();
+  switch (submitted) {
+    case Submitted::kQueued:
+      answer.given = true;  // `done` answers
+      return;
+    case Submitted::kBusy:
+      return refuse("busy", fmt::format("{} writes are already waiting for the bus of {}; "
+                                        "not executed, send it again later",
+                                        kMaxQueuedWrites, target.device->name));
+    case Submitted::kNoWorker:
+      break;
   }
+  return refuse("error", "no worker runs this device now (stopping or reloading)");
 }
 
 std::unique_ptr<CommandRouter> make_command_router(bridge::Forwarder& forwarder) {

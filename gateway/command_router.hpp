@@ -1,12 +1,20 @@
 // CommandRouter: MQTT commands → the worker that owns the device's bus, and
 // each outcome back as a result message. Everything that can be refused is
 // refused here, before a command is queued: unknown or read-only point, a
-// payload without a usable value, the wrong kind of value, outside min/max or
-// `allowed`, a retained (replayed) message, an expired command. The worker
-// refuses a command whose deadline passed while it waited in the queue.
+// payload too large, not UTF-8, nested too deep or without a usable value,
+// the wrong kind of value, outside min/max or `allowed`, a retained
+// (replayed) message, a "ts" too old or in the future, a bus whose queue is
+// full ("busy"). The worker refuses a command whose deadline passed while it
+// waited in the queue.
 //
-// Every command is logged with what, when and the outcome; every command
-// received gets exactly one result on "<command topic>/<result_suffix>".
+// Every command received gets exactly one result on
+// "<command topic>/<result_suffix>", and an audit line: always for a command
+// that was queued for a bus; for refusals, RefusalLogLimit::lines per window
+// one by one and the rest counted in one summary line per window, so a flood
+// of bad commands cannot flood the log.
+//
+// Nothing throws out of handle() (Paho's thread) or out of a write's `done`
+// callback (a poll worker's thread).
 #pragma once
 
 #include <chrono>
@@ -32,31 +40,50 @@ struct CommandResult {
   std::string device;
   std::string point;
   nlohmann::json value;     // as requested, null if unusable
-  std::string status;       // "ok", "rejected", "error", "expired"
+  std::string status;       // "ok", "rejected", "busy", "error", "expired"
   std::string error;        // "" when ok (or a note on the read-back)
   nlohmann::json readback;  // ok only: the value read back, null if none
   std::int64_t ts_ms = 0;
 };
+/// The result as JSON text; never throws on bad UTF-8 (it becomes U+FFFD).
 [[nodiscard]] std::string to_json(const CommandResult& result);
 
 class CommandRouter {
  public:
   /// Publishes a result: topic, JSON payload, QoS (thread-safe, from any thread).
   using Publish = std::function<void(std::string, std::string, int)>;
+  using Clock = std::chrono::steady_clock;
+
+  /// Refusals logged one by one per window; the rest are summarised.
+  struct RefusalLogLimit {
+    std::size_t lines = 10;
+    Clock::duration window = std::chrono::seconds(10);
+  };
 
   explicit CommandRouter(Publish publish);
+  CommandRouter(Publish publish, RefusalLogLimit limit);
+  /// Writes the summary of refusals not yet reported.
+  ~CommandRouter();
+  CommandRouter(const CommandRouter&) = delete;
+  CommandRouter& operator=(const CommandRouter&) = delete;
 
   /// From now on, commands go to `scheduler` for the points of `config`.
   void attach(const config::Config& config, Scheduler& scheduler);
   /// No scheduler: commands are answered "error" until the next attach()
-  /// (reload, shutdown). Call before the scheduler stops.
+  /// (reload, shutdown). Call before the scheduler stops. Writes the summary
+  /// of refusals held back so far.
   void detach();
 
   /// The command topics of every writable point of the attached config.
   [[nodiscard]] std::vector<std::string> command_topics() const;
 
   /// Handles one command (from Paho's thread). Never throws.
-  void handle(const bridge::IncomingCommand& command);
+  void handle(const bridge::IncomingCommand& command) noexcept;
+
+  /// Writes the summary line of the refusals not logged one by one, once
+  /// their window is over (`fieldgate run` calls it every second or so;
+  /// handle() calls it too).
+  void flush_log(Clock::time_point now = Clock::now()) noexcept;
 
  private:
   // One per point of the configuration, writable or not (a command to a
@@ -67,9 +94,29 @@ class CommandRouter {
     std::shared_ptr<const config::PointConfig> point;    // null: not writable
     std::string point_name;
   };
+  // The refusals of the current window.
+  struct RefusalLog {
+    Clock::time_point window_start{};
+    std::size_t logged = 0;                     // one by one
+    std::map<std::string, std::uint64_t> held;  // not logged, by status
+    std::string last;                           // the last one not logged
+  };
 
+  // Where a command's result goes, and whether it was given (or is left to
+  // the write's `done`).
+  struct Answer {
+    std::string topic;  // "" until the command is known to be one of ours
+    int qos = 1;
+    bool given = false;
+  };
+  void route(const bridge::IncomingCommand& command, Answer& answer);
+  /// Logs and publishes one result; `refused`: answered without reaching a
+  /// queue (subject to the refusal log limit).
   void finish(const Target& target, const std::string& result_topic,
-              const bridge::IncomingCommand& command, CommandResult result, int qos);
+              const std::string& command_topic, CommandResult result, int qos,
+              bool refused) noexcept;
+  void log_refusal(const std::string& line, const std::string& status);
+  void write_summary(Clock::time_point now);  // log_mutex_ held
 
   Publish publish_;
   mutable std::mutex mutex_;
@@ -78,6 +125,11 @@ class CommandRouter {
   Scheduler* scheduler_ = nullptr;
   int qos_ = 1;
   std::chrono::milliseconds max_age_{10000};
+  std::uint64_t max_size_ = config::MqttConfig{}.command_max_size;
+
+  RefusalLogLimit limit_;
+  std::mutex log_mutex_;
+  RefusalLog refusals_;  // guarded by log_mutex_
 };
 
 /// A router whose results go out through `forwarder`, which hands it every

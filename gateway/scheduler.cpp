@@ -64,14 +64,15 @@ class Scheduler::Worker {
     for (auto& slot : slots_) slot.driver->close();
   }
 
-  bool submit(WriteCommand command) {
+  Submitted submit(WriteCommand command) {
     {
       std::lock_guard lock(wake_mutex_);
-      if (!accepting_) return false;
+      if (!accepting_) return Submitted::kNoWorker;
+      if (commands_.size() >= kMaxQueuedWrites) return Submitted::kBusy;
       commands_.push_back(std::move(command));
     }
     wake_.notify_all();
-    return true;
+    return Submitted::kQueued;
   }
 
   void poll_once() {
@@ -99,7 +100,13 @@ class Scheduler::Worker {
     return std::max(slot.driver->next_due(), slot.not_before);
   }
 
+  [[nodiscard]] bool poll_due(Clock::time_point now) const {
+    return std::any_of(slots_.begin(), slots_.end(),
+                       [&](const Slot& slot) { return due(slot) <= now; });
+  }
+
   void poll_slot(std::size_t index, Clock::time_point now, bool force) {
+    writes_since_poll_ = 0;
     auto& slot = slots_[index];
     auto batch = slot.driver->poll(now, force);
     const auto& health = slot.driver->health();
@@ -116,9 +123,12 @@ class Scheduler::Worker {
   }
 
   // Writes queued since the last look, in arrival order, each by this thread
-  // between two polls. One whose deadline passed while it waited is expired.
+  // between two polls: while a poll is due, only kWritesBetweenPolls of them
+  // (the rest wait for the next gap, or expire). One whose deadline passed
+  // while it waited is expired.
   void run_commands() {
     while (true) {
+      if (writes_since_poll_ >= kWritesBetweenPolls && poll_due(Clock::now())) return;
       WriteCommand command;
       {
         std::lock_guard lock(wake_mutex_);
@@ -137,6 +147,7 @@ class Scheduler::Worker {
         continue;
       }
       auto& driver = *slots_[index].driver;
+      ++writes_since_poll_;
       // A write and its read-back: two transactions, within a poll's bound.
       heartbeat_.expect_within(slots_[index].poll_bound);
       const auto result = driver.write(command.point, command.value);
@@ -167,6 +178,7 @@ class Scheduler::Worker {
       for (const auto& slot : slots_) next = std::min(next, due(slot));
       heartbeat_.expect_within(std::max(next - Clock::now(), Clock::duration::zero()));
       std::unique_lock lock(wake_mutex_);
+      // Writes left over for want of budget mean a poll is due: no wait.
       wake_.wait_until(lock, next, [this] { return stop_requested_.load() || !commands_.empty(); });
       if (stop_requested_) return;
     }
@@ -181,7 +193,8 @@ class Scheduler::Worker {
   std::condition_variable wake_;
   std::atomic<bool> stop_requested_{false};
   bool accepting_ = false;             // guarded by wake_mutex_
-  std::deque<WriteCommand> commands_;  // guarded by wake_mutex_
+  std::deque<WriteCommand> commands_;  // guarded by wake_mutex_, at most kMaxQueuedWrites
+  std::size_t writes_since_poll_ = 0;  // worker thread only
   mutable std::mutex status_mutex_;
   std::vector<DeviceStatus> status_;
 };
@@ -228,9 +241,9 @@ std::vector<Scheduler::Progress> Scheduler::progress() const {
   return out;
 }
 
-bool Scheduler::submit(WriteCommand command) {
+Submitted Scheduler::submit(WriteCommand command) {
   const auto it = by_device_.find(command.device);
-  if (it == by_device_.end()) return false;
+  if (it == by_device_.end()) return Submitted::kNoWorker;
   return it->second->submit(std::move(command));
 }
 

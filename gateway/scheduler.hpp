@@ -1,6 +1,11 @@
 // Scheduler: one worker thread per channel (an RS-485 bus, a Modbus TCP
 // endpoint). A worker polls its devices in turn, each at its own cadence, and
 // backs off a failing device; a dead device delays only its own channel.
+//
+// Writes share the channel with the polls: each channel queues at most
+// kMaxQueuedWrites (a full queue answers "busy" at once), and while a poll is
+// due at most kWritesBetweenPolls run before it, so a flood of commands costs
+// a poll one write's time, never the whole queue's.
 #pragma once
 
 #include <atomic>
@@ -41,6 +46,19 @@ struct WriteCommand {
   std::function<void(CommandOutcome, const drivers::WriteResult&)> done;
 };
 
+/// Writes one channel holds at most, waiting for its bus.
+inline constexpr std::size_t kMaxQueuedWrites = 32;
+/// Writes a worker runs between two polls while a poll is due (with no poll
+/// due, queued writes run until one is).
+inline constexpr std::size_t kWritesBetweenPolls = 1;
+
+/// What submit() did with a write.
+enum class Submitted {
+  kQueued,    // `done` will be called exactly once
+  kBusy,      // the channel already holds kMaxQueuedWrites; `done` is not called
+  kNoWorker,  // no worker owns the device, or the scheduler is stopped; `done` is not called
+};
+
 struct DeviceStatus {
   std::string device;
   std::string channel;
@@ -65,10 +83,10 @@ class Scheduler {
   /// returns when all are done. For `poll --once`; do not mix with start().
   void poll_once();
 
-  /// Queues a write for the worker of `command.device`; it runs before that
-  /// worker's next poll. False (and `done` not called) when no worker owns the
-  /// device or the scheduler is stopped.
-  bool submit(WriteCommand command);
+  /// Queues a write for the worker of `command.device`, to run between its
+  /// polls (see kWritesBetweenPolls); refused when that worker's queue is full
+  /// or no worker owns the device.
+  [[nodiscard]] Submitted submit(WriteCommand command);
 
   [[nodiscard]] std::vector<DeviceStatus> status() const;
 

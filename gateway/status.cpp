@@ -45,6 +45,8 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"connect_failures", u.connect_failures},
         {"command_topics", u.command_topics},
         {"dead_lettered", u.dead_lettered},
+        {"results_published", u.results.published},
+        {"results_dropped", u.results.dropped},
         {"last_error", u.last_error}}},
   };
 }

@@ -178,7 +178,7 @@ writable = true
       }
       done->set_value({outcome, written});
     };
-    ASSERT_TRUE(scheduler.submit(std::move(command)));
+    ASSERT_EQ(scheduler.submit(std::move(command)), gateway::Submitted::kQueued);
     ASSERT_EQ(result.wait_for(std::chrono::seconds(20)), std::future_status::ready);
     const auto [outcome, written] = result.get();
     EXPECT_EQ(outcome, gateway::CommandOutcome::kExecuted);

@@ -42,6 +42,13 @@ name = "relay_2"
 kind = "coil"
 address = 1
 writable = true
+[[devices.points]]
+name = "label"
+kind = "holding"
+address = 16
+type = "string"
+count = 4
+writable = true
 )",
                                                      sim_.server().port()));
   }
@@ -109,6 +116,27 @@ TEST_F(WriteCliTest, RefusalsExitThreeWithoutBusTraffic) {
   r = write({"--device", "meter", "--point", "nope", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("has no point \"nope\""), std::string::npos) << r.err;
+}
+
+TEST_F(WriteCliTest, BytesThatAreNotUtf8AreRefusedNotFatal) {
+  // Found in issue 14: to a string point they were written, and printing the
+  // result threw an uncaught exception (the process aborted).
+  auto r = write({"--device", "meter", "--point", "label", "\xff\xfe"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("meter/label: rejected: payload is not valid UTF-8 (byte 0xFF at offset 0)"),
+            std::string::npos)
+      << r.err;
+  r = write({"--device", "meter", "--point", "setpoint", "--json", "\xe9"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("status"), "rejected");
+  EXPECT_EQ(sim_.server().requests_served(), 0u);
+  // A refused value is never written raw into the log: one line per line.
+  r = write({"--device", "meter", "--point", "label", " \n "});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("write meter/label = - (command line): rejected: empty payload\n"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(WriteCliDeadDeviceTest, NoAnswerExitsTwo) {

@@ -27,6 +27,7 @@ const std::string kBinary = FIELDGATE_BINARY;
 const std::string kSetpointSet = "fieldgate/gw/meter/setpoint/set";
 const std::string kRelaySet = "fieldgate/gw/meter/relay_1/set";
 const std::string kCtRatioSet = "fieldgate/gw/meter/ct_ratio/set";
+const std::string kLabelSet = "fieldgate/gw/meter/label/set";
 
 // Polled once at start ("1h"), so afterwards only writes reach the simulator.
 std::string points(bool relay_writable) {
@@ -50,6 +51,13 @@ name = "relay_1"
 kind = "coil"
 address = 0
 writable = {}
+[[devices.points]]
+name = "label"
+kind = "holding"
+address = 16
+type = "string"
+count = 4
+writable = true
 )",
                      relay_writable);
 }
@@ -63,7 +71,8 @@ class WriteMqttTest : public ::testing::Test {
         publisher_(broker_.uri()) {}
 
   std::filesystem::path write_config(bool relay_writable = true,
-                                     const std::string& protocol = "3.1.1") {
+                                     const std::string& protocol = "3.1.1",
+                                     const std::string& command_max_size = "64KiB") {
     return dir_.write("gateway.toml",
                       fmt::format(R"(
 [gateway]
@@ -78,6 +87,7 @@ status_interval = "1h"
 reconnect_min = "100ms"
 reconnect_max = "500ms"
 command_max_age = "30s"
+command_max_size = "{}"
 [[devices]]
 name = "meter"
 driver = "modbus-tcp"
@@ -87,7 +97,7 @@ poll_interval = "1h"
 {}
 )",
                                   (dir_.path() / "buffer.db").string(), broker_.uri(), protocol,
-                                  sim_.server().port(), points(relay_writable)));
+                                  command_max_size, sim_.server().port(), points(relay_writable)));
   }
 
   std::unique_ptr<ChildProcess> start(const std::filesystem::path& config) {
@@ -145,10 +155,10 @@ port = {}
 
 TEST_F(WriteMqttTest, WritesReachTheDeviceAndBadCommandsCauseNoBusTraffic) {
   auto run = start(write_config());
-  ASSERT_TRUE(wait_log(*run, "subscribed to 2 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
   ASSERT_TRUE(requests_reach(2)) << run->stderr_text();  // the first poll: holding + coil
   std::uint64_t requests = sim_.server().requests_served();
-  EXPECT_EQ(requests, 2u);
+  EXPECT_EQ(requests, 2u);  // setpoint, ct_ratio and label in one request
 
   // A good write: one write and one read-back on the bus, the read-back published.
   Json r = command(kSetpointSet, R"({"value": 21.5, "id": "w1"})");
@@ -213,7 +223,7 @@ TEST_F(WriteMqttTest, WritesReachTheDeviceAndBadCommandsCauseNoBusTraffic) {
 TEST_F(WriteMqttTest, ARetainedCommandIsNotExecutedAgainAfterARestart) {
   const auto config = write_config();
   auto run = start(config);
-  ASSERT_TRUE(wait_log(*run, "subscribed to 2 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
   ASSERT_TRUE(requests_reach(2));
   // Sent live, a retained command is a fresh one: executed.
   const std::size_t before = results_.messages().size();
@@ -242,7 +252,7 @@ TEST_F(WriteMqttTest, ARetainedCommandIsNotExecutedAgainAfterARestart) {
 TEST_F(WriteMqttTest, ReloadUnsubscribesAPointThatIsNoLongerWritable) {
   const auto config = write_config(true, "5");
   auto run = start(config);
-  ASSERT_TRUE(wait_log(*run, "subscribed to 2 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
   ASSERT_TRUE(requests_reach(2));
   Json r = command(kRelaySet, "false");
   EXPECT_EQ(r.at("status"), "ok") << r.dump();
@@ -260,6 +270,75 @@ TEST_F(WriteMqttTest, ReloadUnsubscribesAPointThatIsNoLongerWritable) {
   EXPECT_EQ(r.at("point"), "setpoint");
   EXPECT_EQ(sim_.server().requests_served(), requests + 2);
   EXPECT_FALSE(value_of<bool>(read_independently(), "meter/relay_1"));
+  ::kill(run->pid(), SIGTERM);
+  EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
+}
+
+// Issue 14: commands built to hurt. Each gets a result, none reaches the bus,
+// and the gateway answers the next good command as if nothing happened.
+TEST_F(WriteMqttTest, HostileCommandsAreAnsweredAndTheGatewayStaysUp) {
+  // The largest command_max_size, so that the depth limit is what refuses
+  // the deep "id" below.
+  auto run = start(write_config(true, "3.1.1", "1MiB"));
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(requests_reach(2)) << run->stderr_text();
+  const std::uint64_t requests = sim_.server().requests_served();
+
+  // Not UTF-8, to a string point: once an uncaught exception (abort).
+  Json r = command(kLabelSet, "\xff\xfe");
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("status"), "rejected") << r.dump();
+  EXPECT_EQ(r.at("error"), "payload is not valid UTF-8 (byte 0xFF at offset 0)");
+  // ... to a number point: once no result at all.
+  r = command(kSetpointSet, "{\"value\": \"\xe9\", \"id\": \"u2\"}");
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("status"), "rejected") << r.dump();
+  EXPECT_EQ(r.at("id"), nullptr) << "bytes that are not UTF-8 are not parsed for an id";
+
+  // 60,000 nested arrays in "id": once a stack overflow on Paho's thread.
+  r = command(kSetpointSet, R"({"value": 20, "id": )" + std::string(60'000, '[') +
+                                std::string(60'000, ']') + "}");
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("status"), "rejected") << r.dump();
+  EXPECT_EQ(r.at("error"), "JSON nested deeper than 32 levels");
+
+  // 10 MB: refused by its size, nothing of it echoed or logged.
+  r = command(kLabelSet, std::string(10'000'000, 'a'));
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("status"), "rejected") << r.dump().substr(0, 200);
+  EXPECT_EQ(r.at("error"),
+            "payload of 10000000 bytes is larger than command_max_size (1048576 bytes)");
+  EXPECT_LT(run->stderr_text().size(), 100'000u);
+
+  EXPECT_EQ(sim_.server().requests_served(), requests) << "a refused command reached the bus";
+  r = command(kLabelSet, R"({"value": "ok", "id": "last"})");
+  EXPECT_EQ(r.at("status"), "ok") << r.dump();
+  EXPECT_EQ(r.at("readback"), "ok");
+  ::kill(run->pid(), SIGTERM);
+  EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
+}
+
+// MQTT 5: the gateway announces the largest packet it takes (4 x
+// command_max_size, at least 1 MiB) and the broker keeps anything larger to
+// itself. Once Paho C++ 1.2.0 silently dropped the connect properties.
+TEST_F(WriteMqttTest, WithMqtt5AHugeCommandIsNotEvenDelivered) {
+  auto run = start(write_config(true, "5"));
+  ASSERT_TRUE(wait_log(*run, "subscribed to 3 command topic(s)")) << run->stderr_text();
+  ASSERT_TRUE(requests_reach(2)) << run->stderr_text();
+  // Over command_max_size, under the packet size: answered.
+  Json r = command(kLabelSet, std::string(100'000, 'a'));
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("error"), "payload of 100000 bytes is larger than command_max_size (65536 bytes)");
+  // Over the packet size: never delivered. Results come in order, so the
+  // next one is the small command's.
+  const std::size_t before = results_.messages().size();
+  publisher_.publish(kLabelSet, std::string(10'000'000, 'a'), 1);
+  r = command(kLabelSet, R"({"value": "ok", "id": "after"})");
+  ASSERT_FALSE(r.is_null()) << run->stderr_text();
+  EXPECT_EQ(r.at("id"), "after") << r.dump();
+  EXPECT_EQ(r.at("status"), "ok") << r.dump();
+  EXPECT_EQ(results_.messages().size(), before + 1);
+  EXPECT_EQ(run->stderr_text().find("10000000 bytes"), std::string::npos) << run->stderr_text();
   ::kill(run->pid(), SIGTERM);
   EXPECT_EQ(run->wait_exit(seconds(15)), 0) << run->stderr_text();
 }

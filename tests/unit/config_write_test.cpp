@@ -32,6 +32,7 @@ address = 0
   EXPECT_TRUE(w.allowed.empty());
   EXPECT_EQ(c.mqtt.command_qos, 1);
   EXPECT_EQ(c.mqtt.command_max_age, Duration(10000));
+  EXPECT_EQ(c.mqtt.command_max_size, 64u * 1024);
   EXPECT_EQ(c.mqtt.command_suffix, "set");
   EXPECT_EQ(c.mqtt.result_suffix, "result");
 }
@@ -41,6 +42,7 @@ TEST(ConfigWriteTest, ReadsEveryWriteKey) {
 [mqtt]
 command_qos = 2
 command_max_age = "3s"
+command_max_size = "4KiB"
 command_suffix = "cmd"
 result_suffix = "ack"
 )" + kDevice + R"(
@@ -70,6 +72,7 @@ allowed = [true]
                                     "t.toml");
   EXPECT_EQ(c.mqtt.command_qos, 2);
   EXPECT_EQ(c.mqtt.command_max_age, Duration(3000));
+  EXPECT_EQ(c.mqtt.command_max_size, 4096u);
   EXPECT_EQ(c.mqtt.command_suffix, "cmd");
   EXPECT_EQ(c.mqtt.result_suffix, "ack");
   const auto& setpoint = c.devices[0].points[0].write;

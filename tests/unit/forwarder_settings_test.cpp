@@ -8,6 +8,7 @@
 #include <fstream>
 #include <optional>
 
+#include "bridge/command_channel.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "tests/support/fake_store.hpp"
@@ -223,6 +224,23 @@ TEST(ConnectOptions, Mqtt5UsesCleanStart) {
   o = make_connect_options(m, make_session_settings(m, gateway()));
   EXPECT_FALSE(o.is_clean_start());
   EXPECT_TRUE(o.get_properties().contains(mqtt::property::SESSION_EXPIRY_INTERVAL));
+  // The largest packet the gateway accepts: commands far past command_max_size
+  // are not even delivered.
+  EXPECT_EQ(mqtt::get<int>(o.get_properties(), mqtt::property::MAXIMUM_PACKET_SIZE), 1024 * 1024);
+  m.command_max_size = 1024 * 1024;
+  o = make_connect_options(m, make_session_settings(m, gateway()));
+  EXPECT_EQ(mqtt::get<int>(o.get_properties(), mqtt::property::MAXIMUM_PACKET_SIZE),
+            4 * 1024 * 1024);
+}
+
+TEST(ConnectOptions, PahoLeavesRoomForResultsAboveTheReadingsWindow) {
+  // Found in issue 14: results took Paho's room, Paho refused a reading
+  // (rc -12) and the session was torn down.
+  config::MqttConfig m;
+  m.max_inflight = 500;
+  EXPECT_GE(paho_queue_limit(m), 500 + kResultsInflight + 1);
+  const auto o = make_connect_options(m, make_session_settings(m, gateway()));
+  EXPECT_EQ(o.get_max_inflight(), paho_queue_limit(m));
 }
 
 TEST(ConnectOptions, TlsVerifiesTheServer) {

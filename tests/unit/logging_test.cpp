@@ -1,5 +1,7 @@
-// Logging: "<N>" priorities when stderr is the journal, and identical lines
-// held back so that a failing device cannot fill an SD card.
+// Logging: "<N>" priorities when stderr is the journal, identical lines held
+// back so that a failing device cannot fill an SD card (but never an audit
+// line), bounded memory for that, and every line escaped so that text from
+// outside cannot forge lines or drive a terminal.
 #include "gateway/logging.hpp"
 
 #include <fcntl.h>
@@ -14,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "gateway/command_router.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -53,6 +57,44 @@ TEST(RepeatLimiter, StaysBoundedWithManyDifferentLines) {
   EXPECT_TRUE(limiter.admit("line 1", t0 + 6min).write);
   EXPECT_TRUE(limiter.admit("line 42", t0 + 6min).write);
   EXPECT_FALSE(limiter.admit("line 42", t0 + 6min + 1s).write) << "tracked again";
+}
+
+TEST(RepeatLimiter, KeepsBoundedKeysForLongLines) {
+  // Found in issue 14: the limiter kept 1,024 whole lines, each as long as a
+  // command payload could make it.
+  RepeatLimiter limiter(5min, 1024);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < 2000; ++i) {
+    const std::string line = std::to_string(i) + std::string(100'000, 'x');
+    EXPECT_TRUE(limiter.admit(line, t0).write);
+  }
+  EXPECT_EQ(limiter.tracked(), 1024u);
+  EXPECT_LE(limiter.key_bytes(), 1024u * RepeatLimiter::kKeyBytes);
+  // A long line is still known again, and one that differs only past the
+  // prefix is another line.
+  const std::string a = std::string(1000, 'a') + "1";
+  const std::string b = std::string(1000, 'a') + "2";
+  RepeatLimiter small(5min, 10);
+  EXPECT_TRUE(small.admit(a, t0).write);
+  EXPECT_FALSE(small.admit(a, t0 + 1s).write);
+  EXPECT_TRUE(small.admit(b, t0 + 1s).write);
+}
+
+TEST(EscapeLogText, ControlBytesAndBrokenUtf8AreEscapedTextIsNot) {
+  EXPECT_EQ(escape_log_text("meter: timed out"), "meter: timed out");
+  EXPECT_EQ(escape_log_text("21.5 \u00b0C, Zürich"), "21.5 \u00b0C, Zürich");
+  EXPECT_EQ(escape_log_text("a\nb\r\tc"), "a\\nb\\r\\tc");
+  EXPECT_EQ(escape_log_text(std::string("x\0y", 3)), "x\\x00y");
+  EXPECT_EQ(escape_log_text("\x1b[2J\x7f"), "\\x1B[2J\\x7F");
+  EXPECT_EQ(escape_log_text("\xff\xc3"), "\\xFF\\xC3") << "not UTF-8";
+  EXPECT_EQ(escape_log_text("\xc0\xaf"), "\\xC0\\xAF") << "an overlong '/'";
+  EXPECT_EQ(escape_log_text("\xed\xa0\x80"), "\\xED\\xA0\\x80") << "a surrogate";
+  EXPECT_EQ(escape_log_text("\xc2\x9b"
+                            "1m"),
+            "\\xC2\\x9B"
+            "1m")
+      << "C1 CSI";
+  EXPECT_EQ(escape_log_text("a\u2028b"), "a\\xE2\\x80\\xA8b") << "line separator";
 }
 
 /// Points stderr at a file while it lives.
@@ -118,6 +160,58 @@ TEST_F(JournalLogging, LinesCarrySyslogPrioritiesAndRepeatsAreHeldBack) {
   }
   EXPECT_EQ(read_file(file_),
             "<3>store: commit failed\n<4>meter: timed out\n<6>mqtt: connected\n<7>detail\n");
+  std::filesystem::remove(file_);
+}
+
+TEST_F(JournalLogging, OneLineInIsOneLineOut) {
+  // Found in issue 14: newlines and NUL in a command reached the log raw.
+  {
+    StderrToFile redirect(file_);
+    ::setenv("JOURNAL_STREAM", redirect.stream_id().c_str(), 1);
+    setup_logging("info");
+    spdlog::warn("write meter/label = {} (id {})", std::string("\"ok\"\n<0>forged\0\x1b[2J", 19),
+                 "\"\r\"");
+    spdlog::default_logger()->flush();
+  }
+  EXPECT_EQ(read_file(file_),
+            "<4>write meter/label = \"ok\"\\n<0>forged\\x00\\x1B[2J (id \"\\r\")\n");
+  std::filesystem::remove(file_);
+}
+
+TEST_F(JournalLogging, IdenticalCommandsAreEachLogged) {
+  // Found in issue 14: the README promises every command is logged, but the
+  // repeat limiter held back identical audit lines for five minutes.
+  config::Config config;
+  config.gateway.name = "gw";
+  config::DeviceConfig device;
+  device.name = "meter";
+  device.driver = "modbus-tcp";
+  config::PointConfig setpoint;
+  setpoint.name = "setpoint";
+  setpoint.type = config::ValueType::kInt16;
+  setpoint.write.writable = true;
+  setpoint.write.max = 30;
+  device.points.push_back(setpoint);
+  config.devices.push_back(device);
+  Scheduler scheduler(config, {}, [](Batch&&) {});
+  int results = 0;
+  {
+    StderrToFile redirect(file_);
+    ::setenv("JOURNAL_STREAM", redirect.stream_id().c_str(), 1);
+    setup_logging("info");
+    CommandRouter router([&results](std::string, std::string, int) { ++results; });
+    router.attach(config, scheduler);
+    for (int i = 0; i < 3; ++i) {
+      router.handle(bridge::IncomingCommand{
+          "fieldgate/gw/meter/setpoint/set", "99", std::chrono::steady_clock::now(), {}, false});
+    }
+    spdlog::default_logger()->flush();
+  }
+  const std::string line =
+      "<4>write meter/setpoint = 99 (topic fieldgate/gw/meter/setpoint/set, id null): rejected: "
+      "out of range: 99 is above max 30\n";
+  EXPECT_EQ(read_file(file_), line + line + line);
+  EXPECT_EQ(results, 3);
   std::filesystem::remove(file_);
 }
 
