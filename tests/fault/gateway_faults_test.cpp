@@ -200,7 +200,7 @@ TEST(GatewayFaults, DiskFullDuringCommitsThenFreed) {
 }
 
 // The buffer's directory turns read-only while the gateway is stopped: it
-// refuses to start with a clear message (exit 1, for systemd to retry), and
+// refuses to start with a clear message (exit 3, for systemd to retry), and
 // once the file system is writable again every buffered reading goes out.
 TEST(GatewayFaults, ReadOnlyDatabaseRefusedThenDelivered) {
   const auto seed = fault_seed("read-only");
