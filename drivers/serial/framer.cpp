@@ -43,6 +43,7 @@ Framer::Framer(const config::SerialLineConfig& line)
 void Framer::reset() noexcept {
   buffer_.clear();
   discarding_ = false;
+  line_started_ = false;
 }
 
 std::vector<Frame> Framer::feed(std::string_view bytes) {
@@ -102,8 +103,9 @@ std::size_t Framer::pending_allowed() const {
 std::optional<std::pair<std::size_t, std::size_t>> Framer::find_stray_line_end(
     std::size_t limit) const {
   if (!line_mode_ || any_line_end_) return std::nullopt;
-  // Line end bytes before any content are the rest of the previous line's end.
-  const auto content = buffer_.find_first_not_of(kLineEndBytes);
+  // Line end bytes before any content are the rest of the previous line's end,
+  // unless the line's content came before the buffer (an oversize line trimmed).
+  const auto content = line_started_ ? 0 : buffer_.find_first_not_of(kLineEndBytes);
   if (content >= limit) return std::nullopt;
   const auto at = buffer_.find_first_of(kLineEndBytes, content);
   if (at >= limit) return std::nullopt;
@@ -175,11 +177,12 @@ void Framer::delimited(std::vector<Frame>& out) {
         // up in the counters and in `poll --raw`, not once and then never.
         if (buffer_.size() > pending_allowed()) {
           oversize(out, max_content_ + (has_start ? 1 : 0));
-          buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
+          trim_to_tail();
         }
         return;
       }
       discarding_ = false;
+      line_started_ = false;
       continue;
     }
     if (stray) {
@@ -190,6 +193,7 @@ void Framer::delimited(std::vector<Frame>& out) {
                             escape_bytes(std::string_view(buffer_).substr(at, after - at)),
                             escape_bytes(delimiter_)));
       buffer_.erase(0, after);
+      line_started_ = false;
       continue;
     }
 
@@ -201,7 +205,10 @@ void Framer::delimited(std::vector<Frame>& out) {
         const auto last = buffer_.rfind(start);
         if (last == std::string::npos) {
           out.push_back({Frame::Kind::kGarbage, buffer_, {}, {}, {}});
+          // No frame can start before a start byte: line ends in the garbage
+          // decide nothing.
           buffer_.clear();
+          line_started_ = false;
           return;
         }
         if (last > 0) {
@@ -211,8 +218,7 @@ void Framer::delimited(std::vector<Frame>& out) {
       }
       if (buffer_.size() > pending_allowed()) {
         oversize(out, max_content_ + (has_start ? 1 : 0));
-        // Keep what may be the first bytes of the delimiter that ends it.
-        buffer_.erase(0, buffer_.size() - (delimiter_.size() - 1));
+        trim_to_tail();
         discarding_ = true;
       }
       return;
@@ -221,7 +227,26 @@ void Framer::delimited(std::vector<Frame>& out) {
     const std::size_t end = delim + delim_size;
     emit_line(out, 0, delim, end, {});
     buffer_.erase(0, end);
+    line_started_ = false;
   }
+}
+
+// Drops the front of an oversize line, keeping what the next bytes need to be
+// read as they would be in one piece: the first bytes of a delimiter, and at
+// least one byte of a trailing run of line ends (with content after it, that
+// run is where the line ended: a stray line end).
+void Framer::trim_to_tail() {
+  std::size_t keep = delimiter_.size() - 1;
+  if (line_mode_ && !any_line_end_) {
+    const auto last_content = buffer_.find_last_not_of(kLineEndBytes);
+    const std::size_t run =
+        last_content == std::string::npos ? buffer_.size() : buffer_.size() - last_content - 1;
+    keep = std::max(keep, std::min(run, delimiter_.size()));
+    const std::size_t dropped = buffer_.size() - std::min(keep, buffer_.size());
+    // The line has begun when any byte dropped is content.
+    if (buffer_.find_first_not_of(kLineEndBytes) < dropped) line_started_ = true;
+  }
+  if (buffer_.size() > keep) buffer_.erase(0, buffer_.size() - keep);
 }
 
 void Framer::start_end(std::vector<Frame>& out) {

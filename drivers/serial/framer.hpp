@@ -68,6 +68,7 @@ class Framer {
   /// Drops the bytes before the next start byte; false when there is none yet.
   bool skip_to_start(std::vector<Frame>& out);
   void oversize(std::vector<Frame>& out, std::size_t length);
+  void trim_to_tail();
 
   config::Framing framing_;
   std::string delimiter_;
@@ -79,6 +80,9 @@ class Framer {
   bool any_line_end_;        // delimiter "any-line-end": "\r\n", "\n" and "\r" each end a frame
   bool line_mode_;           // the delimiter is made of '\r' and '\n': frames are lines
   bool discarding_ = false;  // after an oversize frame, until the next frame start
+  // Line framing: content of the current line came before buffer_ (an oversize
+  // line's front was dropped), so a line end at buffer_'s front ends it.
+  bool line_started_ = false;
   std::string buffer_;
 };
 

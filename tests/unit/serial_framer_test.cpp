@@ -129,6 +129,23 @@ TEST(SerialFramerTest, CrlfDelimiterRefusesALineThatEndsInLfAndSaysSo) {
   EXPECT_EQ(contents(bytewise), (std::vector<std::string>{"A=1", "A=2", "A=3"}));
 }
 
+TEST(SerialFramerTest, AnOversizeLineEndingInAStrayLineEndIsCutThereInPiecesToo) {
+  // An oversize line's front is dropped while it is read; a lone "\r" after
+  // it still ends it, however the bytes arrive (found by the framer fuzz
+  // target: read byte by byte, "B=2" was lost in the oversize tail).
+  const std::string stream =
+      "0123456789\rB=2\n"
+      "0123456789\r\r\r\rC=3\n";
+  Framer whole(delimited("\n", 4));
+  const auto at_once = whole.feed(stream);
+  EXPECT_EQ(contents(at_once), (std::vector<std::string>{"B=2", "C=3"}));
+  EXPECT_EQ(contents(at_once, Kind::kOversize).size(), 2u);
+  Framer pieces(delimited("\n", 4));
+  const auto bytewise = feed_bytewise(pieces, stream);
+  EXPECT_EQ(contents(bytewise), contents(at_once));
+  EXPECT_LE(pieces.pending(), 4u + 1u);
+}
+
 TEST(SerialFramerTest, WithAStartByteALineEndingInLfIsABadFrameNotGarbage) {
   // Before: "$HR,72*00\n" was thrown away as line noise with nothing to say why.
   auto c = delimited("\r\n");
