@@ -53,7 +53,11 @@ std::optional<Decimal> shortest_decimal(double x) {
       in_fraction = true;
       continue;
     }
-    d.mantissa = d.mantissa * 10 + (text[i] - '0');  // at most 17 digits
+    // At most 17 significant digits in scientific notation; but to_chars
+    // writes a large double in fixed notation when that is shorter, with
+    // every digit of its integer value ("36893488147419103232" for 2^65):
+    // up to about 22 digits, below 2^80.
+    d.mantissa = d.mantissa * 10 + (text[i] - '0');
     if (in_fraction) --d.exponent;
   }
   if (i < text.size()) {  // "e-05", "e+20"
@@ -64,6 +68,12 @@ std::optional<Decimal> shortest_decimal(double x) {
       return std::nullopt;
     }
     d.exponent += e;
+  }
+  // Trailing zeros go to the exponent ("1e+20" and "100000000000000000000"
+  // are the same decimal).
+  while (d.mantissa != 0 && d.mantissa % 10 == 0) {
+    d.mantissa /= 10;
+    ++d.exponent;
   }
   if (negative) d.mantissa = -d.mantissa;
   return d;
@@ -87,6 +97,10 @@ std::optional<double> scale_decimal(std::int64_t digits, int raw_decimals, doubl
   const auto s = shortest_decimal(scale);
   const auto o = shortest_decimal(offset);
   if (!s || !o || raw_decimals < 0) return std::nullopt;
+  // A raw int64 (below 2^63) times a scale mantissa below 2^63 stays inside
+  // 128 bits; a scale with more digits is far beyond exact results anyway.
+  constexpr I128 kMaxMantissa = I128{1} << 63;
+  if (s->mantissa >= kMaxMantissa || s->mantissa <= -kMaxMantissa) return std::nullopt;
   // raw × scale = (digits × s.mantissa) × 10^(s.exponent - raw_decimals).
   const int product_exponent = s->exponent - raw_decimals;
   // A zero offset adds no decimal places.

@@ -157,6 +157,14 @@ TEST(DecimalScale, BeyondExactArithmeticFallsBackToFloatingPoint) {
   EXPECT_EQ(scale_decimal(5, 0, 1.0 / 3.0, 0.0), std::nullopt);  // 0.3333333333333333 × 5
   EXPECT_EQ(scale_decimal(3, 0, 1e20, 0.0), std::nullopt);       // beyond 2^53
   EXPECT_EQ(scale_decimal(3, 0, 1e10, 0.0), 3e10);
+  // to_chars writes 2^65 in fixed notation, all 20 digits: times a 63-bit raw
+  // value that overflowed 128 bits (found by the modbus_codec fuzz target).
+  EXPECT_EQ(scale_decimal(std::numeric_limits<std::int64_t>::max(), 0, 36893488147419103232.0, 0.0),
+            std::nullopt);
+  EXPECT_EQ(scale_decimal(std::numeric_limits<std::int64_t>::min(), 0, -3.6893488147419103e19, 0.0),
+            std::nullopt);
+  EXPECT_EQ(scale_decimal(2, 0, 36893488147419103232.0, 0.0), std::nullopt);  // beyond 2^53
+  EXPECT_EQ(scale_decimal(7, 0, 1e15, 0.0), 7e15);
 }
 
 TEST(DecimalScale, DecimalTextIsReadExactly) {
