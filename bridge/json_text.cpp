@@ -11,32 +11,6 @@
 namespace fieldgate::bridge {
 namespace {
 
-// Length of the well-formed UTF-8 sequence at text[i] (Unicode Table 3-7: no
-// overlong forms, no surrogates, nothing above U+10FFFF), 0 if there is none.
-// Exactly the sequences nlohmann's decoder accepts and copies unchanged.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
-  const unsigned char b0 = byte(i);
-  const std::size_t left = text.size() - i;
-  if (in(b0, 0xC2, 0xDF)) return left >= 2 && in(byte(i + 1), 0x80, 0xBF) ? 2 : 0;
-  if (in(b0, 0xE0, 0xEF)) {
-    if (left < 3) return 0;
-    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
-    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) ? 3 : 0;
-  }
-  if (in(b0, 0xF0, 0xF4)) {
-    if (left < 4) return 0;
-    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(byte(i + 1), lo, hi) && in(byte(i + 2), 0x80, 0xBF) && in(byte(i + 3), 0x80, 0xBF)
-               ? 4
-               : 0;
-  }
-  return 0;
-}
-
 // True when nlohmann would copy `text` unchanged between the quotes: no
 // character it escapes, and valid UTF-8. The common case (names, units,
 // driver messages); anything else takes nlohmann's own escaping.

@@ -36,6 +36,20 @@ std::int64_t to_db(std::uint64_t v) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
 }
 
+// Columns 1..10 of a readings or dead_letters row: the two tables share them.
+void bind_reading(sqlite3_stmt* stmt, const Reading& r, std::uint64_t size) {
+  sqlite3_bind_int64(stmt, 1, to_db(r.seq));
+  sqlite::bind_text(stmt, 2, r.device);
+  sqlite::bind_text(stmt, 3, r.point);
+  sqlite3_bind_int64(stmt, 4, r.source_ts_ms);
+  sqlite3_bind_int(stmt, 5, static_cast<int>(r.quality));
+  sqlite3_bind_int(stmt, 6, static_cast<int>(schema::kind_of(r.value)));
+  schema::bind_value(stmt, 7, r.value);
+  sqlite::bind_text(stmt, 8, r.unit);
+  sqlite::bind_text(stmt, 9, r.error);
+  sqlite3_bind_int64(stmt, 10, to_db(size));
+}
+
 void step_done(sqlite3* db, sqlite3_stmt* stmt, const char* what) {
   sqlite::ResetOnExit reset(stmt);
   sqlite::check(db, sqlite3_step(stmt), what, SQLITE_DONE);
@@ -385,16 +399,7 @@ std::uint64_t GroupCommit::copy_in_part(const DeadLetterWork& letter) {
 void GroupCommit::insert_dead(const Reading& r, std::uint64_t size, const std::string& reason) {
   sqlite3_stmt* ins = insert_dead_.get();
   sqlite::ResetOnExit reset(ins);
-  sqlite3_bind_int64(ins, 1, to_db(r.seq));
-  sqlite::bind_text(ins, 2, r.device);
-  sqlite::bind_text(ins, 3, r.point);
-  sqlite3_bind_int64(ins, 4, r.source_ts_ms);
-  sqlite3_bind_int(ins, 5, static_cast<int>(r.quality));
-  sqlite3_bind_int(ins, 6, static_cast<int>(schema::kind_of(r.value)));
-  schema::bind_value(ins, 7, r.value);
-  sqlite::bind_text(ins, 8, r.unit);
-  sqlite::bind_text(ins, 9, r.error);
-  sqlite3_bind_int64(ins, 10, to_db(size));
+  bind_reading(ins, r, size);
   sqlite::bind_text(ins, 11, reason);
   sqlite3_bind_int64(ins, 12, unix_now_ms());
   sqlite::check(db_, sqlite3_step(ins), "insert dead letter", SQLITE_DONE);
@@ -430,16 +435,7 @@ void GroupCommit::bound_dead(CommitResult& out) {
 // One prepared statement, bound per row; strings are bound without copies.
 void GroupCommit::insert(const Reading& r, std::uint64_t size) {
   sqlite3_stmt* ins = insert_.get();
-  sqlite3_bind_int64(ins, 1, to_db(r.seq));
-  sqlite::bind_text(ins, 2, r.device);
-  sqlite::bind_text(ins, 3, r.point);
-  sqlite3_bind_int64(ins, 4, r.source_ts_ms);
-  sqlite3_bind_int(ins, 5, static_cast<int>(r.quality));
-  sqlite3_bind_int(ins, 6, static_cast<int>(schema::kind_of(r.value)));
-  schema::bind_value(ins, 7, r.value);
-  sqlite::bind_text(ins, 8, r.unit);
-  sqlite::bind_text(ins, 9, r.error);
-  sqlite3_bind_int64(ins, 10, to_db(size));
+  bind_reading(ins, r, size);
   sqlite::check(db_, sqlite3_step(ins), "insert", SQLITE_DONE);
   sqlite3_reset(ins);
 }

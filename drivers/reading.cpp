@@ -31,10 +31,6 @@ std::string format_value(const Value& v) {
   return std::visit(Visitor{}, v);
 }
 
-namespace {
-
-// Length of the well-formed UTF-8 sequence at text[i] (Unicode Table 3-7),
-// 0 if there is none. ASCII is 1.
 std::size_t utf8_sequence(std::string_view text, std::size_t i) noexcept {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   const auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
@@ -58,6 +54,8 @@ std::size_t utf8_sequence(std::string_view text, std::size_t i) noexcept {
   }
   return 0;
 }
+
+namespace {
 
 bool make_valid(std::string& text) {
   if (is_valid_utf8(text)) return false;

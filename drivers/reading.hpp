@@ -40,6 +40,11 @@ using Batch = std::vector<Reading>;
 /// Human form of a value: "230.5", "true", "SN-0042", "-" for none.
 [[nodiscard]] std::string format_value(const Value& v);
 
+/// Length of the well-formed UTF-8 sequence at text[i] (Unicode Table 3-7:
+/// no overlong forms, no surrogates, nothing above U+10FFFF), 0 if there is
+/// none; ASCII is 1. Exactly the sequences nlohmann's decoder accepts.
+[[nodiscard]] std::size_t utf8_sequence(std::string_view text, std::size_t i) noexcept;
+
 /// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
 /// nothing above U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text) noexcept;
