@@ -84,8 +84,8 @@ std::optional<Decimal> shortest_decimal(double x) {
 std::optional<I128> shift(I128 value, int places) {
   constexpr I128 kLimit = I128{1} << 100;
   for (int k = 0; k < places; ++k) {
-    value *= 10;
     if (value > kLimit || value < -kLimit) return std::nullopt;
+    value *= 10;  // below 2^104: no overflow
   }
   return value;
 }

@@ -128,6 +128,7 @@ void Framer::emit_line(std::vector<Frame>& out, std::size_t begin, std::size_t s
     line.remove_prefix(first);
     begin += first;
   }
+  const std::size_t content_end = begin + line.size();
   if (has_start) {
     const auto s = line.rfind(static_cast<char>(start_byte_));
     if (s == std::string_view::npos) {
@@ -147,8 +148,49 @@ void Framer::emit_line(std::vector<Frame>& out, std::size_t begin, std::size_t s
   } else if (!line.empty() || has_start) {
     // A blank line (keep-alive) is no frame; "$" + delimiter is one.
     out.push_back(
-        {Frame::Kind::kFrame, buffer_.substr(begin, end - begin), std::string(line), {}, problem});
+        {Frame::Kind::kFrame, raw_line(begin, content_end, end), std::string(line), {}, problem});
   }
+}
+
+// The raw bytes of a line: its content and the line end bytes after it, of
+// which (in line framing) only the last delimiter + 1: a run of stray "\r"s
+// is held that short while it is read (collapse_line_ends), so the raw bytes
+// do not depend on how the line was split into reads.
+std::string Framer::raw_line(std::size_t begin, std::size_t content_end, std::size_t end) const {
+  if (!line_mode_ || any_line_end_) return buffer_.substr(begin, end - begin);
+  const std::size_t run = std::min(end - content_end, delimiter_.size() + 1);
+  return buffer_.substr(begin, content_end - begin) + buffer_.substr(end - run, run);
+}
+
+// With no frame end in the buffer, no run of line end bytes holds a
+// delimiter: only the last bytes of the trailing run can still become one
+// (kept: the delimiter and one more, a CR before it), and a leading run
+// before content is the rest of the previous line's end. Keeps a line of
+// stray "\r"s from growing the buffer, and its content measurable.
+void Framer::collapse_line_ends() {
+  if (!line_mode_ || any_line_end_) return;
+  const std::size_t run_keep = delimiter_.size() + 1;
+  const auto first_content = buffer_.find_first_not_of(kLineEndBytes);
+  if (first_content == std::string::npos) {
+    const std::size_t keep = line_started_ ? run_keep : delimiter_.size() - 1;
+    if (buffer_.size() > keep) buffer_.erase(0, buffer_.size() - keep);
+    return;
+  }
+  const auto last_content = buffer_.find_last_not_of(kLineEndBytes);
+  const std::size_t trailing = buffer_.size() - last_content - 1;
+  if (trailing > run_keep) buffer_.erase(last_content + 1, trailing - run_keep);
+  if (!line_started_) buffer_.erase(0, first_content);
+}
+
+// More than one frame's content is waiting, without its end.
+bool Framer::over_limit() const {
+  if (!line_mode_ || any_line_end_) return buffer_.size() > pending_allowed();
+  // Line end bytes are not content (after collapse_line_ends, content starts
+  // the buffer unless a run of them follows an oversize line's dropped front).
+  const auto first_content = buffer_.find_first_not_of(kLineEndBytes);
+  if (first_content == std::string::npos) return false;
+  const auto last_content = buffer_.find_last_not_of(kLineEndBytes);
+  return last_content + 1 - first_content > max_content_ + (start_byte_ >= 0 ? 1 : 0);
 }
 
 void Framer::delimited(std::vector<Frame>& out) {
@@ -175,7 +217,8 @@ void Framer::delimited(std::vector<Frame>& out) {
         // Still no frame end: each further max_frame bytes count as one more
         // oversize frame, so a device whose frames never end keeps showing
         // up in the counters and in `poll --raw`, not once and then never.
-        if (buffer_.size() > pending_allowed()) {
+        collapse_line_ends();
+        if (over_limit()) {
           oversize(out, max_content_ + (has_start ? 1 : 0));
           trim_to_tail();
         }
@@ -216,7 +259,8 @@ void Framer::delimited(std::vector<Frame>& out) {
           buffer_.erase(0, last);
         }
       }
-      if (buffer_.size() > pending_allowed()) {
+      collapse_line_ends();
+      if (over_limit()) {
         oversize(out, max_content_ + (has_start ? 1 : 0));
         trim_to_tail();
         discarding_ = true;
@@ -241,7 +285,7 @@ void Framer::trim_to_tail() {
     const auto last_content = buffer_.find_last_not_of(kLineEndBytes);
     const std::size_t run =
         last_content == std::string::npos ? buffer_.size() : buffer_.size() - last_content - 1;
-    keep = std::max(keep, std::min(run, delimiter_.size()));
+    keep = std::max(keep, run);  // at most the delimiter + 1 (collapse_line_ends)
     const std::size_t dropped = buffer_.size() - std::min(keep, buffer_.size());
     // The line has begun when any byte dropped is content.
     if (buffer_.find_first_not_of(kLineEndBytes) < dropped) line_started_ = true;

@@ -69,6 +69,10 @@ class Framer {
   bool skip_to_start(std::vector<Frame>& out);
   void oversize(std::vector<Frame>& out, std::size_t length);
   void trim_to_tail();
+  void collapse_line_ends();
+  [[nodiscard]] bool over_limit() const;
+  [[nodiscard]] std::string raw_line(std::size_t begin, std::size_t content_end,
+                                     std::size_t end) const;
 
   config::Framing framing_;
   std::string delimiter_;

@@ -165,6 +165,9 @@ TEST(DecimalScale, BeyondExactArithmeticFallsBackToFloatingPoint) {
             std::nullopt);
   EXPECT_EQ(scale_decimal(2, 0, 36893488147419103232.0, 0.0), std::nullopt);  // beyond 2^53
   EXPECT_EQ(scale_decimal(7, 0, 1e15, 0.0), 7e15);
+  // A product near 2^125 shifted a place for the offset's decimals.
+  EXPECT_EQ(scale_decimal(std::numeric_limits<std::int64_t>::max(), 0, 4611686018427387904.0, 0.5),
+            std::nullopt);
 }
 
 TEST(DecimalScale, DecimalTextIsReadExactly) {

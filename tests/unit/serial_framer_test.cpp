@@ -146,6 +146,29 @@ TEST(SerialFramerTest, AnOversizeLineEndingInAStrayLineEndIsCutThereInPiecesToo)
   EXPECT_LE(pieces.pending(), 4u + 1u);
 }
 
+TEST(SerialFramerTest, StrayCarriageReturnsBeforeTheDelimiterAreNotContentInPiecesEither) {
+  // "A" and three CRs, then CRLF: a one-byte line. Read byte by byte, the CRs
+  // used to count towards max_frame and made it an oversize frame.
+  const std::string stream = "A\r\r\r\r\nB\r\n";
+  Framer whole(delimited("\r\n", 1));
+  const auto at_once = whole.feed(stream);
+  EXPECT_EQ(contents(at_once), (std::vector<std::string>{"A", "B"}));
+  EXPECT_TRUE(contents(at_once, Kind::kOversize).empty());
+  // Raw bytes keep the delimiter and one CR before it, however long the run.
+  EXPECT_EQ(at_once.at(0).raw, "A\r\r\n");
+  Framer pieces(delimited("\r\n", 1));
+  const auto bytewise = feed_bytewise(pieces, stream);
+  EXPECT_EQ(contents(bytewise), contents(at_once));
+  EXPECT_EQ(bytewise.at(0).raw, at_once.at(0).raw);
+  EXPECT_TRUE(contents(bytewise, Kind::kOversize).empty());
+  // A run of a million CRs holds a few bytes, not a million.
+  Framer flood(delimited("\r\n", 1));
+  (void)flood.feed("A");
+  for (int i = 0; i < 1000; ++i) (void)flood.feed(std::string(1000, '\r'));
+  EXPECT_LE(flood.pending(), 4u);
+  EXPECT_EQ(contents(flood.feed("\n")), (std::vector<std::string>{"A"}));
+}
+
 TEST(SerialFramerTest, WithAStartByteALineEndingInLfIsABadFrameNotGarbage) {
   // Before: "$HR,72*00\n" was thrown away as line noise with nothing to say why.
   auto c = delimited("\r\n");
