@@ -8,13 +8,16 @@
 namespace fieldgate {
 namespace {
 
-__extension__ using I128 = __int128;  // __extension__: -Wpedantic
+// 64-bit integers with overflow checks: 32-bit ARM (Raspberry Pi OS armhf)
+// has no 128-bit type, and an exact result fits 2^53 anyway. An intermediate
+// that overflows means plain floating point (nullopt).
+using I64 = std::int64_t;
 
 // Powers of ten that are exact doubles (10^22 is the last).
 constexpr int kMaxExactPow10 = 22;
 // Integers up to 2^53 are exact doubles; one division by an exact power of
 // ten then gives the nearest double to the quotient (IEEE 754 rounds it).
-constexpr I128 kMaxExactInteger = I128{1} << 53;
+constexpr I64 kMaxExactInteger = I64{1} << 53;
 
 constexpr std::array<double, kMaxExactPow10 + 1> kPow10 = [] {
   std::array<double, kMaxExactPow10 + 1> p{};
@@ -28,7 +31,7 @@ constexpr std::array<double, kMaxExactPow10 + 1> kPow10 = [] {
 
 /// mantissa × 10^exponent, both exact.
 struct Decimal {
-  I128 mantissa = 0;
+  I64 mantissa = 0;
   int exponent = 0;
 };
 
@@ -55,9 +58,11 @@ std::optional<Decimal> shortest_decimal(double x) {
     }
     // At most 17 significant digits in scientific notation; but to_chars
     // writes a large double in fixed notation when that is shorter, with
-    // every digit of its integer value ("36893488147419103232" for 2^65):
-    // up to about 22 digits, below 2^80.
-    d.mantissa = d.mantissa * 10 + (text[i] - '0');
+    // every digit of its integer value ("36893488147419103232" for 2^65).
+    if (__builtin_mul_overflow(d.mantissa, 10, &d.mantissa) ||
+        __builtin_add_overflow(d.mantissa, text[i] - '0', &d.mantissa)) {
+      return std::nullopt;  // more than 18 digits: no exact result anyway
+    }
     if (in_fraction) --d.exponent;
   }
   if (i < text.size()) {  // "e-05", "e+20"
@@ -79,13 +84,10 @@ std::optional<Decimal> shortest_decimal(double x) {
   return d;
 }
 
-// value × 10^places, or nullopt when it leaves ±2^100 (far beyond any
-// result that can still be exact).
-std::optional<I128> shift(I128 value, int places) {
-  constexpr I128 kLimit = I128{1} << 100;
+// value × 10^places, or nullopt when that leaves the 64-bit range.
+std::optional<I64> shift(I64 value, int places) {
   for (int k = 0; k < places; ++k) {
-    if (value > kLimit || value < -kLimit) return std::nullopt;
-    value *= 10;  // below 2^104: no overflow
+    if (__builtin_mul_overflow(value, 10, &value)) return std::nullopt;
   }
   return value;
 }
@@ -97,20 +99,18 @@ std::optional<double> scale_decimal(std::int64_t digits, int raw_decimals, doubl
   const auto s = shortest_decimal(scale);
   const auto o = shortest_decimal(offset);
   if (!s || !o || raw_decimals < 0) return std::nullopt;
-  // A raw int64 (below 2^63) times a scale mantissa below 2^63 stays inside
-  // 128 bits; a scale with more digits is far beyond exact results anyway.
-  constexpr I128 kMaxMantissa = I128{1} << 63;
-  if (s->mantissa >= kMaxMantissa || s->mantissa <= -kMaxMantissa) return std::nullopt;
   // raw × scale = (digits × s.mantissa) × 10^(s.exponent - raw_decimals).
   const int product_exponent = s->exponent - raw_decimals;
   // A zero offset adds no decimal places.
   const int exponent =
       o->mantissa == 0 ? product_exponent : std::min(product_exponent, o->exponent);
   if (exponent < -kMaxExactPow10 || exponent > kMaxExactPow10) return std::nullopt;
-  const auto product = shift(I128{digits} * s->mantissa, product_exponent - exponent);
+  I64 raw_product = 0;
+  if (__builtin_mul_overflow(digits, s->mantissa, &raw_product)) return std::nullopt;
+  const auto product = shift(raw_product, product_exponent - exponent);
   const auto added = shift(o->mantissa, o->exponent - exponent);
-  if (!product || !added) return std::nullopt;
-  const I128 total = *product + *added;  // the result in units of 10^exponent
+  I64 total = 0;  // the result in units of 10^exponent
+  if (!product || !added || __builtin_add_overflow(*product, *added, &total)) return std::nullopt;
   if (total > kMaxExactInteger || total < -kMaxExactInteger) return std::nullopt;
   const double units = static_cast<double>(total);  // exact
   if (exponent >= 0) {

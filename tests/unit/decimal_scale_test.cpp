@@ -22,27 +22,36 @@
 namespace fieldgate {
 namespace {
 
-__extension__ using I128 = __int128;
+// 64 bits are plenty for the values below (the largest is about 10^16), and
+// 32-bit ARM has no 128-bit type; checked, so the oracle itself cannot wrap.
+using I64 = std::int64_t;
+
+I64 checked_mul(I64 a, I64 b) {
+  I64 r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    ADD_FAILURE() << "test oracle overflow: " << a << " x " << b;
+  return r;
+}
 
 // A decimal as written in a configuration: "0.25" = 25 × 10^-2.
 struct Written {
   std::string text;
-  I128 mantissa;
+  I64 mantissa;
   int decimals;
 };
 
-std::string to_text(I128 v) {
+std::string to_text(I64 v) {
   if (v == 0) return "0";
   const bool negative = v < 0;
   std::string digits;
-  for (I128 x = negative ? -v : v; x > 0; x /= 10) {
+  for (I64 x = negative ? -v : v; x > 0; x /= 10) {
     digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(x % 10)));
   }
   return (negative ? "-" : "") + digits;
 }
 
 // `units` × 10^-decimals as plain decimal text without trailing zeros.
-std::string decimal_text(I128 units, int decimals) {
+std::string decimal_text(I64 units, int decimals) {
   const bool negative = units < 0;
   std::string digits = to_text(negative ? -units : units);
   if (decimals > 0) {
@@ -66,10 +75,10 @@ double parse(const std::string& text) {
 // raw × scale + offset, exactly, as decimal text.
 std::string exact(std::int64_t raw, const Written& scale, const Written& offset) {
   const int decimals = std::max(scale.decimals, offset.decimals);
-  I128 units = I128{raw} * scale.mantissa;
-  for (int i = scale.decimals; i < decimals; ++i) units *= 10;
-  I128 off = offset.mantissa;
-  for (int i = offset.decimals; i < decimals; ++i) off *= 10;
+  I64 units = checked_mul(raw, scale.mantissa);
+  for (int i = scale.decimals; i < decimals; ++i) units = checked_mul(units, 10);
+  I64 off = offset.mantissa;
+  for (int i = offset.decimals; i < decimals; ++i) off = checked_mul(off, 10);
   return decimal_text(units + off, decimals);
 }
 
