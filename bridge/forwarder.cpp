@@ -102,7 +102,7 @@
 #include "bridge/command_channel.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/outgoing.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 namespace {

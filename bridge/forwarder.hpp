@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bridge/commands.hpp"
-#include "bridge/heartbeat.hpp"
+#include "core/heartbeat.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "config/config.hpp"

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 

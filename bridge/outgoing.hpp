@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bridge/topics.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge::detail {
 

@@ -18,7 +18,7 @@
 
 #include "bridge/sqlite_handles.hpp"
 #include "bridge/store_schema.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 

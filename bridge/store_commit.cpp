@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bridge/store_schema.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -26,11 +27,6 @@ constexpr std::uint64_t kMinDiskBudget = 256ULL * 1024;
 // measurement asks for plus a page, so one or two do.
 constexpr int kDiskBoundRounds = 4;
 
-std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::int64_t to_db(std::uint64_t v) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
@@ -190,7 +186,7 @@ void GroupCommit::body(const CommitWork& work, const TableFigures& before, Fence
   move_dead(work.dead, rows, bytes, out);
 
   // 2. Expired readings (max_age, by source time; the ts_ms index finds them).
-  const std::int64_t cutoff = unix_now_ms() - max_age_ms_;
+  const std::int64_t cutoff = unix_ms_now() - max_age_ms_;
   if (max_age_ms_ > 0) {
     freed = 0;
     expire(cutoff, fence, out, freed);
@@ -307,7 +303,7 @@ void GroupCommit::delete_acked(const std::vector<std::uint64_t>& unsorted, Commi
 // One that is no longer there (acked, evicted) moves nothing.
 void GroupCommit::move_dead(const std::vector<DeadLetterWork>& dead, std::uint64_t& rows,
                             std::uint64_t& bytes, CommitResult& out) {
-  const auto now = unix_now_ms();
+  const auto now = unix_ms_now();
   for (const auto& letter : dead) {
     std::uint64_t kept = 0;  // accounted bytes of a row copied in part
     if (letter.reading) {
@@ -401,7 +397,7 @@ void GroupCommit::insert_dead(const Reading& r, std::uint64_t size, const std::s
   sqlite::ResetOnExit reset(ins);
   bind_reading(ins, r, size);
   sqlite::bind_text(ins, 11, reason);
-  sqlite3_bind_int64(ins, 12, unix_now_ms());
+  sqlite3_bind_int64(ins, 12, unix_ms_now());
   sqlite::check(db_, sqlite3_step(ins), "insert dead letter", SQLITE_DONE);
 }
 

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <ctime>
 #include <optional>
 #include <stdexcept>
 
@@ -14,6 +13,7 @@
 #include "bridge/store.hpp"
 #include "bridge/store_commit.hpp"
 #include "bridge/store_schema.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -118,19 +118,13 @@ std::optional<std::string> prepare(sqlite3* db, const config::StoreConfig& confi
 
 }  // namespace
 
-std::string utc_stamp(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 std::string move_aside(const std::string& path, std::chrono::system_clock::time_point now) {
-  auto target = path + ".corrupt-" + utc_stamp(now);
+  const auto stamp = iso8601_basic(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  auto target = path + ".corrupt-" + stamp;
   // Two failures within one second must not overwrite the first copy.
   for (int n = 2; exists(target) || exists(target + "-wal"); ++n) {
-    target = path + ".corrupt-" + utc_stamp(now) + "-" + std::to_string(n);
+    target = path + ".corrupt-" + stamp + "-" + std::to_string(n);
   }
   if (::rename(path.c_str(), target.c_str()) != 0) {
     const int err = errno;

@@ -37,7 +37,4 @@ struct StoreFile {
 /// Throws std::runtime_error if the database file cannot be renamed.
 std::string move_aside(const std::string& path, std::chrono::system_clock::time_point now);
 
-/// "20261125T120000Z".
-[[nodiscard]] std::string utc_stamp(std::chrono::system_clock::time_point t);
-
 }  // namespace fieldgate::bridge

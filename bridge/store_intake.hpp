@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 

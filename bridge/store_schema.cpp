@@ -8,15 +8,11 @@
 #include <fmt/format.h>
 
 #include "bridge/sqlite_handles.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::bridge::schema {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Version 1. `value` has no declared type on purpose: each row keeps the
 // storage class it was bound with (NULL, INTEGER, REAL, TEXT). The ts_ms index
@@ -39,7 +35,7 @@ void migrate_to_v1(sqlite3* db) {
   sqlite::exec(db, fmt::format("INSERT INTO meta(key, value) VALUES ('{}', 1), ('{}', 0), "
                                "('{}', 0), ('{}', 0), ('{}', 0), ('{}', {});",
                                kMetaNextSeq, kMetaDroppedOldest, kMetaDroppedNewest,
-                               kMetaDroppedExpired, kMetaPurged, kMetaCreatedMs, now_ms())
+                               kMetaDroppedExpired, kMetaPurged, kMetaCreatedMs, unix_ms_now())
                        .c_str());
   sqlite::exec(db, fmt::format("PRAGMA application_id = {};", kApplicationId).c_str());
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge::schema {
 

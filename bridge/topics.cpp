@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <tuple>
 
 #include "bridge/json_text.hpp"
 #include "bridge/value_json.hpp"
 #include "config/topic_template.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -83,28 +83,6 @@ Route resolve(const config::Config& config, const config::DeviceConfig* device,
   return route;
 }
 
-// "2026-11-25T12:38:18.543Z" (UTC, milliseconds).
-void append_iso_timestamp(fmt::memory_buffer& out, std::int64_t unix_ms) {
-  // Floor division, so times before 1970 do not print negative milliseconds.
-  std::int64_t secs = unix_ms / 1000;
-  std::int64_t millis = unix_ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    secs -= 1;
-  }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 millis);
-}
-
-std::string iso_timestamp(std::int64_t unix_ms) {
-  fmt::memory_buffer out;
-  append_iso_timestamp(out, unix_ms);
-  return fmt::to_string(out);
-}
 
 // The value as JSON: null for a failed read, and for NaN and infinities,
 // which JSON cannot express (their quality is kept as it was).
@@ -172,7 +150,7 @@ std::string json_payload(const Reading& reading) {
   out.append(std::string_view(R"(,"unit":)"));
   append_json_string(out, reading.unit);
   out.append(std::string_view(R"(,"ts":")"));
-  append_iso_timestamp(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
+  append_iso8601(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
   fmt::format_to(std::back_inserter(out), R"(","ts_ms":{},"seq":{},"quality":)",
                  reading.source_ts_ms, reading.seq);
   append_json_string(out, to_string(reading.quality));
@@ -216,7 +194,7 @@ std::string device_json_payload(std::span<const Reading> readings) {
     points[r.point] = std::move(p);
   }
   j["device"] = first.device;
-  j["ts"] = iso_timestamp(first.source_ts_ms);
+  j["ts"] = iso8601(first.source_ts_ms);
   j["ts_ms"] = first.source_ts_ms;
   j["seq_first"] = seq_first;
   j["seq_last"] = seq_last;

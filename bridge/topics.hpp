@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 

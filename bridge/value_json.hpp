@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge {
 

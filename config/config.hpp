@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/serial_port.hpp"
+
 namespace fieldgate::config {
 
 using Duration = std::chrono::milliseconds;
@@ -22,7 +24,7 @@ struct SourcePos {
   int column = 0;
 };
 
-enum class Parity { kNone, kEven, kOdd };
+using fieldgate::Parity;
 
 /// Modbus data model tables.
 enum class RegisterKind { kCoil, kDiscreteInput, kHolding, kInput };
@@ -52,7 +54,7 @@ enum class SerialMode { kRs232, kRs485 };
 
 // serial-line driver (drivers/serial/): instruments that stream or answer text
 // or framed binary over a serial port, without Modbus.
-enum class FlowControl { kNone, kRtsCts, kXonXoff };
+using fieldgate::FlowControl;
 /// How the byte stream is cut into frames.
 enum class Framing { kDelimiter, kStartEnd, kFixed };
 /// Integrity check of a frame. kNmeaXor: XOR of the characters between '$'
@@ -73,13 +75,7 @@ enum class LineMode { kStreaming, kRequest };
 enum class SerialValueType { kNumber, kInt, kBool, kString };
 
 /// The serial-line keys of a [[devices]] entry.
-struct SerialLineConfig {
-  std::string port;  // e.g. /dev/ttyUSB0
-  int baud = 9600;
-  Parity parity = Parity::kNone;
-  int data_bits = 8;
-  int stop_bits = 1;
-  FlowControl flow_control = FlowControl::kNone;
+struct SerialLineConfig : SerialSettings {
   Framing framing = Framing::kDelimiter;
   /// kDelimiter: the bytes that end a frame. With "\n", a trailing "\r" is
   /// dropped too, so one setting reads LF and CRLF devices.
@@ -223,13 +219,8 @@ struct MqttConfig {
 };
 
 /// One RS-485 (or RS-232) line, shared by every Modbus RTU device that names it.
-struct BusConfig {
+struct BusConfig : SerialSettings {
   std::string name;
-  std::string port;  // e.g. /dev/ttyUSB0
-  int baud = 9600;
-  Parity parity = Parity::kNone;
-  int data_bits = 8;
-  int stop_bits = 1;
   SerialMode mode = SerialMode::kRs232;  // kRs485 uses the kernel's RS-485 ioctl
   /// Silence enforced between the end of one transaction and the next request.
   /// nullopt: the Modbus t3.5 for this baud rate (3.5 characters of 11 bits,

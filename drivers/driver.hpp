@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::drivers {
 

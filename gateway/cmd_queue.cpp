@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,6 +21,7 @@
 
 #include "bridge/queue_db.hpp"
 #include "config/units.hpp"
+#include "core/clock.hpp"
 #include "gateway/reading_format.hpp"
 
 namespace fieldgate::gateway {
@@ -36,11 +36,6 @@ constexpr int kExitQueueOk = 0;
 constexpr int kExitQueueError = 1;
 constexpr long long kDefaultLsLimit = 50;
 
-std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string human_bytes(std::uint64_t n) {
   if (n < 1024) return fmt::format("{} B", n);
@@ -67,7 +62,7 @@ nlohmann::json reading_json(const StoredReading& s) {
   j["seq"] = s.reading.seq;
   if (s.dead) {
     j["dead_reason"] = s.reason;
-    j["dead_ts"] = format_timestamp(s.dead_ms);
+    j["dead_ts"] = iso8601(s.dead_ms);
     j["dead_ts_ms"] = s.dead_ms;
   }
   return j;
@@ -92,11 +87,11 @@ std::string csv_line(const StoredReading& s) {
   const auto& r = s.reading;
   const auto value =
       std::holds_alternative<std::monostate>(r.value) ? std::string() : format_value(r.value);
-  auto line = fmt::format("{},{},{},{},{},{},{},{},{},{}", r.seq, format_timestamp(r.source_ts_ms),
+  auto line = fmt::format("{},{},{},{},{},{},{},{},{},{}", r.seq, iso8601(r.source_ts_ms),
                           r.source_ts_ms, csv_field(r.device), csv_field(r.point), csv_field(value),
                           bridge::schema::to_string(s.kind), csv_field(r.unit),
                           to_string(r.quality), csv_field(r.error));
-  if (s.dead) line += fmt::format(",{},{}", csv_field(s.reason), format_timestamp(s.dead_ms));
+  if (s.dead) line += fmt::format(",{},{}", csv_field(s.reason), iso8601(s.dead_ms));
   return line + "\n";
 }
 constexpr const char* kCsvHeader =
@@ -170,23 +165,23 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
         {"notes", db.notes()},
     };
     if (s.rows > 0) {
-      j["oldest_ts"] = format_timestamp(s.oldest_ts_ms);
-      j["newest_ts"] = format_timestamp(s.newest_ts_ms);
+      j["oldest_ts"] = iso8601(s.oldest_ts_ms);
+      j["newest_ts"] = iso8601(s.newest_ts_ms);
     }
     out << json_line(j) << '\n';
     return kExitQueueOk;
   }
-  const auto now = unix_now_ms();
+  const auto now = unix_ms_now();
   fmt::print(out, "buffer     {} (schema {}, created {})\n", s.path, s.schema_version,
-             s.meta.created_ms > 0 ? format_timestamp(s.meta.created_ms) : "?");
+             s.meta.created_ms > 0 ? iso8601(s.meta.created_ms) : "?");
   fmt::print(out, "gateway    {}\n",
              s.writer_active ? "running (has the buffer open)" : "not running");
   fmt::print(out, "readings   {} ({} accounted; {} on disk with the WAL)\n", s.rows,
              human_bytes(s.bytes), human_bytes(s.file_bytes));
   if (s.rows > 0) {
-    fmt::print(out, "oldest     {} ({} ago)\n", format_timestamp(s.oldest_ts_ms),
+    fmt::print(out, "oldest     {} ({} ago)\n", iso8601(s.oldest_ts_ms),
                human_age(now - s.oldest_ts_ms));
-    fmt::print(out, "newest     {} ({} ago)\n", format_timestamp(s.newest_ts_ms),
+    fmt::print(out, "newest     {} ({} ago)\n", iso8601(s.newest_ts_ms),
                human_age(now - s.newest_ts_ms));
     fmt::print(out, "seq        {}..{} buffered, next {}\n", s.first_seq, s.last_seq, s.next_seq);
   } else {
@@ -240,7 +235,7 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
 int run_ls(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   QueueDb db(o.db, QueueDb::Mode::kRead);
   for (const auto& note : db.notes()) fmt::print(err, "note: {}\n", note);
-  auto filter = filter_of(o, unix_now_ms());
+  auto filter = filter_of(o, unix_ms_now());
   if (o.limit < 0) filter.limit = kDefaultLsLimit;
   std::vector<StoredReading> rows;
   db.for_each(filter, [&](const StoredReading& s) {
@@ -260,7 +255,7 @@ int run_ls(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     for (const auto& s : rows) {
       fmt::print(out, "{:>10}  {}", s.reading.seq, format_reading(s.reading, dw, pw));
       if (s.dead) {
-        fmt::print(out, "  DEAD {}: {}", format_timestamp(s.dead_ms), printable(s.reason));
+        fmt::print(out, "  DEAD {}: {}", iso8601(s.dead_ms), printable(s.reason));
       }
       fmt::print(out, "\n");
     }
@@ -309,7 +304,7 @@ int run_show(const QueueOptions& o, std::ostream& out) {
   fmt::print(out, "seq      {}\n", r.seq);
   fmt::print(out, "device   {}\n", printable(r.device));
   fmt::print(out, "point    {}\n", printable(r.point));
-  fmt::print(out, "time     {} (ts_ms {})\n", format_timestamp(r.source_ts_ms), r.source_ts_ms);
+  fmt::print(out, "time     {} (ts_ms {})\n", iso8601(r.source_ts_ms), r.source_ts_ms);
   fmt::print(out, "value    {} ({}, stored as {})\n", printable(format_value(r.value)),
              bridge::schema::to_string(found->kind), found->storage_class);
   fmt::print(out, "unit     {}\n", r.unit.empty() ? "-" : printable(r.unit));
@@ -317,7 +312,7 @@ int run_show(const QueueOptions& o, std::ostream& out) {
   fmt::print(out, "error    {}\n", r.error.empty() ? "-" : printable(r.error));
   fmt::print(out, "size     {} bytes (accounted)\n", found->size);
   if (found->dead) {
-    fmt::print(out, "DEAD     since {}: {}\n", format_timestamp(found->dead_ms),
+    fmt::print(out, "DEAD     since {}: {}\n", iso8601(found->dead_ms),
                printable(found->reason));
   }
   return kExitQueueOk;
@@ -380,7 +375,7 @@ int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
   const bool csv = o.format == "csv" && !o.json;
   QueueDb db(o.db, QueueDb::Mode::kRead);
   for (const auto& note : db.notes()) fmt::print(err, "note: {}\n", note);
-  const auto filter = filter_of(o, unix_now_ms());
+  const auto filter = filter_of(o, unix_ms_now());
   std::unique_ptr<ExportFile> file;
   std::ostream* sink = &out;
   if (!o.output.empty()) {
@@ -412,7 +407,7 @@ int run_export(const QueueOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 int run_purge(const QueueOptions& o, std::ostream& out, std::ostream& err) {
-  const auto filter = filter_of(o, unix_now_ms());
+  const auto filter = filter_of(o, unix_ms_now());
   if (filter.matches_everything() && !o.all) {
     throw QueueError("purge needs at least one of --device, --point, --before or --all");
   }

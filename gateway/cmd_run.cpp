@@ -21,6 +21,7 @@
 #include "bridge/forwarder.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
+#include "core/clock.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
@@ -36,11 +37,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Acquisition for one configuration: drivers, their shared links, the workers.
 /// The drivers share `config` (its devices and points are held once).

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drivers/registry.hpp"
+#include "core/clock.hpp"
 #include "gateway/command_check.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
@@ -41,9 +42,7 @@ int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err)
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   const auto report = [&](int code) {
-    result.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+    result.ts_ms = unix_ms_now();
     const std::string what =
         fmt::format("write {}/{} = {} (command line)", result.device, result.point,
                     result.value.is_null() ? "-" : json_for_log(result.value));

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::gateway {
 

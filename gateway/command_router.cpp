@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "bridge/topics.hpp"
+#include "core/clock.hpp"
 #include "gateway/command_check.hpp"
 #include "gateway/logging.hpp"
 
@@ -15,20 +16,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
-// "2026-11-25T12:38:18.543Z"
-std::string iso_time(std::int64_t unix_ms) {
-  const auto t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
-}
 
 // A refused command's line shows this much of the last one not logged.
 constexpr std::size_t kSummaryLineBytes = 512;
@@ -56,7 +44,7 @@ std::string to_json(const CommandResult& r) {
   j["status"] = r.status;
   if (!r.error.empty()) j["error"] = r.error;
   if (r.status == "ok") j["readback"] = r.readback;
-  j["ts"] = iso_time(r.ts_ms);
+  j["ts"] = iso8601(r.ts_ms);
   j["ts_ms"] = r.ts_ms;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

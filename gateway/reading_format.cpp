@@ -1,18 +1,10 @@
 #include "gateway/reading_format.hpp"
 
-#include <ctime>
-
 #include <fmt/format.h>
 
-namespace fieldgate::gateway {
+#include "core/clock.hpp"
 
-std::string format_timestamp(std::int64_t unix_ms) {
-  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
-}
+namespace fieldgate::gateway {
 
 std::string printable(std::string_view text) {
   std::string out;
@@ -71,7 +63,7 @@ std::string format_reading(const Reading& reading, std::size_t device_width,
   if (!reading.unit.empty() && reading.quality == Quality::kGood) {
     value += " " + printable(reading.unit);
   }
-  auto line = fmt::format("{}  {:<{}}  {:<{}}  {:>14}  {}", format_timestamp(reading.source_ts_ms),
+  auto line = fmt::format("{}  {:<{}}  {:<{}}  {:>14}  {}", iso8601(reading.source_ts_ms),
                           printable(reading.device), device_width, printable(reading.point),
                           point_width, value, to_string(reading.quality));
   if (!reading.error.empty()) line += "  (" + printable(reading.error) + ")";
@@ -80,7 +72,7 @@ std::string format_reading(const Reading& reading, std::size_t device_width,
 
 nlohmann::json to_json(const Reading& reading) {
   nlohmann::json j;
-  j["ts"] = format_timestamp(reading.source_ts_ms);
+  j["ts"] = iso8601(reading.source_ts_ms);
   j["ts_ms"] = reading.source_ts_ms;
   j["device"] = reading.device;
   j["point"] = reading.point;
@@ -105,12 +97,12 @@ std::string json_line(const nlohmann::json& j) {
 }
 
 std::string format_raw_frame(const drivers::RawFrame& frame, std::size_t device_width) {
-  return fmt::format("{}  {:<{}}  RAW  \"{}\"  {}", format_timestamp(frame.ts_ms), frame.device,
+  return fmt::format("{}  {:<{}}  RAW  \"{}\"  {}", iso8601(frame.ts_ms), frame.device,
                      device_width, frame.bytes, frame.verdict);
 }
 
 nlohmann::json to_json(const drivers::RawFrame& frame) {
-  return {{"ts", format_timestamp(frame.ts_ms)},
+  return {{"ts", iso8601(frame.ts_ms)},
           {"ts_ms", frame.ts_ms},
           {"device", frame.device},
           {"raw", frame.bytes},
@@ -123,7 +115,7 @@ std::string format_health(const drivers::DeviceHealth& health) {
                                        health.consecutive_failures, health.last_error)
                          : std::string("up");
   const auto last_good =
-      health.last_good_ms == 0 ? std::string("never") : format_timestamp(health.last_good_ms);
+      health.last_good_ms == 0 ? std::string("never") : iso8601(health.last_good_ms);
   auto line = fmt::format(
       "{}; last good poll {}; {} polls, {} requests, {} timeouts, {} exceptions, "
       "{} bad responses, {} connection errors",

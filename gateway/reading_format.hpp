@@ -8,12 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/driver.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::gateway {
-
-/// "2026-11-25T12:00:00.123Z" (UTC).
-[[nodiscard]] std::string format_timestamp(std::int64_t unix_ms);
 
 /// `text` safe to print on a terminal: control characters (C0, DEL, C1, so
 /// no escape sequence reaches the terminal) as C escapes ("\n", "\x1B",

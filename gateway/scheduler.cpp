@@ -80,7 +80,7 @@ class Scheduler::Worker {
   }
 
   [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
-  [[nodiscard]] const bridge::Heartbeat& heartbeat() const noexcept { return heartbeat_; }
+  [[nodiscard]] const Heartbeat& heartbeat() const noexcept { return heartbeat_; }
 
   void append_status(std::vector<DeviceStatus>& out) const {
     std::lock_guard lock(status_mutex_);
@@ -187,7 +187,7 @@ class Scheduler::Worker {
   std::string channel_;
   BatchSink sink_;
   std::vector<Slot> slots_;
-  bridge::Heartbeat heartbeat_;
+  Heartbeat heartbeat_;
   std::thread thread_;
   std::mutex wake_mutex_;
   std::condition_variable wake_;

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "bridge/heartbeat.hpp"
+#include "core/heartbeat.hpp"
 #include "config/config.hpp"
 #include "drivers/driver.hpp"
 
@@ -94,7 +94,7 @@ class Scheduler {
   /// while the scheduler lives.
   struct Progress {
     std::string channel;
-    const bridge::Heartbeat* heartbeat;
+    const Heartbeat* heartbeat;
   };
   [[nodiscard]] std::vector<Progress> progress() const;
   [[nodiscard]] std::size_t channel_count() const noexcept { return workers_.size(); }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.hpp"
 #include "gateway/reading_format.hpp"
 
 namespace fieldgate::gateway {
@@ -19,7 +20,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
   const auto& u = status.uplink;
   return {
       {"gateway", status.gateway},
-      {"ts", format_timestamp(now_ms)},
+      {"ts", iso8601(now_ms)},
       {"uptime_s", status.uptime.count()},
       {"devices", devices},
       {"queue",

@@ -1,6 +1,6 @@
 #include "gateway/utf8.hpp"
 
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::gateway {
 

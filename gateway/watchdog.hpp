@@ -1,7 +1,7 @@
 // ProgressWatchdog: whether the gateway may tell systemd it is alive.
 //
 // Being alive is not enough: the poll workers and the forwarder must be making
-// progress. Each of them keeps a Heartbeat (bridge/heartbeat.hpp), a promise
+// progress. Each of them keeps a Heartbeat (core/heartbeat.hpp), a promise
 // of when it will be back; one that is later than its promise plus a grace is
 // stalled, and from then on no WATCHDOG=1 is sent, so that systemd kills and
 // restarts the gateway after WatchdogSec=. Nothing is lost by that: whatever
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "bridge/heartbeat.hpp"
+#include "core/heartbeat.hpp"
 
 namespace fieldgate::gateway {
 
@@ -23,7 +23,7 @@ class ProgressWatchdog {
   /// A thread to watch: "forwarder", "channel rs485".
   struct Part {
     std::string name;
-    const bridge::Heartbeat* heartbeat;
+    const Heartbeat* heartbeat;
   };
 
   /// `interval`: systemd's WatchdogSec (WATCHDOG=1 goes out every half of

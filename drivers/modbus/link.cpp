@@ -8,7 +8,7 @@
 #include <modbus/modbus-rtu.h>
 #include <spdlog/spdlog.h>
 
-#include "drivers/serial/serial_port.hpp"
+#include "core/serial_port.hpp"
 
 namespace fieldgate::modbus {
 namespace {
@@ -88,7 +88,7 @@ std::string ModbusLink::ensure_connected() {
     const int err = errno;
     if (!serial_port_.empty() && (err == EACCES || err == EPERM)) {
       return fmt::format("cannot open {}: {}", description_,
-                         serial::describe_open_error(serial_port_, err));
+                         describe_open_error(serial_port_, err));
     }
     return fmt::format("cannot connect to {}: {}", description_, modbus_strerror(err));
   }

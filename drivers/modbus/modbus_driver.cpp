@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
 #include "drivers/modbus/codec.hpp"
 #include "drivers/registry.hpp"
 
@@ -17,11 +18,6 @@ namespace {
 
 using config::RegisterKind;
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Sorts a libmodbus errno into a reading quality.
 Quality classify(int err) {

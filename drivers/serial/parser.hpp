@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 #include "drivers/serial/pcre_regex.hpp"
 
 namespace fieldgate::serial {

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/units.hpp"
+#include "core/clock.hpp"
 #include "drivers/registry.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/escape.hpp"
@@ -20,11 +21,6 @@ namespace {
 using drivers::Clock;
 using std::chrono::milliseconds;
 
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string line_settings(const config::SerialLineConfig& s) {
   return fmt::format("{} {}{}{}", s.baud, s.data_bits,

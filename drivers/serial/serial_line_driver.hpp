@@ -32,7 +32,7 @@
 #include "drivers/driver.hpp"
 #include "drivers/serial/framer.hpp"
 #include "drivers/serial/parser.hpp"
-#include "drivers/serial/serial_port.hpp"
+#include "core/serial_port.hpp"
 
 namespace fieldgate::drivers {
 class DriverRegistry;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "drivers/serial/serial_port.hpp"
+#include "core/serial_port.hpp"
 
 namespace fieldgate::sim {
 namespace {
@@ -47,9 +47,9 @@ SerialSimStats SerialCardioSim::stats() const {
 }
 
 void SerialCardioSim::run(const std::atomic<bool>& stop) {
-  config::SerialLineConfig line;
+  SerialSettings line;
   line.baud = options_.baud;
-  serial::SerialPort port;
+  SerialPort port;
   std::mt19937 rng(options_.seed + 1);
   const auto period = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(1.0 / options_.rate));

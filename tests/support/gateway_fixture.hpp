@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 #include "drivers/registry.hpp"
 
 namespace fieldgate::testing {

@@ -12,7 +12,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <ctime>
 #include <limits>
 #include <random>
 #include <string>
@@ -20,6 +19,7 @@
 
 #include "bridge/topics.hpp"
 #include "bridge/value_json.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -40,23 +40,14 @@ std::string expected(const Value& value) {
   return dump(value_to_json<Json>(value));
 }
 
-// json_payload as it was written before it used bridge/json_text.hpp.
+// json_payload as it was written before it used bridge/json_text.hpp. Its
+// "ts" is core's iso8601() (tests/unit/clock_test.cpp): the old gmtime() text
+// was wrong before year 0 ("-525") and, with a 32-bit time_t, after 2038.
 std::string reference_json_payload(const Reading& reading) {
-  const std::int64_t ms = reading.source_ts_ms;
-  std::int64_t secs = ms / 1000;
-  std::int64_t millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    secs -= 1;
-  }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
   Json j;
   j["value"] = reading.quality == Quality::kGood ? value_to_json<Json>(reading.value) : Json();
   j["unit"] = reading.unit;
-  j["ts"] = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  j["ts"] = iso8601(reading.source_ts_ms);
   j["ts_ms"] = reading.source_ts_ms;
   j["seq"] = reading.seq;
   j["quality"] = to_string(reading.quality);

@@ -5,11 +5,6 @@
 namespace fieldgate::gateway {
 namespace {
 
-TEST(ReadingFormatTest, TimestampsAreUtcWithMilliseconds) {
-  EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(format_timestamp(1795601234567), "2026-11-25T10:07:14.567Z");
-}
-
 TEST(ReadingFormatTest, GoodReadingLineHasValueUnitAndQuality) {
   Reading r{"meter-1", "voltage_l1", 230.5, "V", Quality::kGood, 0, 0, {}};
   EXPECT_EQ(format_reading(r, 8, 12),

@@ -1,6 +1,6 @@
 // What a technician reads when a serial port cannot be opened for lack of
 // permission: the port's group and the command that fixes it.
-#include "drivers/serial/serial_port.hpp"
+#include "core/serial_port.hpp"
 
 #include <grp.h>
 #include <pwd.h>
@@ -49,7 +49,7 @@ TEST(SerialPortErrors, OtherErrorsAreTheSystemsWords) {
 
 TEST(SerialPortErrors, OpenReportsAMissingPortByName) {
   SerialPort port;
-  EXPECT_EQ(port.open("/nonexistent/ttyUSB0", config::SerialLineConfig{}),
+  EXPECT_EQ(port.open("/nonexistent/ttyUSB0", SerialSettings{}),
             "/nonexistent/ttyUSB0: No such file or directory");
   EXPECT_FALSE(port.is_open());
 }

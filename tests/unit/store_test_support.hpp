@@ -19,7 +19,7 @@
 
 #include "bridge/store.hpp"
 #include "config/config.hpp"
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::bridge::testing {
 

@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
 TEST(Heartbeat, OverdueOnlyPastItsPromise) {
-  bridge::Heartbeat beat;
+  Heartbeat beat;
   const auto now = Clock::now();
   EXPECT_LE(beat.overdue(now + 1h), Clock::duration::zero()) << "never started: not stalled";
   beat.expect_within(10s);
@@ -25,8 +25,8 @@ TEST(Heartbeat, OverdueOnlyPastItsPromise) {
 }
 
 TEST(ProgressWatchdog, PetsEveryHalfIntervalWhileAllPartsKeepTheirPromise) {
-  bridge::Heartbeat forwarder;
-  bridge::Heartbeat worker;
+  Heartbeat forwarder;
+  Heartbeat worker;
   forwarder.expect_within(1h);
   worker.expect_within(1h);
   const std::vector<ProgressWatchdog::Part> parts{{"forwarder", &forwarder}, {"bus", &worker}};
@@ -42,8 +42,8 @@ TEST(ProgressWatchdog, PetsEveryHalfIntervalWhileAllPartsKeepTheirPromise) {
 }
 
 TEST(ProgressWatchdog, AStalledForwarderStopsTheHeartbeat) {
-  bridge::Heartbeat forwarder;
-  bridge::Heartbeat worker;
+  Heartbeat forwarder;
+  Heartbeat worker;
   const std::vector<ProgressWatchdog::Part> parts{{"the MQTT forwarder", &forwarder},
                                                   {"the poll worker of rs485", &worker}};
   ProgressWatchdog watchdog(30s, 10s);
@@ -62,7 +62,7 @@ TEST(ProgressWatchdog, AStalledForwarderStopsTheHeartbeat) {
 }
 
 TEST(ProgressWatchdog, LateWithinTheGraceIsNotStalled) {
-  bridge::Heartbeat worker;
+  Heartbeat worker;
   const std::vector<ProgressWatchdog::Part> parts{{"the poll worker of rs485", &worker}};
   ProgressWatchdog watchdog(30s, 10s);
   const auto t0 = Clock::now();

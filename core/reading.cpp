@@ -1,4 +1,4 @@
-#include "drivers/reading.hpp"
+#include "core/reading.hpp"
 
 #include <fmt/format.h>
 

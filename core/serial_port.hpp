@@ -8,9 +8,22 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.hpp"
+namespace fieldgate {
 
-namespace fieldgate::serial {
+enum class Parity { kNone, kEven, kOdd };
+enum class FlowControl { kNone, kRtsCts, kXonXoff };
+
+/// How a serial line is driven: the settings every user of a serial port
+/// shares (an RS-485 bus of Modbus RTU devices, one serial instrument).
+struct SerialSettings {
+  std::string port;  // e.g. /dev/ttyUSB0
+  int baud = 9600;
+  Parity parity = Parity::kNone;
+  int data_bits = 8;
+  int stop_bits = 1;
+  FlowControl flow_control = FlowControl::kNone;
+};
+
 
 /// Why opening the serial port `path` failed with `err` (an errno), in words a
 /// technician can act on: for a permission error, the port's group and the
@@ -28,7 +41,7 @@ class SerialPort {
 
   /// Opens `path` with the line settings and drops anything already buffered.
   /// Returns "" on success, else why not ("/dev/ttyUSB0: No such file or directory").
-  [[nodiscard]] std::string open(const std::string& path, const config::SerialLineConfig& line);
+  [[nodiscard]] std::string open(const std::string& path, const SerialSettings& line);
   void close() noexcept;
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
 
@@ -51,4 +64,4 @@ class SerialPort {
   int fd_ = -1;
 };
 
-}  // namespace fieldgate::serial
+}  // namespace fieldgate

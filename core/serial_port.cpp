@@ -1,4 +1,4 @@
-#include "drivers/serial/serial_port.hpp"
+#include "core/serial_port.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-namespace fieldgate::serial {
+namespace fieldgate {
 namespace {
 
 speed_t speed_of(int baud) {
@@ -121,7 +121,7 @@ SerialPort& SerialPort::operator=(SerialPort&& other) noexcept {
   return *this;
 }
 
-std::string SerialPort::open(const std::string& path, const config::SerialLineConfig& line) {
+std::string SerialPort::open(const std::string& path, const SerialSettings& line) {
   close();
   // O_NOCTTY: a serial instrument must never become our controlling terminal.
   const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -137,12 +137,12 @@ std::string SerialPort::open(const std::string& path, const config::SerialLineCo
   ::cfmakeraw(&tio);
   tio.c_cflag &= ~(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
   tio.c_cflag |= CLOCAL | CREAD | size_flag(line.data_bits);
-  if (line.parity != config::Parity::kNone) tio.c_cflag |= PARENB;
-  if (line.parity == config::Parity::kOdd) tio.c_cflag |= PARODD;
+  if (line.parity != Parity::kNone) tio.c_cflag |= PARENB;
+  if (line.parity == Parity::kOdd) tio.c_cflag |= PARODD;
   if (line.stop_bits == 2) tio.c_cflag |= CSTOPB;
   tio.c_iflag &= ~(IXON | IXOFF | IXANY);
-  if (line.flow_control == config::FlowControl::kRtsCts) tio.c_cflag |= CRTSCTS;
-  if (line.flow_control == config::FlowControl::kXonXoff) tio.c_iflag |= IXON | IXOFF;
+  if (line.flow_control == FlowControl::kRtsCts) tio.c_cflag |= CRTSCTS;
+  if (line.flow_control == FlowControl::kXonXoff) tio.c_iflag |= IXON | IXOFF;
   // VMIN 1 with O_NONBLOCK: "no data" is EAGAIN, so a read of 0 means a hang-up.
   tio.c_cc[VMIN] = 1;
   tio.c_cc[VTIME] = 0;
@@ -152,8 +152,9 @@ std::string SerialPort::open(const std::string& path, const config::SerialLineCo
   if (::tcsetattr(fd_, TCSANOW, &tio) != 0) {
     const int err = errno;
     close();
-    return fmt::format("{}: cannot set {} baud {}{}{}: {}", path, line.baud, line.data_bits,
-                       config::to_string(line.parity).front(), line.stop_bits, errno_text(err));
+    const char parity = line.parity == Parity::kEven ? 'e' : line.parity == Parity::kOdd ? 'o' : 'n';
+    return fmt::format("{}: cannot set {} baud {}{}{}: {}", path, line.baud, line.data_bits, parity,
+                       line.stop_bits, errno_text(err));
   }
   flush_input();
   return {};
@@ -226,4 +227,4 @@ std::string SerialPort::write_all(std::string_view bytes, std::chrono::milliseco
   return {};
 }
 
-}  // namespace fieldgate::serial
+}  // namespace fieldgate

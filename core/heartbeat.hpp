@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace fieldgate::bridge {
+namespace fieldgate {
 
 class Heartbeat {
  public:
@@ -36,4 +36,4 @@ class Heartbeat {
   std::atomic<std::int64_t> deadline_ns_{kNone};
 };
 
-}  // namespace fieldgate::bridge
+}  // namespace fieldgate
