@@ -32,10 +32,10 @@ UtcTime utc_time(std::int64_t unix_ms) noexcept {
   // days that int64 milliseconds can reach.
   const std::int64_t z = days + 719468;
   const std::int64_t era = floor_div(z, 146097);
-  const std::int64_t doe = z - era * 146097;                                    // [0, 146096]
+  const std::int64_t doe = z - era * 146097;                                       // [0, 146096]
   const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             // [0, 365]
-  const std::int64_t mp = (5 * doy + 2) / 153;                                  // [0, 11]
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const std::int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
   const int day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
   const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
   const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
