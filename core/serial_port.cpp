@@ -16,57 +16,26 @@
 namespace fieldgate {
 namespace {
 
+// The rates termios can set, each with its constant; the loader accepts only
+// these (config's kBaudRates).
+struct BaudRate {
+  int baud;
+  speed_t speed;
+};
+constexpr BaudRate kBaudRates[] = {
+    {300, B300},         {600, B600},         {1200, B1200},       {2400, B2400},
+    {4800, B4800},       {9600, B9600},       {19200, B19200},     {38400, B38400},
+    {57600, B57600},     {115200, B115200},   {230400, B230400},   {460800, B460800},
+    {500000, B500000},   {576000, B576000},   {921600, B921600},   {1000000, B1000000},
+    {1152000, B1152000}, {1500000, B1500000}, {2000000, B2000000}, {2500000, B2500000},
+    {3000000, B3000000}, {3500000, B3500000}, {4000000, B4000000},
+};
+
 speed_t speed_of(int baud) {
-  switch (baud) {
-    case 300:
-      return B300;
-    case 600:
-      return B600;
-    case 1200:
-      return B1200;
-    case 2400:
-      return B2400;
-    case 4800:
-      return B4800;
-    case 9600:
-      return B9600;
-    case 19200:
-      return B19200;
-    case 38400:
-      return B38400;
-    case 57600:
-      return B57600;
-    case 115200:
-      return B115200;
-    case 230400:
-      return B230400;
-    case 460800:
-      return B460800;
-    case 500000:
-      return B500000;
-    case 576000:
-      return B576000;
-    case 921600:
-      return B921600;
-    case 1000000:
-      return B1000000;
-    case 1152000:
-      return B1152000;
-    case 1500000:
-      return B1500000;
-    case 2000000:
-      return B2000000;
-    case 2500000:
-      return B2500000;
-    case 3000000:
-      return B3000000;
-    case 3500000:
-      return B3500000;
-    case 4000000:
-      return B4000000;
-    default:
-      return B0;  // the loader only accepts the rates above
+  for (const auto& rate : kBaudRates) {
+    if (rate.baud == baud) return rate.speed;
   }
+  return B0;
 }
 
 tcflag_t size_flag(int data_bits) {
@@ -152,7 +121,9 @@ std::string SerialPort::open(const std::string& path, const SerialSettings& line
   if (::tcsetattr(fd_, TCSANOW, &tio) != 0) {
     const int err = errno;
     close();
-    const char parity = line.parity == Parity::kEven ? 'e' : line.parity == Parity::kOdd ? 'o' : 'n';
+    const char parity = line.parity == Parity::kEven  ? 'e'
+                        : line.parity == Parity::kOdd ? 'o'
+                                                      : 'n';
     return fmt::format("{}: cannot set {} baud {}{}{}: {}", path, line.baud, line.data_bits, parity,
                        line.stop_bits, errno_text(err));
   }
