@@ -24,6 +24,7 @@
 #include "core/clock.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/command_router.hpp"
+#include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/scheduler.hpp"
 #include "gateway/service_notify.hpp"
@@ -36,7 +37,6 @@ namespace fieldgate::gateway {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
 
 /// Acquisition for one configuration: drivers, their shared links, the workers.
 /// The drivers share `config` (its devices and points are held once).
