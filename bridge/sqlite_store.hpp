@@ -125,6 +125,8 @@
 
 namespace fieldgate::bridge {
 
+/// The store in one SQLite file, as the notes above describe; made by
+/// open_sqlite_store() (store.hpp).
 class SqliteStore final : public DiskStore {
  public:
   explicit SqliteStore(const config::StoreConfig& config);

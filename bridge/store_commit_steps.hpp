@@ -11,6 +11,7 @@
 
 namespace fieldgate::bridge {
 
+/// A count or seq as SQLite's int64 (saturating: none of ours comes near).
 inline std::int64_t to_db(std::uint64_t v) {
   return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX));
 }
@@ -29,6 +30,7 @@ inline void bind_reading(sqlite3_stmt* stmt, const Reading& r, std::uint64_t siz
   sqlite3_bind_int64(stmt, 10, to_db(size));
 }
 
+/// Steps a statement that returns no rows; throws sqlite::Error.
 inline void step_done(sqlite3* db, sqlite3_stmt* stmt, const char* what) {
   sqlite::ResetOnExit reset(stmt);
   sqlite::check(db, sqlite3_step(stmt), what, SQLITE_DONE);
@@ -46,6 +48,7 @@ inline void step_deleted(sqlite3* db, sqlite3_stmt* stmt, const char* what, std:
   sqlite::check(db, rc, what, SQLITE_DONE);
 }
 
+/// Steps a statement that returns one integer (a PRAGMA); negative reads as 0.
 inline std::uint64_t step_int(sqlite3* db, sqlite3_stmt* stmt, const char* what) {
   sqlite::ResetOnExit reset(stmt);
   sqlite::check(db, sqlite3_step(stmt), what, SQLITE_ROW);
