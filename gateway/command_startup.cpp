@@ -17,15 +17,15 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
   return std::nullopt;
 }
 
-CommandStartup::CommandStartup(std::string path, config::Config config)
-    : path_(std::move(path)),
-      config_(std::move(config)),
-      registry_(drivers::make_default_registry()) {}
+CommandStartup::CommandStartup(std::string path, config::Config config,
+                               drivers::DriverRegistry registry)
+    : path_(std::move(path)), config_(std::move(config)), registry_(std::move(registry)) {}
 
-std::unique_ptr<CommandStartup> CommandStartup::load(const std::string& path, std::ostream& err) {
+std::unique_ptr<CommandStartup> CommandStartup::load(const std::string& path, std::ostream& err,
+                                                     drivers::DriverRegistry registry) {
   auto config = load_or_report(path, err);
   if (!config) return nullptr;
-  return std::make_unique<CommandStartup>(path, std::move(*config));
+  return std::make_unique<CommandStartup>(path, std::move(*config), std::move(registry));
 }
 
 bool CommandStartup::create_drivers(std::ostream& err, const std::string& only) {

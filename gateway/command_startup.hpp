@@ -22,9 +22,11 @@ namespace fieldgate::gateway {
 /// until a driver is used). The drivers' shared resources live as long as it.
 class CommandStartup {
  public:
-  /// Loads `path`; nullptr after printing every problem to `err`.
-  [[nodiscard]] static std::unique_ptr<CommandStartup> load(const std::string& path,
-                                                            std::ostream& err);
+  /// Loads `path`; nullptr after printing every problem to `err`. `registry`
+  /// makes the drivers.
+  [[nodiscard]] static std::unique_ptr<CommandStartup> load(
+      const std::string& path, std::ostream& err,
+      drivers::DriverRegistry registry = drivers::make_default_registry());
 
   /// Creates one driver per device, or only for the device named `only`.
   /// False after printing "<path>: <reason>" to `err`.
@@ -36,7 +38,7 @@ class CommandStartup {
     return drivers_;
   }
 
-  CommandStartup(std::string path, config::Config config);
+  CommandStartup(std::string path, config::Config config, drivers::DriverRegistry registry);
 
  private:
   std::string path_;

@@ -21,10 +21,11 @@ constexpr std::chrono::seconds kServiceStatusEvery{10};
 
 }  // namespace
 
-Gateway::Gateway(const RunOptions& options, std::shared_ptr<config::Config> config)
+Gateway::Gateway(const RunOptions& options, std::shared_ptr<config::Config> config,
+                 drivers::DriverRegistry registry)
     : options_(options),
       config_(std::move(config)),
-      registry_(drivers::make_default_registry()),
+      registry_(std::move(registry)),
       // Without WatchdogSec= the watchdog still logs a stalled part; it just
       // has no one to stop telling.
       watchdog_(service_.watchdog_interval().value_or(std::chrono::seconds(30)), kStallGrace,

@@ -37,8 +37,10 @@ namespace fieldgate::gateway {
 
 class Gateway {
  public:
-  /// `config` is loaded and checked (it has an [mqtt] table); nothing starts yet.
-  Gateway(const RunOptions& options, std::shared_ptr<config::Config> config);
+  /// `config` is loaded and checked (it has an [mqtt] table); nothing starts
+  /// yet. `registry` makes the drivers, at start and at every reload.
+  Gateway(const RunOptions& options, std::shared_ptr<config::Config> config,
+          drivers::DriverRegistry registry = drivers::make_default_registry());
   /// After a start() that failed half-way: what did start is taken down.
   ~Gateway();
   Gateway(const Gateway&) = delete;

@@ -40,6 +40,14 @@ TEST(CommandStartupTest, AnUnknownDeviceIsReportedWithTheFile) {
   EXPECT_EQ(err.str().rfind(kExample + ": ", 0), 0U) << err.str();
 }
 
+TEST(CommandStartupTest, TheDriversComeFromTheRegistryItIsGiven) {
+  std::ostringstream err;
+  auto startup = CommandStartup::load(kExample, err, drivers::DriverRegistry{});
+  ASSERT_NE(startup, nullptr) << err.str();
+  EXPECT_FALSE(startup->create_drivers(err));  // an empty registry knows no driver
+  EXPECT_NE(err.str().find("unknown driver \"modbus-tcp\""), std::string::npos) << err.str();
+}
+
 TEST(CommandStartupTest, AConfigThatDoesNotLoadIsReportedAndNothingIsBuilt) {
   std::ostringstream err;
   const std::string missing = FIELDGATE_SOURCE_DIR "/config/examples/no-such-file.toml";
