@@ -223,7 +223,7 @@ RateResult run_e2e(const RateOptions& options) {
   const auto config = bench_config(options);
   Subscriber sub(options.broker, "bench/#", subscriber_qos(options), 5s);
 
-  // As gateway/cmd_run.cpp wires them.
+  // As gateway/gateway.cpp wires them.
   auto store = bridge::open_sqlite_store(config.store);
   bridge::Forwarder forwarder(config.mqtt, config.gateway, *store, bridge::TopicMap(config));
   store->set_commit_listener([&forwarder] { forwarder.wake(); });
@@ -243,7 +243,7 @@ RateResult run_e2e(const RateOptions& options) {
   scheduler.stop();
   store->flush();
   forwarder.stop(5s);
-  store->set_commit_listener({});  // the forwarder goes first (cmd_run.cpp does the same)
+  store->set_commit_listener({});  // the forwarder goes first (gateway/gateway.cpp does the same)
   return result;
 }
 

@@ -1,6 +1,6 @@
 // The store-and-forward buffer: every reading the gateway accepts, until the
 // broker has confirmed it. The interface is what drivers' sink and the
-// forwarder see; SqliteStore (sqlite_store.cpp) is the implementation.
+// forwarder see; SqliteStore (sqlite_store.hpp) is the implementation.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // Opening the store's database file: create it private (0600), take the
 // single-writer lock, check that it is a healthy fieldgate buffer, move it
 // aside when it is not, and bring the schema up to date. Start-up only; the
-// steady state is in sqlite_store.cpp.
+// steady state is SqliteStore (sqlite_store.hpp).
 #pragma once
 
 #include <chrono>

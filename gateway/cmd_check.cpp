@@ -3,21 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "drivers/registry.hpp"
+#include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 
 namespace fieldgate::gateway {
-
-std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
-  try {
-    return config::load_config(path);
-  } catch (const config::ConfigError& e) {
-    for (const auto& issue : e.issues()) err << issue.to_string() << '\n';
-    err << fmt::format("{}: {} problem{} found; nothing was started\n", path, e.issues().size(),
-                       e.issues().size() == 1 ? "" : "s");
-  }
-  return std::nullopt;
-}
 
 namespace {
 
@@ -39,20 +28,14 @@ std::string describe_endpoint(const config::DeviceConfig& device, const config::
 }  // namespace
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
-  const auto config = load_or_report(options.config_path, err);
-  if (!config) return kExitConfigError;
+  const auto startup = CommandStartup::load(options.config_path, err);
+  if (!startup) return kExitConfigError;
+  const config::Config* config = &startup->config();
 
   // Build the drivers exactly as `poll` and `run` do (no I/O happens here), so
   // the plan printed is the plan executed.
-  auto registry = drivers::make_default_registry();
-  drivers::SharedResources shared;
-  std::vector<std::unique_ptr<drivers::Driver>> drivers;
-  try {
-    drivers = drivers::create_drivers(*config, registry, shared);
-  } catch (const std::exception& e) {
-    err << options.config_path << ": " << e.what() << '\n';
-    return kExitConfigError;
-  }
+  if (!startup->create_drivers(err)) return kExitConfigError;
+  const auto& drivers = startup->drivers();
 
   std::size_t points = 0;
   std::size_t requests = 0;

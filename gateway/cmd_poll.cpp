@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "drivers/registry.hpp"
+#include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/reading_format.hpp"
 #include "gateway/scheduler.hpp"
@@ -14,18 +14,11 @@
 namespace fieldgate::gateway {
 
 int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
-  const auto config = load_or_report(options.config_path, err);
-  if (!config) return kExitConfigError;
-
-  auto registry = drivers::make_default_registry();
-  drivers::SharedResources shared;
-  std::vector<std::unique_ptr<drivers::Driver>> drivers;
-  try {
-    drivers = drivers::create_drivers(*config, registry, shared, options.device);
-  } catch (const std::exception& e) {
-    err << options.config_path << ": " << e.what() << '\n';
-    return kExitConfigError;
-  }
+  const auto startup = CommandStartup::load(options.config_path, err);
+  if (!startup) return kExitConfigError;
+  const config::Config* config = &startup->config();
+  if (!startup->create_drivers(err, options.device)) return kExitConfigError;
+  auto& drivers = startup->drivers();
 
   std::size_t device_width = 0;
   std::size_t point_width = 0;

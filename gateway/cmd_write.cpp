@@ -9,18 +9,19 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "drivers/registry.hpp"
 #include "core/clock.hpp"
 #include "gateway/command_check.hpp"
 #include "gateway/command_router.hpp"
+#include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/logging.hpp"
 
 namespace fieldgate::gateway {
 
 int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err) {
-  const auto config = load_or_report(options.config_path, err);
-  if (!config) return kExitConfigError;
+  const auto startup = CommandStartup::load(options.config_path, err);
+  if (!startup) return kExitConfigError;
+  const config::Config* config = &startup->config();
   const config::DeviceConfig* device = config->find_device(options.device);
   if (device == nullptr) {
     err << options.config_path << ": no device named \"" << options.device << "\"\n";
@@ -80,15 +81,8 @@ int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err)
   }
   result.value = value_json(value);
 
-  const auto registry = drivers::make_default_registry();
-  drivers::SharedResources shared;
-  std::vector<std::unique_ptr<drivers::Driver>> drivers;
-  try {
-    drivers = drivers::create_drivers(*config, registry, shared, device->name);
-  } catch (const std::exception& e) {
-    err << options.config_path << ": " << e.what() << '\n';
-    return kExitConfigError;
-  }
+  if (!startup->create_drivers(err, device->name)) return kExitConfigError;
+  auto& drivers = startup->drivers();
   const drivers::WriteResult written = drivers.front()->write(point->name, value);
   drivers.front()->close();
   result.error = written.error;

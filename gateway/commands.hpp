@@ -26,10 +26,6 @@ inline constexpr int kExitBufferDamaged = 65;
 // does not restart on it (RestartPreventExitStatus=78): a restart cannot help.
 inline constexpr int kExitServiceConfig = 78;
 
-/// Loads a config, or prints every problem to `err` and returns nullopt.
-[[nodiscard]] std::optional<config::Config> load_or_report(const std::string& path,
-                                                           std::ostream& err);
-
 struct CheckOptions {
   std::string config_path;
   bool json = false;

@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "bridge/queue_db.hpp"
 #include "bridge/sqlite_handles.hpp"
-#include "gateway/cmd_queue.hpp"
+#include "queue/queue_command.hpp"
+#include "queue/queue_db.hpp"
 #include "tests/unit/store_test_support.hpp"
 
 namespace fieldgate::bridge::testing {
 namespace {
+
+using queue::QueueDb;
+using queue::QueueError;
+using queue::QueueFilter;
+using queue::StoredReading;
 
 constexpr std::int64_t kT0 = 1'795'000'000'000;  // 2026-11-18T…Z
 
@@ -168,19 +173,19 @@ TEST(QueueDbTest, ReadingAStoppedBufferCreatesNoFiles) {
 TEST(QueueTimeArgTest, ReadsIsoTimesAndDurations) {
   std::string error;
   const std::int64_t now = 1'795'610'298'543;
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25T12:38:18.543Z", now, error), 1'795'610'298'543);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25T12:38:18Z", now, error), 1'795'610'298'000);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25T12:38:18", now, error), 1'795'610'298'000);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25 12:38:18.5", now, error), 1'795'610'298'500);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25T14:38:18+02:00", now, error), 1'795'610'298'000);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25T12:38", now, error), 1'795'610'280'000);
-  EXPECT_EQ(gateway::parse_time_arg("2026-11-25", now, error), 1'795'564'800'000);
-  EXPECT_EQ(gateway::parse_time_arg("2h", now, error), now - 7'200'000);
-  EXPECT_EQ(gateway::parse_time_arg("90s", now, error), now - 90'000);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25T12:38:18.543Z", now, error), 1'795'610'298'543);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25T12:38:18Z", now, error), 1'795'610'298'000);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25T12:38:18", now, error), 1'795'610'298'000);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25 12:38:18.5", now, error), 1'795'610'298'500);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25T14:38:18+02:00", now, error), 1'795'610'298'000);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25T12:38", now, error), 1'795'610'280'000);
+  EXPECT_EQ(queue::parse_time_arg("2026-11-25", now, error), 1'795'564'800'000);
+  EXPECT_EQ(queue::parse_time_arg("2h", now, error), now - 7'200'000);
+  EXPECT_EQ(queue::parse_time_arg("90s", now, error), now - 90'000);
   for (const char* bad :
        {"yesterday", "2026-13-01", "2026-11-25T12:38:18Zjunk", "2026-11-25T", "-2h", ""}) {
     error.clear();
-    EXPECT_FALSE(gateway::parse_time_arg(bad, now, error).has_value()) << bad;
+    EXPECT_FALSE(queue::parse_time_arg(bad, now, error).has_value()) << bad;
     EXPECT_NE(error.find("expected a time"), std::string::npos) << bad;
   }
 }

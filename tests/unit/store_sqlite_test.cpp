@@ -8,13 +8,15 @@
 #include <cmath>
 #include <set>
 
-#include "bridge/queue_db.hpp"
 #include "bridge/sqlite_handles.hpp"
 #include "bridge/store_file.hpp"
+#include "queue/queue_db.hpp"
 #include "tests/unit/store_test_support.hpp"
 
 namespace fieldgate::bridge::testing {
 namespace {
+
+using queue::QueueDb;
 
 TEST(SqliteStoreTest, AppendedReadingsAreVisibleOnlyAfterTheCommitOldestFirst) {
   TempDir dir;

@@ -1,4 +1,4 @@
-#include "bridge/queue_db.hpp"
+#include "queue/queue_db.hpp"
 
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include "bridge/store.hpp"
 
-namespace fieldgate::bridge {
+namespace fieldgate::queue {
 namespace {
 
 constexpr std::size_t kHeaderSize = 100;
@@ -257,7 +257,7 @@ QueueSummary QueueDb::summary() {
       s.dead_bytes =
           static_cast<std::uint64_t>(sqlite::query_int(db, "SELECT total(size) FROM dead_letters"));
     }
-    s.seq_problem = schema::check_seqs(db, version_, kMaxOpeningSeq);
+    s.seq_problem = schema::check_seqs(db, version_, bridge::kMaxOpeningSeq);
     // meta.next_seq is a reservation while a gateway runs (or after it did
     // not stop cleanly); next_seq_used is the true next, when recorded.
     const auto resume = std::max(s.meta.next_seq, s.last_seq + 1);
@@ -385,4 +385,4 @@ std::uint64_t QueueDb::purge(const QueueFilter& filter, bool all) {
   }
 }
 
-}  // namespace fieldgate::bridge
+}  // namespace fieldgate::queue

@@ -20,7 +20,11 @@
 #include "bridge/store_schema.hpp"
 #include "core/reading.hpp"
 
-namespace fieldgate::bridge {
+namespace fieldgate::queue {
+
+// The store's file format and SQLite handles (bridge/), read here offline.
+namespace schema = bridge::schema;
+namespace sqlite = bridge::sqlite;
 
 /// A problem the queue command prints as is: it names the file and the reason.
 class QueueError : public std::runtime_error {
@@ -141,4 +145,4 @@ class QueueDb {
   sqlite::Db db_;
 };
 
-}  // namespace fieldgate::bridge
+}  // namespace fieldgate::queue
