@@ -24,6 +24,7 @@
 
 #include "bench/subscriber.hpp"
 #include "bridge/forwarder.hpp"
+#include "bridge/payload_formats.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"

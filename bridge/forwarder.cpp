@@ -152,13 +152,14 @@ constexpr int kPoisonStrikes = 3;
 class Forwarder::Impl {
  public:
   Impl(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
-       TopicMap topics)
+       TopicMap topics, ForwarderParts parts)
       : mqtt_(mqtt),
         session_(detail::make_session_settings(mqtt, gateway)),
         connect_options_(detail::make_connect_options(mqtt, session_)),
         stats_topic_(session_.status_topic + "/stats"),
         store_(store),
         topics_(std::make_shared<const TopicMap>(std::move(topics))),
+        encoders_(std::move(parts.encoders)),
         rng_(std::random_device{}()) {
     detail::bind_connect_properties(connect_options_);  // Paho C++ 1.2.0, see there
     new_client();  // here, so that a URI Paho rejects fails the constructor
@@ -465,6 +466,7 @@ class Forwarder::Impl {
     consecutive_failures_ = 0;
     logged_error_.clear();
     set_state(State::kConnected);
+    encoders_.start_session();
     commands_.start_session();
     try {
       client_->publish(
@@ -596,7 +598,7 @@ class Forwarder::Impl {
         limit = std::min(limit, max_qos2 - std::min(inflight_qos2_, max_qos2));
         if (limit == 0) break;
       }
-      auto messages = detail::plan_messages(rest, *topics, limit, ahead_full_);
+      auto messages = detail::plan_messages(rest, *topics, encoders_, limit, ahead_full_);
       if (messages.empty()) break;
       const std::size_t offset = used;
       for (auto& message : messages) {
@@ -886,6 +888,7 @@ class Forwarder::Impl {
 
   mutable std::mutex topics_mutex_;
   std::shared_ptr<const TopicMap> topics_;
+  EncoderRegistry encoders_;  // forwarder thread only
 
   // Shared with Paho's threads and callers.
   std::mutex mutex_;
@@ -941,8 +944,8 @@ class Forwarder::Impl {
 };
 
 Forwarder::Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway,
-                     Store& store, TopicMap topics)
-    : impl_(std::make_unique<Impl>(mqtt, gateway, store, std::move(topics))) {}
+                     Store& store, TopicMap topics, ForwarderParts parts)
+    : impl_(std::make_unique<Impl>(mqtt, gateway, store, std::move(topics), std::move(parts))) {}
 
 Forwarder::~Forwarder() = default;
 

@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "bridge/commands.hpp"
-#include "core/heartbeat.hpp"
+#include "bridge/payload_encoder.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "config/config.hpp"
+#include "core/heartbeat.hpp"
 
 namespace fieldgate::bridge {
 
@@ -30,12 +31,18 @@ struct ForwarderStats {
   ResultCounts results;             // command results published and dropped
 };
 
+/// What the forwarder is extended with, built at start-up: the payload
+/// encoders by format name (bridge/payload_encoder.hpp).
+struct ForwarderParts {
+  EncoderRegistry encoders = make_default_encoders();
+};
+
 class Forwarder {
  public:
   /// Validates the settings (and reads the password) at construction; throws
   /// std::runtime_error with a clear reason. Does not connect yet.
   Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
-            TopicMap topics);
+            TopicMap topics, ForwarderParts parts = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
