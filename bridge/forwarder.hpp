@@ -1,6 +1,6 @@
 // The forwarder: owns the MQTT session (Eclipse Paho C++ async client) and
 // moves readings from the store to the broker, deleting them only once the
-// broker confirmed them. See the design notes at the top of forwarder.cpp.
+// broker confirmed them. See the design notes at the top of forwarder_impl.hpp.
 #pragma once
 
 #include <chrono>
@@ -11,6 +11,7 @@
 
 #include "bridge/commands.hpp"
 #include "bridge/payload_encoder.hpp"
+#include "bridge/session_hook.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "config/config.hpp"
@@ -32,9 +33,11 @@ struct ForwarderStats {
 };
 
 /// What the forwarder is extended with, built at start-up: the payload
-/// encoders by format name (bridge/payload_encoder.hpp).
+/// encoders by format name (payload_encoder.hpp), and session hooks
+/// (session_hook.hpp) besides the built-in status topic and command channel.
 struct ForwarderParts {
   EncoderRegistry encoders = make_default_encoders();
+  std::vector<std::unique_ptr<SessionHook>> hooks;  // asked after the status hook, in order
 };
 
 class Forwarder {
