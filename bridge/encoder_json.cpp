@@ -9,16 +9,6 @@
 #include "core/clock.hpp"
 
 namespace fieldgate::bridge {
-namespace {
-
-class JsonEncoder final : public PayloadEncoder {
- public:
-  void encode(std::span<const Reading> readings, OutgoingMessage& message) override {
-    message.payload = json_payload(readings.front());
-  }
-};
-
-}  // namespace
 
 // Written with fmt rather than built as an nlohmann::ordered_json and dumped:
 // this runs for every reading, and the tree cost an allocation per key and
@@ -47,7 +37,7 @@ std::string json_payload(const Reading& reading) {
 }
 
 std::unique_ptr<PayloadEncoder> make_json_encoder() {
-  return std::make_unique<JsonEncoder>();
+  return std::make_unique<PerReadingEncoder<&json_payload>>();
 }
 
 }  // namespace fieldgate::bridge

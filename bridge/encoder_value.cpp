@@ -6,16 +6,6 @@
 #include "bridge/payload_formats.hpp"
 
 namespace fieldgate::bridge {
-namespace {
-
-class ValueEncoder final : public PayloadEncoder {
- public:
-  void encode(std::span<const Reading> readings, OutgoingMessage& message) override {
-    message.payload = value_payload(readings.front());
-  }
-};
-
-}  // namespace
 
 std::string value_payload(const Reading& reading) {
   if (reading.quality != Quality::kGood) return {};
@@ -31,7 +21,7 @@ std::string value_payload(const Reading& reading) {
 }
 
 std::unique_ptr<PayloadEncoder> make_value_encoder() {
-  return std::make_unique<ValueEncoder>();
+  return std::make_unique<PerReadingEncoder<&value_payload>>();
 }
 
 }  // namespace fieldgate::bridge

@@ -57,6 +57,16 @@ class PayloadEncoder {
   virtual void start_session() {}
 };
 
+/// The encoder of a format with one message per reading, whose payload is
+/// `Render(reading)` (json, value).
+template <std::string (*Render)(const Reading&)>
+class PerReadingEncoder final : public PayloadEncoder {
+ public:
+  void encode(std::span<const Reading> readings, OutgoingMessage& message) override {
+    message.payload = Render(readings.front());
+  }
+};
+
 /// Format name → encoder, built at start-up and owned by the forwarder.
 class EncoderRegistry {
  public:
