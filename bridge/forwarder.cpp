@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 #include "bridge/forwarder_impl.hpp"
@@ -36,6 +37,17 @@ std::optional<SessionMessage> will_of(const std::vector<std::unique_ptr<SessionH
     if (auto will = hook->will()) return will;
   }
   return std::nullopt;
+}
+
+// A format the configuration names without an encoder is a start-up error,
+// not a dead letter per reading.
+void check_encoders(const TopicMap& topics, const EncoderRegistry& encoders) {
+  for (const auto format : topics.payload_formats()) {
+    if (encoders.find(config::to_string(format)) == nullptr) {
+      throw std::runtime_error(
+          fmt::format("mqtt: no encoder for payload format \"{}\"", config::to_string(format)));
+    }
+  }
 }
 
 }  // namespace
@@ -243,8 +255,10 @@ void Forwarder::Impl::drain_session() {
 }
 
 Forwarder::Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway,
-                     Store& store, TopicMap topics, ForwarderParts parts)
-    : impl_(std::make_unique<Impl>(mqtt, gateway, store, std::move(topics), std::move(parts))) {}
+                     Store& store, TopicMap topics, ForwarderParts parts) {
+  check_encoders(topics, parts.encoders);
+  impl_ = std::make_unique<Impl>(mqtt, gateway, store, std::move(topics), std::move(parts));
+}
 
 Forwarder::~Forwarder() = default;
 

@@ -42,8 +42,9 @@ struct ForwarderParts {
 
 class Forwarder {
  public:
-  /// Validates the settings (and reads the password) at construction; throws
-  /// std::runtime_error with a clear reason. Does not connect yet.
+  /// Validates the settings (and reads the password) at construction, and
+  /// that `parts` has an encoder for every payload format `topics` names;
+  /// throws std::runtime_error with a clear reason. Does not connect yet.
   Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
             TopicMap topics, ForwarderParts parts = {});
   ~Forwarder();

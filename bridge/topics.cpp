@@ -77,6 +77,16 @@ Route TopicMap::route(std::string_view device, std::string_view point,
   return resolve(config_, known, nullptr, device, point, unit);
 }
 
+std::vector<config::PayloadFormat> TopicMap::payload_formats() const {
+  std::vector<config::PayloadFormat> out{config_.mqtt.payload};
+  for (const auto& device : config_.devices) {
+    if (device.payload && std::find(out.begin(), out.end(), *device.payload) == out.end()) {
+      out.push_back(*device.payload);
+    }
+  }
+  return out;
+}
+
 CommandRoute TopicMap::command_route(std::string_view device, std::string_view point,
                                      std::string_view unit) const {
   const Route r = route(device, point, unit);

@@ -39,6 +39,9 @@ class TopicMap {
   [[nodiscard]] Route route(std::string_view device, std::string_view point,
                             std::string_view unit) const;
 
+  /// The payload formats the configuration names ([mqtt] and each device).
+  [[nodiscard]] std::vector<config::PayloadFormat> payload_formats() const;
+
   /// The command and result topics of a point ([mqtt] command_suffix, result_suffix).
   [[nodiscard]] CommandRoute command_route(std::string_view device, std::string_view point,
                                            std::string_view unit) const;

@@ -11,6 +11,7 @@
 #include "bridge/command_channel.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
+#include "bridge/payload_formats.hpp"
 #include "bridge/status_hook.hpp"
 #include "tests/support/fake_store.hpp"
 
@@ -217,6 +218,26 @@ TEST(ConnectOptions, Mqtt311WithWillCredentialsAndWindow) {
   EXPECT_EQ(o.get_will_message()->to_string(), "offline");
   EXPECT_EQ(o.get_will_message()->get_qos(), 1);
   EXPECT_TRUE(o.get_will_message()->is_retained());
+}
+
+TEST(ForwarderParts, AFormatWithoutAnEncoderIsAStartUpError) {
+  config::Config c;
+  c.gateway = gateway();
+  config::DeviceConfig panel;
+  panel.name = "panel";
+  panel.payload = config::PayloadFormat::kDeviceJson;
+  c.devices.push_back(panel);
+  fieldgate::testing::FakeStore store;
+  ForwarderParts parts{EncoderRegistry{}, {}};  // "json" alone
+  parts.encoders.add("json", make_json_encoder());
+  try {
+    Forwarder fw(c.mqtt, c.gateway, store, TopicMap(c), std::move(parts));
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no encoder for payload format \"device-json\""));
+  }
+  // The defaults have every format the configuration can name.
+  EXPECT_NO_THROW(Forwarder(c.mqtt, c.gateway, store, TopicMap(c)));
 }
 
 TEST(ConnectOptions, Mqtt5UsesCleanStart) {
