@@ -25,6 +25,8 @@
 #include "bench/subscriber.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
+#include "bridge/payload_formats.hpp"
+#include "bridge/status_hook.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "gateway/scheduler.hpp"
@@ -186,7 +188,10 @@ RateResult run_baseline(const RateOptions& options) {
   const auto session = bridge::detail::make_session_settings(config.mqtt, config.gateway);
   auto client = bridge::detail::make_client(config.mqtt, session);
   Subscriber sub(options.broker, "bench/#", subscriber_qos(options), 5s);
-  client->connect(bridge::detail::make_connect_options(config.mqtt, session))->wait();
+  client
+      ->connect(bridge::detail::make_connect_options(
+          config.mqtt, session, bridge::detail::make_status_hook(session.status_topic)->will()))
+      ->wait();
 
   // The payloads a plain publisher would have in hand: rendered once.
   std::vector<std::pair<std::string, std::string>> messages;

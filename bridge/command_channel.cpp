@@ -59,7 +59,7 @@ ResultCounts CommandChannel::result_counts() const {
   return counts_;
 }
 
-void CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept {
+bool CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept {
   try {
     IncomingCommand command;
     command.arrived = std::chrono::steady_clock::now();
@@ -83,6 +83,12 @@ void CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept
   } catch (...) {
     spdlog::error("mqtt: a command message could not be handled");
   }
+  return true;  // asked last: every message not another hook's is a command
+}
+
+std::string CommandChannel::on_connect(mqtt::async_client& /*client*/) {
+  start_session();
+  return {};
 }
 
 void CommandChannel::start_session() {

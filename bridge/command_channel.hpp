@@ -14,8 +14,8 @@
 // connected means not sent.
 //
 // Threads: set_topics() and queue_result() from anywhere; on_message() and
-// the listeners on Paho's threads; start_session(), service() on the
-// forwarder thread, the only one that calls into the Paho client.
+// the listeners on Paho's threads; on_connect(), service() on the forwarder
+// thread, the only one that calls into the Paho client.
 #pragma once
 
 #include <mqtt/async_client.h>
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bridge/commands.hpp"
+#include "bridge/session_hook.hpp"
 
 namespace fieldgate::bridge::detail {
 
@@ -41,7 +42,10 @@ inline constexpr int kResultsInflight = 32;
 /// Dropped results are reported at most this often.
 inline constexpr std::chrono::seconds kDropSummaryEvery{10};
 
-class CommandChannel {
+/// A session hook (session_hook.hpp): on_connect() starts a session,
+/// service() runs between publishes, on_message() takes every message (the
+/// command topics are the only ones subscribed).
+class CommandChannel final : public SessionHook {
  public:
   /// `wake` makes the forwarder thread call service() soon.
   explicit CommandChannel(std::function<void()> wake) : wake_(std::move(wake)) {}
@@ -54,14 +58,15 @@ class CommandChannel {
   /// ends before it went out.
   void queue_result(std::string topic, std::string payload, int qos, bool connected);
 
-  /// Paho's message callback. Never throws.
-  void on_message(const mqtt::const_message_ptr& message) noexcept;
+  /// Paho's message callback: hands the message to the handler. Never throws.
+  bool on_message(const mqtt::const_message_ptr& message) noexcept override;
 
   /// A new session: nothing is subscribed (clean session), nothing is queued.
   void start_session();
+  std::string on_connect(mqtt::async_client& client) override;
   /// Subscribes and unsubscribes to match the wanted topics, publishes queued
   /// results within the budget. Paho's exceptions are logged, never thrown.
-  void service(mqtt::async_client& client);
+  void service(mqtt::async_client& client) override;
 
   /// Command topics the broker confirmed in this session.
   [[nodiscard]] std::size_t subscribed() const noexcept { return confirmed_.load(); }

@@ -1,6 +1,6 @@
 // The forwarder: owns the MQTT session (Eclipse Paho C++ async client) and
 // moves readings from the store to the broker, deleting them only once the
-// broker confirmed them. See the design notes at the top of forwarder.cpp.
+// broker confirmed them. See the design notes at the top of forwarder_impl.hpp.
 #pragma once
 
 #include <chrono>
@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "bridge/commands.hpp"
-#include "core/heartbeat.hpp"
+#include "bridge/payload_encoder.hpp"
+#include "bridge/session_hook.hpp"
 #include "bridge/store.hpp"
 #include "bridge/topics.hpp"
 #include "config/config.hpp"
+#include "core/heartbeat.hpp"
 
 namespace fieldgate::bridge {
 
@@ -30,12 +32,21 @@ struct ForwarderStats {
   ResultCounts results;             // command results published and dropped
 };
 
+/// What the forwarder is extended with, built at start-up: the payload
+/// encoders by format name (payload_encoder.hpp), and session hooks
+/// (session_hook.hpp) besides the built-in status topic and command channel.
+struct ForwarderParts {
+  EncoderRegistry encoders = make_default_encoders();
+  std::vector<std::unique_ptr<SessionHook>> hooks;  // asked after the status hook, in order
+};
+
 class Forwarder {
  public:
-  /// Validates the settings (and reads the password) at construction; throws
-  /// std::runtime_error with a clear reason. Does not connect yet.
+  /// Validates the settings (and reads the password) at construction, and
+  /// that `parts` has an encoder for every payload format `topics` names;
+  /// throws std::runtime_error with a clear reason. Does not connect yet.
   Forwarder(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
-            TopicMap topics);
+            TopicMap topics, ForwarderParts parts = {});
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;

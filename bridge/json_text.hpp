@@ -1,5 +1,5 @@
 // JSON text written straight into a buffer with fmt, for the message built
-// once per reading (bridge/topics.cpp, json_payload). The bytes are exactly
+// once per reading (bridge/encoder_json.cpp, json_payload). The bytes are exactly
 // those nlohmann::json writes with dump(-1, ' ', false,
 // error_handler_t::replace) for the same values, the form payloads had before
 // and that other messages (device-json, stats, command results) still use;

@@ -198,7 +198,8 @@ std::string format_delay(std::chrono::milliseconds d) {
 }
 
 mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
-                                           const SessionSettings& session) {
+                                           const SessionSettings& session,
+                                           const std::optional<SessionMessage>& will) {
   mqtt::connect_options_builder b;
   // The version first: Paho clears the flag that does not belong to it.
   if (mqtt.protocol == 5) {
@@ -223,7 +224,7 @@ mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
   b.max_inflight(paho_queue_limit(mqtt));
   if (!mqtt.username.empty()) b.user_name(mqtt.username);
   if (session.password) b.password(*session.password);
-  b.will(mqtt::will_options(session.status_topic, std::string(kOffline), 1, true));
+  if (will) b.will(mqtt::will_options(will->topic, will->payload, will->qos, will->retain));
   if (session.tls) {
     mqtt::ssl_options_builder ssl;
     if (!mqtt.tls.ca_file.empty()) ssl.trust_store(mqtt.tls.ca_file);

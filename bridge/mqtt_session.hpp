@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "bridge/session_hook.hpp"
 #include "config/config.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -48,11 +49,13 @@ struct SessionSettings {
                                                        std::string* warning = nullptr);
 
 /// Paho connect options for a session: protocol level, clean session (or
-/// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the
-/// retained "offline" Last Will, Paho's own in-flight limit above ours, and
-/// with MQTT 5 the largest packet the gateway accepts.
+/// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the Last
+/// Will a session hook contributed (the status hook's retained "offline"),
+/// Paho's own in-flight limit above ours, and with MQTT 5 the largest packet
+/// the gateway accepts.
 [[nodiscard]] mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
-                                                         const SessionSettings& session);
+                                                         const SessionSettings& session,
+                                                         const std::optional<SessionMessage>& will);
 
 /// Points `options`' C struct at its own connect properties. Paho C++ 1.2.0
 /// (Debian bookworm) copies and moves connect_options without doing so

@@ -2,13 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <algorithm>
 #include <string_view>
 
 namespace fieldgate::bridge::detail {
 
 std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const TopicMap& topics,
-                                           std::size_t max_messages, bool more_may_follow) {
+                                           EncoderRegistry& encoders, std::size_t max_messages,
+                                           bool more_may_follow) {
   std::vector<OutgoingMessage> out;
   std::size_t i = 0;
   while (i < rows.size() && out.size() < max_messages) {
@@ -16,26 +17,16 @@ std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const 
     OutgoingMessage message;
     message.route = topics.route(first.device, first.point, first.unit);
     message.first = i;
-    switch (message.route.payload) {
-      case config::PayloadFormat::kDeviceJson: {
-        // Every point of a device-json device shares its device's route.
-        std::set<std::string_view> points{first.point};
-        std::size_t end = i + 1;
-        while (end < rows.size() && rows[end].device == first.device &&
-               points.insert(rows[end].point).second) {
-          ++end;
-        }
-        if (end == rows.size() && more_may_follow && !out.empty()) return out;
-        message.count = end - i;
-        message.payload = device_json_payload(rows.subspan(i, message.count));
-        break;
-      }
-      case config::PayloadFormat::kValue:
-        message.payload = value_payload(first);
-        break;
-      case config::PayloadFormat::kJson:
-        message.payload = json_payload(first);
-        break;
+    const std::string_view format = config::to_string(message.route.payload);
+    PayloadEncoder* encoder = encoders.find(format);
+    if (encoder == nullptr) {
+      message.refusal = fmt::format("no encoder for payload format \"{}\"", format);
+    } else {
+      const auto rest = rows.subspan(i);
+      const std::size_t count = encoder->group(rest, more_may_follow && !out.empty());
+      if (count == 0) return out;  // the rest goes out with the next peek
+      message.count = std::min(count, rest.size());
+      encoder->encode(rest.first(message.count), message);
     }
     i += message.count;
     out.push_back(std::move(message));
@@ -44,6 +35,7 @@ std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const 
 }
 
 std::string refusal_reason(const OutgoingMessage& message, std::uint64_t max_payload) {
+  if (!message.refusal.empty()) return message.refusal;
   const std::string& topic = message.route.topic;
   if (topic.empty()) return "the topic is empty";
   if (topic.size() > kMaxTopicBytes) {

@@ -1,6 +1,7 @@
-// Private to bridge/: which messages a run of peeked readings becomes — one
-// per reading, or one per device poll for device-json routes — with topic,
-// QoS, retain and payload. Pure, so the grouping rules are unit-tested.
+// Private to bridge/: which messages a run of peeked readings becomes — as
+// the encoder of each route groups and renders them — with topic, QoS,
+// retain and payload, and which of them no broker can take. The pump's
+// planning step, unit-tested without a broker.
 #pragma once
 
 #include <cstddef>
@@ -9,26 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "bridge/payload_encoder.hpp"
 #include "bridge/topics.hpp"
 #include "core/reading.hpp"
 
 namespace fieldgate::bridge::detail {
 
-struct OutgoingMessage {
-  Route route;
-  std::string payload;
-  std::size_t first = 0;  // index of its first reading in the rows
-  std::size_t count = 1;  // readings it carries (more than one only for device-json)
-};
+using bridge::OutgoingMessage;
 
-/// Turns `rows` (in seq order) into at most `max_messages` messages, in order.
-/// device-json: consecutive readings of one device form one message; a point
-/// seen again starts a new one (the next poll). When `more_may_follow` (the
-/// peek was full), a device-json group reaching the end of `rows` is held
-/// back — unless it is the first message — so the poll goes out whole with
-/// the next peek.
+/// Turns `rows` (in seq order) into at most `max_messages` messages, in order,
+/// each rendered by the encoder its route's format names. The encoder groups
+/// readings (device-json: consecutive readings of one device, a point seen
+/// again starts the next poll). When `more_may_follow` (the peek was full), a
+/// group the encoder holds back at the end of `rows` waits for the next peek,
+/// unless it is the first message. A format without an encoder gives a
+/// message with `refusal` set (dead-lettered, one reading at a time).
 [[nodiscard]] std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows,
                                                          const TopicMap& topics,
+                                                         EncoderRegistry& encoders,
                                                          std::size_t max_messages,
                                                          bool more_may_follow);
 

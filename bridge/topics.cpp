@@ -1,22 +1,15 @@
 #include "bridge/topics.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <tuple>
 
-#include "bridge/json_text.hpp"
-#include "bridge/value_json.hpp"
+#include "config/route.hpp"
 #include "config/topic_template.hpp"
-#include "core/clock.hpp"
 
 namespace fieldgate::bridge {
 namespace {
-
-using config::PayloadFormat;
-using Json = nlohmann::ordered_json;  // keys in the documented order
 
 // Heterogeneous lookup key: route() is called for every reading, and building
 // a pair of std::strings for each lookup would allocate.
@@ -41,60 +34,20 @@ int clamp_qos(int qos) {
   return std::clamp(qos, 0, 2);
 }
 
-// Point → device → [mqtt]. A device-json device publishes one message per
-// poll, so only device-level settings apply to it (the loader rejects
-// per-point topic/qos/retain there).
+// The rule is config::resolve_route, shared with the load-time checks.
 Route resolve(const config::Config& config, const config::DeviceConfig* device,
               const config::PointConfig* point, std::string_view device_name,
               std::string_view point_name, std::string_view unit) {
-  const config::MqttConfig& mqtt = config.mqtt;
+  const config::RouteRule rule = config::resolve_route(config, device, point);
   Route route;
-  route.payload = device && device->payload ? *device->payload : mqtt.payload;
-  const config::TopicVars vars{config.gateway.name, config.gateway.site, device_name, point_name,
-                               unit};
-  if (route.payload == PayloadFormat::kDeviceJson) {
-    const std::string& tmpl =
-        device && device->device_topic ? *device->device_topic : mqtt.device_topic;
-    route.topic = config::expand_topic_template(tmpl, vars);
-    route.qos = clamp_qos(device && device->qos ? *device->qos : mqtt.qos);
-    route.retain = device && device->retain ? *device->retain : mqtt.retain;
-    return route;
-  }
-  const std::string* tmpl = &mqtt.topic;
-  if (point && point->topic) {
-    tmpl = &*point->topic;
-  } else if (device && device->topic) {
-    tmpl = &*device->topic;
-  }
-  route.topic = config::expand_topic_template(*tmpl, vars);
-  int qos = mqtt.qos;
-  if (point && point->qos) {
-    qos = *point->qos;
-  } else if (device && device->qos) {
-    qos = *device->qos;
-  }
-  route.qos = clamp_qos(qos);
-  route.retain = mqtt.retain;
-  if (point && point->retain) {
-    route.retain = *point->retain;
-  } else if (device && device->retain) {
-    route.retain = *device->retain;
-  }
+  route.topic = config::expand_topic_template(
+      rule.topic_template,
+      {config.gateway.name, config.gateway.site, device_name, point_name, unit});
+  route.qos = clamp_qos(rule.qos);
+  route.retain = rule.retain;
+  route.payload = rule.payload;
+  route.per_device = rule.per_device;
   return route;
-}
-
-
-// The value as JSON: null for a failed read, and for NaN and infinities,
-// which JSON cannot express (their quality is kept as it was).
-Json json_value(const Reading& reading) {
-  if (reading.quality != Quality::kGood) return nullptr;
-  return value_to_json<Json>(reading.value);
-}
-
-// Strings from devices (Modbus string registers) may hold any bytes; invalid
-// UTF-8 becomes U+FFFD instead of failing the whole message.
-std::string dump(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -124,82 +77,25 @@ Route TopicMap::route(std::string_view device, std::string_view point,
   return resolve(config_, known, nullptr, device, point, unit);
 }
 
+std::vector<config::PayloadFormat> TopicMap::payload_formats() const {
+  std::vector<config::PayloadFormat> out{config_.mqtt.payload};
+  for (const auto& device : config_.devices) {
+    if (device.payload && std::find(out.begin(), out.end(), *device.payload) == out.end()) {
+      out.push_back(*device.payload);
+    }
+  }
+  return out;
+}
+
 CommandRoute TopicMap::command_route(std::string_view device, std::string_view point,
                                      std::string_view unit) const {
   const Route r = route(device, point, unit);
   // The same rule as config/uplink_checks.cpp, which checks these topics.
-  const std::string base =
-      r.payload == PayloadFormat::kDeviceJson ? fmt::format("{}/{}", r.topic, point) : r.topic;
+  const std::string base = r.per_device ? fmt::format("{}/{}", r.topic, point) : r.topic;
   CommandRoute out;
   out.command = fmt::format("{}/{}", base, config_.mqtt.command_suffix);
   out.result = fmt::format("{}/{}", out.command, config_.mqtt.result_suffix);
   return out;
-}
-
-// Written with fmt rather than built as an nlohmann::ordered_json and dumped:
-// this runs for every reading, and the tree cost an allocation per key and
-// value. The bytes are the same (bridge/json_text.hpp).
-std::string json_payload(const Reading& reading) {
-  fmt::memory_buffer out;
-  out.append(std::string_view(R"({"value":)"));
-  if (reading.quality == Quality::kGood) {
-    append_json_value(out, reading.value);
-  } else {
-    out.append(std::string_view("null"));
-  }
-  out.append(std::string_view(R"(,"unit":)"));
-  append_json_string(out, reading.unit);
-  out.append(std::string_view(R"(,"ts":")"));
-  append_iso8601(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
-  fmt::format_to(std::back_inserter(out), R"(","ts_ms":{},"seq":{},"quality":)",
-                 reading.source_ts_ms, reading.seq);
-  append_json_string(out, to_string(reading.quality));
-  if (reading.quality != Quality::kGood) {
-    out.append(std::string_view(R"(,"error":)"));
-    append_json_string(out, reading.error);
-  }
-  out.push_back('}');
-  return fmt::to_string(out);
-}
-
-std::string value_payload(const Reading& reading) {
-  if (reading.quality != Quality::kGood) return {};
-  struct Visitor {
-    std::string operator()(std::monostate) const { return {}; }
-    std::string operator()(bool b) const { return b ? "true" : "false"; }
-    std::string operator()(std::int64_t i) const { return fmt::format("{}", i); }
-    // fmt prints the shortest text that reads back as the same double.
-    std::string operator()(double d) const { return fmt::format("{}", d); }
-    std::string operator()(const std::string& s) const { return s; }
-  };
-  return std::visit(Visitor{}, reading.value);
-}
-
-std::string device_json_payload(std::span<const Reading> readings) {
-  Json j;
-  if (readings.empty()) return dump(Json::object());
-  const Reading& first = readings.front();
-  std::uint64_t seq_first = first.seq;
-  std::uint64_t seq_last = first.seq;
-  Json points = Json::object();
-  for (const Reading& r : readings) {
-    seq_first = std::min(seq_first, r.seq);
-    seq_last = std::max(seq_last, r.seq);
-    Json p;
-    p["value"] = json_value(r);
-    p["unit"] = r.unit;
-    p["quality"] = to_string(r.quality);
-    p["seq"] = r.seq;
-    if (r.quality != Quality::kGood) p["error"] = r.error;
-    points[r.point] = std::move(p);
-  }
-  j["device"] = first.device;
-  j["ts"] = iso8601(first.source_ts_ms);
-  j["ts_ms"] = first.source_ts_ms;
-  j["seq_first"] = seq_first;
-  j["seq_last"] = seq_last;
-  j["points"] = std::move(points);
-  return dump(j);
 }
 
 }  // namespace fieldgate::bridge

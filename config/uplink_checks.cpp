@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/cross_checks.hpp"
+#include "config/route.hpp"
 #include "config/topic_template.hpp"
 
 namespace fieldgate::config {
@@ -21,10 +22,6 @@ constexpr std::array<std::string_view, 3> kPerPointKeys{"topic", "qos", "retain"
 // An MQTT topic is a UTF-8 string with a 16-bit length: a longer one is
 // refused by the client (or the broker) at every attempt, and delivery stalls.
 constexpr std::size_t kMaxTopicBytes = 65535;
-
-PayloadFormat payload_of(const DeviceConfig& device, const Config& config) {
-  return device.payload.value_or(config.mqtt.payload);
-}
 
 // Where a device's payload format comes from, for messages and skip decisions.
 std::string payload_source(const DeviceConfig& device, std::size_t index) {
@@ -37,7 +34,7 @@ void check_device_json_points(const Config& config, Diagnostics& diag) {
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const DeviceConfig& device = config.devices[i];
     const std::string source = payload_source(device, i);
-    if (diag.has_issue(source) || payload_of(device, config) != PayloadFormat::kDeviceJson) {
+    if (diag.has_issue(source) || !resolve_route(config, &device, nullptr).per_device) {
       continue;
     }
     for (std::size_t j = 0; j < device.points.size(); ++j) {
@@ -187,12 +184,13 @@ void check_topics(const Config& config, Diagnostics& diag) {
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const DeviceConfig& device = config.devices[i];
     const std::string base = fmt::format("devices[{}]", i);
-    if (payload_of(device, config) == PayloadFormat::kDeviceJson) {
+    if (const RouteRule rule = resolve_route(config, &device, nullptr); rule.per_device) {
       TopicRegistry::Publisher who;
       who.what = fmt::format("{} ({})", base, device.name);
-      who.text = device.device_topic ? *device.device_topic : mqtt.device_topic;
-      who.source = device.device_topic ? base + ".device_topic"
-                                       : source_of({"mqtt.device_topic"}, base + ".name");
+      who.text = rule.topic_template;
+      who.source = rule.topic_from == RouteLevel::kDevice
+                       ? base + ".device_topic"
+                       : source_of({"mqtt.device_topic"}, base + ".name");
       who.fallback = device.pos;
       who.per_device = true;
       topics.add(who, {config.gateway.name, config.gateway.site, device.name, {}, {}});
@@ -216,15 +214,18 @@ void check_topics(const Config& config, Diagnostics& diag) {
       const std::string point_base = fmt::format("{}.points[{}]", base, j);
       TopicRegistry::Publisher who;
       who.what = fmt::format("{} ({}/{})", point_base, device.name, point.name);
-      if (point.topic) {
-        who.text = *point.topic;
-        who.source = point_base + ".topic";
-      } else if (device.topic) {
-        who.text = *device.topic;
-        who.source = base + ".topic";
-      } else {
-        who.text = mqtt.topic;
-        who.source = source_of({"mqtt.topic"}, point_base + ".name");
+      const RouteRule rule = resolve_route(config, &device, &point);
+      who.text = rule.topic_template;
+      switch (rule.topic_from) {
+        case RouteLevel::kPoint:
+          who.source = point_base + ".topic";
+          break;
+        case RouteLevel::kDevice:
+          who.source = base + ".topic";
+          break;
+        case RouteLevel::kMqtt:
+          who.source = source_of({"mqtt.topic"}, point_base + ".name");
+          break;
       }
       who.fallback = point.pos;
       who.per_point = true;

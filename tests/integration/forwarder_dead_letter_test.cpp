@@ -149,7 +149,7 @@ TEST(ForwarderBrokerRefusalTest, AMessageAnMqtt5BrokerRefusesIsDeadLetteredNotRe
   fw->start();
   // mosquitto closes the connection after its PUBACK 0x95, and Paho may lose
   // that PUBACK when it was still writing the next message: at most two
-  // sessions like that, then the message goes out alone (forwarder.cpp,
+  // sessions like that, then the message goes out alone (forwarder_impl.hpp,
   // invariant 11) and its refusal is read. Never a loop.
   expect_session_kept(fw, store, 3);
   EXPECT_EQ(fw->stats().dead_lettered, 1u);

@@ -214,7 +214,7 @@ class Subscriber::Impl {
   }
 
   // A fresh Paho client for each attempt: a used one notices a new connection
-  // only about a second late (see bridge/forwarder.cpp). Same client id and
+  // only about a second late (see bridge/forwarder_session.cpp). Same client id and
   // clean session off, so the broker's session carries on.
   bool connect_and_subscribe(std::string* error) {
     try {

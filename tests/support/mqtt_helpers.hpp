@@ -87,10 +87,10 @@ inline std::uint64_t seq_of(const ReceivedMessage& m) {
 /// store before it goes, so a late commit never calls a destroyed forwarder.
 class ForwarderRig {
  public:
-  ForwarderRig(const config::Config& c, bridge::Store& store)
+  ForwarderRig(const config::Config& c, bridge::Store& store, bridge::ForwarderParts parts = {})
       : store_(store),
-        forwarder_(
-            std::make_unique<bridge::Forwarder>(c.mqtt, c.gateway, store, bridge::TopicMap(c))) {
+        forwarder_(std::make_unique<bridge::Forwarder>(c.mqtt, c.gateway, store,
+                                                       bridge::TopicMap(c), std::move(parts))) {
     store_.set_commit_listener([f = forwarder_.get()] { f->wake(); });
   }
   ~ForwarderRig() {

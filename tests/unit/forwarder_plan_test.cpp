@@ -7,6 +7,7 @@
 
 #include "bridge/mqtt_session.hpp"
 #include "bridge/outgoing.hpp"
+#include "bridge/payload_formats.hpp"
 
 namespace fieldgate::bridge::detail {
 namespace {
@@ -54,8 +55,9 @@ std::vector<Span> spans(const std::vector<OutgoingMessage>& messages) {
 
 TEST(PlanMessages, OneMessagePerReadingForJson) {
   const TopicMap topics(two_devices());
+  auto encoders = make_default_encoders();
   const auto r = rows({{"meter", "a"}, {"meter", "b"}, {"meter", "a"}});
-  const auto plan = plan_messages(r, topics, 10, false);
+  const auto plan = plan_messages(r, topics, encoders, 10, false);
   EXPECT_EQ(spans(plan), (std::vector<Span>{{0, 1}, {1, 1}, {2, 1}}));
   EXPECT_EQ(plan[1].route.topic, "fieldgate/gw/meter/b");
   EXPECT_EQ(nlohmann::json::parse(plan[2].payload).at("seq"), 102);
@@ -63,12 +65,14 @@ TEST(PlanMessages, OneMessagePerReadingForJson) {
 
 TEST(PlanMessages, NoMoreThanTheWindowHasRoomFor) {
   const TopicMap topics(two_devices());
+  auto encoders = make_default_encoders();
   const auto r = rows({{"meter", "a"}, {"meter", "b"}, {"meter", "c"}});
-  EXPECT_EQ(plan_messages(r, topics, 2, false).size(), 2U);
+  EXPECT_EQ(plan_messages(r, topics, encoders, 2, false).size(), 2U);
 }
 
 TEST(PlanMessages, DeviceJsonGroupsAPollAndSplitsWhereAPointRepeats) {
   const TopicMap topics(two_devices());
+  auto encoders = make_default_encoders();
   const auto r = rows({{"panel", "a"},
                        {"panel", "b"},
                        {"panel", "c"},
@@ -76,7 +80,7 @@ TEST(PlanMessages, DeviceJsonGroupsAPollAndSplitsWhereAPointRepeats) {
                        {"panel", "b"},
                        {"meter", "x"},
                        {"panel", "a"}});
-  const auto plan = plan_messages(r, topics, 10, false);
+  const auto plan = plan_messages(r, topics, encoders, 10, false);
   EXPECT_EQ(spans(plan), (std::vector<Span>{{0, 3}, {3, 2}, {5, 1}, {6, 1}}));
   EXPECT_EQ(plan[0].route.topic, "fieldgate/gw/panel");
   const auto j = nlohmann::json::parse(plan[0].payload);
@@ -87,12 +91,25 @@ TEST(PlanMessages, DeviceJsonGroupsAPollAndSplitsWhereAPointRepeats) {
 
 TEST(PlanMessages, APollCutByAFullPeekWaitsForTheNextPeek) {
   const TopicMap topics(two_devices());
+  auto encoders = make_default_encoders();
   const auto r = rows({{"meter", "x"}, {"panel", "a"}, {"panel", "b"}});
-  EXPECT_EQ(spans(plan_messages(r, topics, 10, true)), (std::vector<Span>{{0, 1}}));
-  EXPECT_EQ(spans(plan_messages(r, topics, 10, false)), (std::vector<Span>{{0, 1}, {1, 2}}));
+  EXPECT_EQ(spans(plan_messages(r, topics, encoders, 10, true)), (std::vector<Span>{{0, 1}}));
+  EXPECT_EQ(spans(plan_messages(r, topics, encoders, 10, false)),
+            (std::vector<Span>{{0, 1}, {1, 2}}));
   // Held back only behind other messages: a poll longer than a peek still goes.
   const auto only = rows({{"panel", "a"}, {"panel", "b"}});
-  EXPECT_EQ(spans(plan_messages(only, topics, 10, true)), (std::vector<Span>{{0, 2}}));
+  EXPECT_EQ(spans(plan_messages(only, topics, encoders, 10, true)), (std::vector<Span>{{0, 2}}));
+}
+
+TEST(PlanMessages, AFormatWithoutAnEncoderIsRefusedReadingByReading) {
+  const TopicMap topics(two_devices());
+  EncoderRegistry encoders;  // "json" only: the panel's device-json has none
+  encoders.add("json", make_json_encoder());
+  const auto r = rows({{"meter", "x"}, {"panel", "a"}, {"panel", "b"}});
+  const auto plan = plan_messages(r, topics, encoders, 10, false);
+  ASSERT_EQ(spans(plan), (std::vector<Span>{{0, 1}, {1, 1}, {2, 1}}));
+  EXPECT_EQ(refusal_reason(plan[0], 1024), "");
+  EXPECT_EQ(refusal_reason(plan[1], 1024), "no encoder for payload format \"device-json\"");
 }
 
 TEST(ReconnectDelay, DoublesFromMinToMaxWithJitter) {

@@ -11,6 +11,8 @@
 #include "bridge/command_channel.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
+#include "bridge/payload_formats.hpp"
+#include "bridge/status_hook.hpp"
 #include "tests/support/fake_store.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -64,6 +66,12 @@ config::GatewayConfig gateway() {
   g.name = "gw1";
   g.site = "plant";
   return g;
+}
+
+// Connect options as the forwarder builds them: the will is the status hook's.
+mqtt::connect_options connect_options(const config::MqttConfig& m) {
+  const auto s = make_session_settings(m, gateway());
+  return make_connect_options(m, s, make_status_hook(s.status_topic)->will());
 }
 
 TEST(SessionSettings, MapsMqttSchemesToWhatPahoAccepts) {
@@ -196,7 +204,7 @@ TEST(ConnectOptions, Mqtt311WithWillCredentialsAndWindow) {
   m.clean_session = false;
   m.max_inflight = 500;
   const auto s = make_session_settings(m, gateway());
-  const auto o = make_connect_options(m, s);
+  const auto o = make_connect_options(m, s, make_status_hook(s.status_topic)->will());
   EXPECT_EQ(o.get_mqtt_version(), MQTTVERSION_3_1_1);
   EXPECT_FALSE(o.is_clean_session());
   EXPECT_EQ(o.get_keep_alive_interval().count(), 2);
@@ -212,23 +220,43 @@ TEST(ConnectOptions, Mqtt311WithWillCredentialsAndWindow) {
   EXPECT_TRUE(o.get_will_message()->is_retained());
 }
 
+TEST(ForwarderParts, AFormatWithoutAnEncoderIsAStartUpError) {
+  config::Config c;
+  c.gateway = gateway();
+  config::DeviceConfig panel;
+  panel.name = "panel";
+  panel.payload = config::PayloadFormat::kDeviceJson;
+  c.devices.push_back(panel);
+  fieldgate::testing::FakeStore store;
+  ForwarderParts parts{EncoderRegistry{}, {}};  // "json" alone
+  parts.encoders.add("json", make_json_encoder());
+  try {
+    Forwarder fw(c.mqtt, c.gateway, store, TopicMap(c), std::move(parts));
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no encoder for payload format \"device-json\""));
+  }
+  // The defaults have every format the configuration can name.
+  EXPECT_NO_THROW(Forwarder(c.mqtt, c.gateway, store, TopicMap(c)));
+}
+
 TEST(ConnectOptions, Mqtt5UsesCleanStart) {
   config::MqttConfig m;
   m.protocol = 5;
   m.clean_session = true;
-  auto o = make_connect_options(m, make_session_settings(m, gateway()));
+  auto o = connect_options(m);
   EXPECT_EQ(o.get_mqtt_version(), MQTTVERSION_5);
   EXPECT_TRUE(o.is_clean_start());
   EXPECT_FALSE(o.is_clean_session());
   m.clean_session = false;
-  o = make_connect_options(m, make_session_settings(m, gateway()));
+  o = connect_options(m);
   EXPECT_FALSE(o.is_clean_start());
   EXPECT_TRUE(o.get_properties().contains(mqtt::property::SESSION_EXPIRY_INTERVAL));
   // The largest packet the gateway accepts: commands far past command_max_size
   // are not even delivered.
   EXPECT_EQ(mqtt::get<int>(o.get_properties(), mqtt::property::MAXIMUM_PACKET_SIZE), 1024 * 1024);
   m.command_max_size = 1024 * 1024;
-  o = make_connect_options(m, make_session_settings(m, gateway()));
+  o = connect_options(m);
   EXPECT_EQ(mqtt::get<int>(o.get_properties(), mqtt::property::MAXIMUM_PACKET_SIZE),
             4 * 1024 * 1024);
 }
@@ -239,7 +267,7 @@ TEST(ConnectOptions, PahoLeavesRoomForResultsAboveTheReadingsWindow) {
   config::MqttConfig m;
   m.max_inflight = 500;
   EXPECT_GE(paho_queue_limit(m), 500 + kResultsInflight + 1);
-  const auto o = make_connect_options(m, make_session_settings(m, gateway()));
+  const auto o = connect_options(m);
   EXPECT_EQ(o.get_max_inflight(), paho_queue_limit(m));
 }
 
@@ -251,7 +279,7 @@ TEST(ConnectOptions, TlsVerifiesTheServer) {
   m.tls.ca_file = dir.write("ca.pem", "x");
   m.tls.cert_file = dir.write("cert.pem", "x");
   m.tls.key_file = dir.write("key.pem", "x");
-  auto o = make_connect_options(m, make_session_settings(m, gateway()));
+  auto o = connect_options(m);
   const auto& ssl = o.get_ssl_options();
   EXPECT_EQ(ssl.get_trust_store(), m.tls.ca_file);
   EXPECT_EQ(ssl.get_key_store(), m.tls.cert_file);
@@ -259,7 +287,7 @@ TEST(ConnectOptions, TlsVerifiesTheServer) {
   EXPECT_TRUE(ssl.get_enable_server_cert_auth());
   EXPECT_TRUE(ssl.get_verify());
   m.tls.verify_hostname = false;
-  o = make_connect_options(m, make_session_settings(m, gateway()));
+  o = connect_options(m);
   EXPECT_TRUE(o.get_ssl_options().get_enable_server_cert_auth());  // the chain still is
   EXPECT_FALSE(o.get_ssl_options().get_verify());
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/payload_formats.hpp"
 #include "bridge/topics.hpp"
 #include "bridge/value_json.hpp"
 #include "core/clock.hpp"

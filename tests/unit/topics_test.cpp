@@ -1,3 +1,4 @@
+#include "bridge/payload_formats.hpp"
 #include "bridge/topics.hpp"
 
 #include <gmock/gmock.h>

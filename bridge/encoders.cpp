@@ -1,0 +1,40 @@
+#include <utility>
+
+#include "bridge/payload_encoder.hpp"
+#include "bridge/payload_formats.hpp"
+
+namespace fieldgate::bridge {
+
+void EncoderRegistry::add(std::string name, std::unique_ptr<PayloadEncoder> encoder) {
+  for (auto& [known, existing] : entries_) {
+    if (known == name) {
+      existing = std::move(encoder);
+      return;
+    }
+  }
+  entries_.emplace_back(std::move(name), std::move(encoder));
+}
+
+PayloadEncoder* EncoderRegistry::find(std::string_view name) const noexcept {
+  // A handful of entries: a linear search of short names, no allocation.
+  for (const auto& [known, encoder] : entries_) {
+    if (known == name) return encoder.get();
+  }
+  return nullptr;
+}
+
+void EncoderRegistry::start_session() {
+  for (auto& entry : entries_) entry.second->start_session();
+}
+
+// The names are those config/ accepts for `payload` (config::to_string of
+// PayloadFormat). A new format: its file, and one line here.
+EncoderRegistry make_default_encoders() {
+  EncoderRegistry registry;
+  registry.add("json", make_json_encoder());
+  registry.add("value", make_value_encoder());
+  registry.add("device-json", make_device_json_encoder());
+  return registry;
+}
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,214 @@
+// Private to bridge/: the forwarder's session — its thread, its state
+// machine, connect and back-off, and the session hooks — around the window
+// (forwarder_window.*: in flight, acknowledgements, dead letters) and the
+// pump (forwarder_pump.*: store → encoder → publish). forwarder.cpp holds the
+// thread and the public API, forwarder_session.cpp connect and disconnect.
+//
+// Design notes
+// ============
+//
+// Invariants
+//  1. The store is the only source of truth. Paho runs without persistence,
+//     without offline buffering and without automatic reconnect; the
+//     forwarder's own thread connects, publishes and reconnects.
+//  2. A reading is acked to the store (and so deleted) only after Paho reported
+//     the message delivered: PUBACK for QoS 1, PUBCOMP for QoS 2, written to
+//     the socket for QoS 0. Nothing else calls Store::ack.
+// 10. A message no client or broker can take is dead-lettered
+//     (Store::dead_letter), never retried and never a reason to end the
+//     session: one that refusal_reason() rejects (topic too long, not UTF-8,
+//     payload over max_payload) is not handed to Paho at all; one that Paho's
+//     publish() refuses for itself (kPerMessageErrors), or that an MQTT 5
+//     broker answers with a failing reason code (PUBACK/PUBREC >= 0x80, except
+//     the transient ones), is taken out of the window. Its readings leave the
+//     window as if delivered: the cursor passes them, order holds for the rest.
+//     Everything else that fails (connection, Paho's buffer) ends the session
+//     as before (invariant 5). Each kind of refusal is logged once per topic
+//     (a bounded set), then counted only. A refusal Paho reports after the
+//     session ended still dead-letters (Window::retire()).
+// 11. A broker may close the connection over one message instead of refusing
+//     it (mosquitto's max_packet_size; any MQTT 3.1.1 broker has no other
+//     way). With clean_session = true: when two sessions in a row end with the
+//     same reading first among the unconfirmed (suspect_), the next ones
+//     publish one message at a time (isolating_) until the broker confirms
+//     it; three sessions that end within kPoisonWindow of sending it alone
+//     dead-letter it. A link that fails on its own costs a few messages sent
+//     one by one, never a reading: a dead letter is kept and shown.
+//  3. Messages are published in seq order. `cursor_` is the highest seq handed
+//     to Paho in this session. Rows peeked past it and not yet published wait
+//     in `ahead_` (a small QoS 2 window takes a few per confirmation; reading
+//     and rendering the rest again each time cost more than publishing); the
+//     next peek starts after the last of them. `ahead_` is dropped whenever
+//     `cursor_` goes back to 0. A reading evicted from the store (max_age,
+//     drop_oldest) while it waits there may still be published once.
+//  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`); Paho's
+//     own limit is set above it so Paho never refuses or queues on its own.
+//  5. When a session ends (connection lost, a delivery failed, a publish
+//     threw), everything in flight counts as unconfirmed: `inflight_` is
+//     cleared and `cursor_` goes back to 0. Confirmations received so far have
+//     been acked, and the store never returns acked rows, so the next session
+//     starts with the oldest unconfirmed reading: per topic, readings go out in
+//     acquisition order again (duplicates possible, losses not).
+//     Exception: with clean_session = false and a CONNACK saying the broker
+//     kept the session, `inflight_` and `cursor_` stay: Paho resends those
+//     messages itself under their packet ids (MQTT 3.1.1 §4.4), so QoS 2
+//     stays exactly once and the broker's QoS 2 quota is not exceeded by a
+//     second copy. Without the session, Paho drops them and we resend. A new
+//     process first empties the session an earlier process left behind
+//     (clear_stale_session()): its QoS 2 packet ids would swallow ours.
+//  6. A confirmation for a message of an earlier session is ignored: that
+//     reading was already queued for sending again. At worst a duplicate.
+//  7. Paho calls back on its own threads; those callbacks only append to
+//     `events_` under `mutex_` and notify. All bookkeeping (inflight_, cursor_,
+//     store calls) and every call into the Paho client (publish_stats() too,
+//     by way of `events_`) happen on the forwarder thread, which may replace
+//     the client before a connect attempt (see connect_session()). Paho's
+//     exceptions are caught on that thread and become state + last_error;
+//     nothing throws out of it.
+//  8. A message carries the readings its encoder grouped (device-json:
+//     consecutive readings of one device, one poll's batch being appended
+//     contiguously; a point seen twice starts a new message, so a message
+//     never holds two polls' values of one point); they are acked together.
+//  9. Session hooks (session_hook.hpp) share the session: the status topic
+//     (birth, "offline", the will), then the caller's hooks, then the command
+//     channel (command_channel.hpp), which takes every message no other hook
+//     took. They are told of each connect and serviced by this thread,
+//     between publishes.
+//
+// States (state_, written by the forwarder thread only) and who moves them
+//
+//   Disconnected ── connect_session() ──► Connecting ── on_connected() ──► Connected
+//     ▲     ▲                                  │                           │      │
+//     │     └─ connect_session(): failed, ─────┘                           │      │ stop()
+//     │        waits the back-off                                          │      ▼
+//     └─ lose_session(): connection lost, a delivery or publish failed ◄───┘   Draining
+//                                                                              │
+//   Stopped ◄── close_session(): "offline", DISCONNECT ◄── drain_session() ◄───┘
+//   Stopped ◄── run(): stop() while Disconnected or Connecting
+//
+// Logging: one line per state change or change of error, never one per retry.
+#pragma once
+
+#include <mqtt/async_client.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge/command_channel.hpp"
+#include "bridge/forwarder.hpp"
+#include "bridge/forwarder_pump.hpp"
+#include "bridge/forwarder_window.hpp"
+#include "bridge/mqtt_session.hpp"
+#include "bridge/session_hook.hpp"
+
+namespace fieldgate::bridge {
+
+class Forwarder::Impl {
+ public:
+  Impl(const config::MqttConfig& mqtt, const config::GatewayConfig& gateway, Store& store,
+       TopicMap topics, ForwarderParts parts);
+  ~Impl() { stop(mqtt_.drain_timeout); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void start();
+  void stop(std::chrono::milliseconds drain);
+  void wake();
+  void set_topics(TopicMap topics) { pump_.set_topics(std::move(topics)); }
+  void publish_stats(const std::string& payload);
+  [[nodiscard]] ForwarderStats stats() const;
+  [[nodiscard]] const Heartbeat& heartbeat() const noexcept { return heartbeat_; }
+  detail::CommandChannel& commands() { return *commands_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  using milliseconds = std::chrono::milliseconds;
+  enum class State { kDisconnected, kConnecting, kConnected, kDraining, kStopped };
+
+  // Paho calls these on its own threads: record the outcome, nothing more.
+  class DeliveryListener final : public mqtt::iaction_listener {
+   public:
+    explicit DeliveryListener(Impl& impl) : impl_(impl) {}
+    void on_success(const mqtt::token& tok) override { impl_.on_delivery(tok, true); }
+    void on_failure(const mqtt::token& tok) override { impl_.on_delivery(tok, false); }
+
+   private:
+    Impl& impl_;
+  };
+
+  struct Events : detail::Outcomes {
+    bool lost = false;
+    std::string lost_cause;
+    bool woken = false;
+    std::optional<std::string> stats_payload;
+  };
+
+  // forwarder.cpp: the thread, its events, serving a session.
+  void on_delivery(const mqtt::token& tok, bool ok);
+  bool stopping();
+  Events take_events();
+  bool wait_for_events(milliseconds timeout, std::size_t confirmations = 1);
+  bool sleep_unless_stopped(milliseconds delay);
+  void set_state(State state);
+  void run();
+  void serve_session();
+  std::string apply_events(const Events& events);
+  void publish_stats_now(const std::string& payload);
+  void drain_session();
+
+  // forwarder_session.cpp: connect, back-off, hooks, disconnect.
+  void new_client();
+  bool connect_session();
+  void clear_stale_session();
+  bool on_connected(bool session_present);
+  void lose_session(const std::string& reason);
+  void close_session();
+  void abandon_connect();
+  milliseconds backoff_delay(int attempt);
+
+  // Immutable after construction.
+  config::MqttConfig mqtt_;
+  detail::SessionSettings session_;
+  mqtt::connect_options connect_options_;
+  std::string stats_topic_;
+
+  // Shared with Paho's threads and callers.
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  Events events_;
+  std::size_t confirmations_wanted_ = 1;  // wake the forwarder at this many confirmed
+  bool stopping_ = false;
+  milliseconds drain_{0};
+  detail::StatsBox stats_;
+
+  // Forwarder thread only (set_topics() excepted, see Pump).
+  detail::Window window_;
+  detail::Pump pump_;
+  State state_ = State::kDisconnected;
+  int consecutive_failures_ = 0;
+  bool used_client_ = false;            // client_ has been asked to connect
+  bool stale_session_cleared_ = false;  // clean_session = false: see clear_stale_session()
+  int barren_sessions_ = 0;  // sessions in a row that ended with messages out, none confirmed
+  bool ever_connected_ = false;
+  std::string logged_error_;
+  std::mt19937_64 rng_;
+
+  Heartbeat heartbeat_;  // the forwarder thread's promise, for the watchdog
+  // In order (invariant 9); fixed after construction, so Paho's thread may
+  // walk them. commands_ is the last of them.
+  std::vector<std::unique_ptr<SessionHook>> hooks_;
+  detail::CommandChannel* commands_ = nullptr;
+  std::thread thread_;
+  DeliveryListener listener_{*this};
+  // Last, so it is destroyed first: no Paho callback outlives what it uses.
+  std::unique_ptr<mqtt::async_client> client_;
+};
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,176 @@
+#include "bridge/forwarder_pump.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <iterator>
+
+namespace fieldgate::bridge::detail {
+namespace {
+
+// A peek reads at least this many rows, so that a device-json poll is seen
+// whole even when the window has little room.
+constexpr std::size_t kMinPeek = 256;
+
+// Paho's publish() errors that concern the message, not the session
+// (invariant 10): retrying it, in this session or the next, fails the same way.
+constexpr std::array kPerMessageErrors = {MQTTASYNC_BAD_UTF8_STRING, MQTTASYNC_NULL_PARAMETER,
+                                          MQTTASYNC_TOPICNAME_TRUNCATED, MQTTASYNC_BAD_STRUCTURE,
+                                          MQTTASYNC_BAD_QOS};
+
+}  // namespace
+
+Pump::Pump(const config::MqttConfig& mqtt, Store& store, TopicMap topics, EncoderRegistry encoders,
+           Window& window, StatsBox& stats)
+    : mqtt_(mqtt),
+      store_(store),
+      window_(window),
+      stats_(stats),
+      topics_(std::make_shared<const TopicMap>(std::move(topics))),
+      encoders_(std::move(encoders)) {}
+
+void Pump::set_topics(TopicMap topics) {
+  auto fresh = std::make_shared<const TopicMap>(std::move(topics));
+  std::lock_guard lock(topics_mutex_);
+  topics_ = std::move(fresh);
+}
+
+void Pump::rewind() {
+  cursor_ = 0;
+  ahead_.clear();
+  ahead_pos_ = 0;
+  ahead_full_ = false;
+}
+
+void Pump::drop(std::span<const std::uint64_t> seqs) {
+  if (seqs.empty()) return;
+  std::erase_if(ahead_, [&](const Reading& r) {
+    return std::find(seqs.begin(), seqs.end(), r.seq) != seqs.end();
+  });
+  ahead_pos_ = std::min(ahead_pos_, ahead_.size());
+}
+
+std::string Pump::fill(mqtt::async_client& client, mqtt::iaction_listener& listener) {
+  // After a resumed session, what Paho sends again goes first.
+  if (window_.resuming()) {
+    // Never wait for them for ever: a session that cannot finish them ends
+    // (and after kMaxBarrenSessions, a clean one starts).
+    if (window_.since_resumed() > mqtt_.connect_timeout) {
+      return "the resumed session's messages were not confirmed";
+    }
+    return {};
+  }
+  // Invariant 11: one message at a time while a suspect is isolated.
+  const bool isolating = window_.isolating();
+  const auto window = isolating ? std::size_t{1} : static_cast<std::size_t>(mqtt_.max_inflight);
+  if (isolating && !window_.empty()) return {};
+  // Refill when half the window is free: fewer, larger peeks.
+  if (!window_.empty() && window_.size() > window / 2) return {};
+  const std::size_t room = window - window_.size();
+  top_up_ahead(std::max(room, kMinPeek));
+  const auto rows = std::span<const Reading>(ahead_).subspan(ahead_pos_);
+  if (rows.empty()) return {};
+  std::shared_ptr<const TopicMap> topics;
+  {
+    std::lock_guard lock(topics_mutex_);
+    topics = topics_;
+  }
+  const auto max_qos2 = static_cast<std::size_t>(mqtt_.max_inflight_qos2);
+  std::size_t published = 0;
+  std::size_t used = 0;  // rows handed to the client
+  std::string broken;
+  bool qos2_full = false;
+  while (!qos2_full && broken.empty() && published < room && used < rows.size()) {
+    const auto rest = rows.subspan(used);
+    // Render only what can go out now: at QoS 2 the window is small, and
+    // payloads planned beyond it would be thrown away and rendered again.
+    std::size_t limit = room - published;
+    const auto& next = rest.front();
+    if (topics->route(next.device, next.point, next.unit).qos == 2) {
+      limit = std::min(limit, max_qos2 - std::min(window_.qos2(), max_qos2));
+      if (limit == 0) break;
+    }
+    auto messages = plan_messages(rest, *topics, encoders_, limit, ahead_full_);
+    if (messages.empty()) break;
+    const std::size_t offset = used;
+    for (auto& message : messages) {
+      // In order: a QoS 2 message that does not fit waits, and so does everything after it.
+      // Brokers disconnect a client with more QoS 2 messages open than they
+      // allow ("quota exceeded"), see MqttConfig::max_inflight_qos2.
+      if (message.route.qos == 2 && window_.qos2() >= max_qos2) {
+        qos2_full = true;
+        break;
+      }
+      const auto readings = rest.subspan(message.first, message.count);
+      bool sent = false;
+      broken = publish(client, listener, message, readings, sent);
+      if (!broken.empty()) break;
+      cursor_ = readings.back().seq;
+      used = offset + message.first + message.count;
+      if (sent) ++published;
+    }
+  }
+  ahead_pos_ += used;
+  std::lock_guard lock(stats_.mutex);
+  stats_.stats.published += published;
+  stats_.stats.inflight = window_.size();
+  return broken;
+}
+
+void Pump::top_up_ahead(std::size_t want) {
+  if (ahead_pos_ > 0) {
+    ahead_.erase(ahead_.begin(), ahead_.begin() + static_cast<std::ptrdiff_t>(ahead_pos_));
+    ahead_pos_ = 0;
+  }
+  if (ahead_.size() >= want) return;
+  const std::size_t missing = want - ahead_.size();
+  // Claimed (Store::claim): eviction passes over what is about to be sent.
+  auto more = store_.claim(ahead_.empty() ? cursor_ : ahead_.back().seq, missing);
+  ahead_full_ = more.size() == missing;
+  if (ahead_.empty()) {
+    ahead_ = std::move(more);
+  } else {
+    ahead_.insert(ahead_.end(), std::make_move_iterator(more.begin()),
+                  std::make_move_iterator(more.end()));
+  }
+}
+
+std::string Pump::publish(mqtt::async_client& client, mqtt::iaction_listener& listener,
+                          OutgoingMessage& outgoing, std::span<const Reading> readings,
+                          bool& sent) {
+  const Route& route = outgoing.route;
+  std::vector<std::uint64_t> seqs;
+  for (const auto& r : readings) seqs.push_back(r.seq);
+  if (auto reason = refusal_reason(outgoing, mqtt_.max_payload); !reason.empty()) {
+    window_.dead_letter(seqs, route.topic, reason);
+    return {};
+  }
+  const MessageId id = window_.next_id();
+  try {
+    client.publish(
+        mqtt::make_message(route.topic, std::move(outgoing.payload), route.qos, route.retain),
+        reinterpret_cast<void*>(id), listener);
+  } catch (const mqtt::exception& e) {
+    const int rc = e.get_return_code();
+    if (std::find(kPerMessageErrors.begin(), kPerMessageErrors.end(), rc) !=
+        kPerMessageErrors.end()) {
+      window_.dead_letter(seqs, route.topic,
+                          fmt::format("the MQTT client refused it: {}", e.what()));
+      return {};
+    }
+    return fmt::format("cannot publish seq {} on {}: {}", readings.front().seq,
+                       describe_topic(route.topic), to_valid_utf8(e.what()));
+  }
+  sent = true;
+  if (window_.isolating()) window_.sent_alone();
+  InflightMessage message;
+  message.qos = route.qos;
+  message.topic = route.topic;
+  message.seq = seqs.front();
+  message.more_seqs.assign(seqs.begin() + 1, seqs.end());
+  window_.add(id, std::move(message));
+  return {};
+}
+
+}  // namespace fieldgate::bridge::detail

@@ -1,0 +1,239 @@
+// The forwarder's session: the Paho client, connect with back-off and
+// jitter, a stale session cleared, the session hooks told of each connect
+// and clean stop, and a lost session's window given back (design notes at
+// the top of forwarder_impl.hpp).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge/forwarder_impl.hpp"
+
+namespace fieldgate::bridge {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr milliseconds kConnectGrace{5000};  // beyond Paho's own connect timeout
+constexpr milliseconds kDisconnectWait{2000};
+// clean_session = false: after this many sessions in a row that ended before
+// anything was confirmed, the forwarder gives up on the session (see
+// connect_session()).
+constexpr int kMaxBarrenSessions = 2;
+
+}  // namespace
+
+void Forwarder::Impl::new_client() {
+  client_.reset();  // destroyed first: its callbacks stop before the next one's start
+  client_ = detail::make_client(mqtt_, session_);
+  client_->set_connection_lost_handler([this](const std::string& cause) {
+    std::lock_guard lock(mutex_);
+    events_.lost = true;
+    events_.lost_cause = cause.empty() ? "connection lost" : "connection lost: " + cause;
+    cv_.notify_all();
+  });
+  // The first hook that takes it (the command channel, last, takes any).
+  client_->set_message_callback([this](mqtt::const_message_ptr message) {
+    for (auto& hook : hooks_) {
+      if (hook->on_message(message)) return;
+    }
+  });
+}
+
+// Disconnected → Connecting → Connected (true) or back to Disconnected after
+// the back-off delay (false).
+bool Forwarder::Impl::connect_session() {
+  set_state(State::kConnecting);
+  {
+    std::lock_guard lock(mutex_);
+    events_.lost = false;    // any loss recorded belongs to the previous session
+    events_.failed.clear();  // refusals stay: they concern messages, not the session
+  }
+  // A Paho handle that already connected once notices a new connection
+  // only after its receive thread's current wait (about a second), and a
+  // broker gone meanwhile holds the attempt for the whole connect timeout.
+  // A fresh client has no such lag. With a clean session Paho drops its
+  // state at connect anyway; without, its in-memory QoS 2 state must live
+  // on (a fresh client could reuse a packet id the broker still holds).
+  if (used_client_ && mqtt_.clean_session) new_client();
+  if (!mqtt_.clean_session && barren_sessions_ >= kMaxBarrenSessions) {
+    // A resumed session that breaks again before the broker
+    // confirms anything: the client's session state is what the broker
+    // refuses (seen after a connection reset in the middle of a packet:
+    // "malformed packet" on every reconnect). Start over with a fresh
+    // client and an emptied session; what was in flight goes out again.
+    spdlog::warn(
+        "mqtt: {} sessions in a row ended before anything was confirmed; starting a clean "
+        "session (unconfirmed messages are sent again, duplicates possible)",
+        barren_sessions_);
+    new_client();
+    stale_session_cleared_ = false;
+    window_.retire();
+    pump_.rewind();
+    barren_sessions_ = 0;
+  }
+  used_client_ = true;
+  std::string error;
+  bool session_present = false;
+  try {
+    // Clearing a stale session is one more connect before this one.
+    heartbeat_.expect_within((mqtt_.connect_timeout + kConnectGrace) * 2);
+    if (!mqtt_.clean_session && !stale_session_cleared_) clear_stale_session();
+    const auto token = client_->connect(connect_options_);
+    const auto deadline = Clock::now() + mqtt_.connect_timeout + kConnectGrace;
+    while (!token->wait_for(milliseconds(100))) {
+      if (stopping()) return false;
+      if (Clock::now() > deadline) {
+        error = fmt::format("no CONNACK within {}", detail::format_delay(mqtt_.connect_timeout));
+        break;
+      }
+    }
+    if (error.empty()) session_present = token->get_connect_response().is_session_present();
+  } catch (const mqtt::exception& e) {
+    error = detail::describe_connect_failure(e, mqtt_, session_);
+  }
+  if (!error.empty()) {
+    const auto delay = backoff_delay(++consecutive_failures_);
+    {
+      std::lock_guard lock(stats_.mutex);
+      ++stats_.stats.connect_failures;
+      stats_.stats.last_error = error;
+    }
+    if (error != logged_error_) {
+      spdlog::warn("mqtt: cannot connect to {}: {}; retrying in {}", session_.uri, error,
+                   detail::format_delay(delay));
+      logged_error_ = error;
+    } else {
+      spdlog::debug("mqtt: cannot connect to {}: {}; retrying in {}", session_.uri, error,
+                    detail::format_delay(delay));
+    }
+    set_state(State::kDisconnected);
+    sleep_unless_stopped(delay);
+    return false;
+  }
+  return on_connected(session_present);
+}
+
+// clean_session = false, first connect of this process: the broker may
+// still hold the session of the previous process, with QoS 2 packet ids
+// waiting for a PUBREL that this fresh client knows nothing of. A new
+// PUBLISH reusing such an id would be taken for a repeat and dropped — a
+// lost reading. One clean connect and disconnect empties that session; what
+// the previous process had in flight is unconfirmed in the store and goes
+// out again (a duplicate at worst). Throws mqtt::exception when the broker
+// cannot be reached, like the connect that follows.
+void Forwarder::Impl::clear_stale_session() {
+  auto options = connect_options_;
+  if (mqtt_.protocol == 5) {
+    options.set_clean_start(true);
+  } else {
+    options.set_clean_session(true);
+  }
+  const auto wait = mqtt_.connect_timeout + kConnectGrace;
+  if (!client_->connect(options)->wait_for(wait)) throw mqtt::exception(MQTTASYNC_FAILURE);
+  client_->disconnect(0)->wait_for(kDisconnectWait);
+  stale_session_cleared_ = true;
+}
+
+// Connecting → Connected, with the birth message; false (back to
+// Disconnected after a delay) when even that cannot be published.
+bool Forwarder::Impl::on_connected(bool session_present) {
+  window_.start_session();
+  if (!mqtt_.clean_session && session_present) {
+    // Invariant 5: the broker kept the session, and Paho sends what was in
+    // flight again under the same packet ids (the broker drops QoS 2
+    // repeats). Publishing it again ourselves would duplicate it and could
+    // exceed the broker's QoS 2 quota on every reconnect.
+    // Newer readings wait until those are confirmed: per topic order.
+    window_.mark_resumed();
+    if (!window_.empty()) {
+      spdlog::info("mqtt: session resumed; {} unconfirmed messages are completed by the client",
+                   window_.size());
+    }
+  } else {
+    window_.retire();
+    pump_.rewind();
+  }
+  spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
+               detail::protocol_name(mqtt_.protocol),
+               consecutive_failures_ > 0
+                   ? fmt::format(" after {} failed attempts", consecutive_failures_)
+                   : "");
+  {
+    std::lock_guard lock(stats_.mutex);
+    if (ever_connected_) ++stats_.stats.reconnects;
+    stats_.stats.last_error.clear();
+  }
+  ever_connected_ = true;
+  consecutive_failures_ = 0;
+  logged_error_.clear();
+  set_state(State::kConnected);
+  pump_.start_session();
+  for (auto& hook : hooks_) {
+    if (auto error = hook->on_connect(*client_); !error.empty()) {
+      lose_session(error);
+      sleep_unless_stopped(backoff_delay(1));
+      return false;
+    }
+  }
+  return true;
+}
+
+// Connected → Disconnected: everything in flight will be sent again.
+void Forwarder::Impl::lose_session(const std::string& reason) {
+  const std::size_t unconfirmed = window_.size();
+  barren_sessions_ = window_.confirmed_in_session() || unconfirmed == 0 ? 0 : barren_sessions_ + 1;
+  // Kept for a session the broker may resume (clean_session = false);
+  // on_connected() decides.
+  if (mqtt_.clean_session) {
+    window_.note_suspect();
+    window_.retire();
+    pump_.rewind();
+  }
+  {
+    std::lock_guard lock(stats_.mutex);
+    stats_.stats.last_error = to_valid_utf8(reason);  // it goes into JSON (the stats message)
+  }
+  spdlog::warn("mqtt: session with {} ended: {}; {} unconfirmed messages will be sent again",
+               session_.uri, to_valid_utf8(reason), unconfirmed);
+  logged_error_.clear();
+  set_state(State::kDisconnected);
+  try {
+    if (client_->is_connected()) client_->disconnect(0)->wait_for(kDisconnectWait);
+  } catch (const mqtt::exception&) {
+    // Already gone: nothing to close.
+  }
+}
+
+// Draining → Stopped: the hooks' last words (the status hook's retained
+// "offline"), then a clean disconnect (which tells the broker not to send
+// the Last Will).
+void Forwarder::Impl::close_session() {
+  if (client_->is_connected()) {
+    for (auto& hook : hooks_) hook->on_close(*client_);
+    try {
+      client_->disconnect(static_cast<int>(kDisconnectWait.count()))->wait_for(kDisconnectWait);
+    } catch (const mqtt::exception& e) {
+      spdlog::debug("mqtt: disconnect: {}", e.what());
+    }
+  }
+  apply_events(take_events());  // confirmations that came in meanwhile
+  spdlog::info(
+      "mqtt: disconnected from {}; {} messages in flight were not confirmed and stay "
+      "in the buffer",
+      session_.uri, window_.size());
+  window_.clear();
+}
+
+// Stopped while connecting: a connect Paho completes anyway is closed cleanly.
+void Forwarder::Impl::abandon_connect() {
+  try {
+    if (client_->is_connected()) client_->disconnect(0)->wait_for(kDisconnectWait);
+  } catch (const mqtt::exception&) {
+    // Not connected after all.
+  }
+}
+
+milliseconds Forwarder::Impl::backoff_delay(int attempt) {
+  return detail::reconnect_delay(mqtt_, attempt, std::uniform_real_distribution<double>()(rng_));
+}
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,62 @@
+// The session seam: behaviour tied to the forwarder's MQTT session rather
+// than to readings — a Last Will, what to publish and subscribe on each
+// connect, what to do with a message on a subscribed topic, what to say
+// before a clean disconnect. The status topic (birth, "offline", the will)
+// and the command channel are the built-in hooks. Adding one is one file and
+// one line (the forwarder's built-ins in Forwarder::Impl's constructor, or
+// ForwarderParts::hooks from the caller); see docs/ARCHITECTURE.md.
+//
+// Threads: on_message() runs on Paho's thread (quick, never throws); every
+// other call on the forwarder thread, the only one that calls into the
+// client, so a hook may keep per-session state (a sequence number) without
+// a lock.
+#pragma once
+
+#include <mqtt/async_client.h>
+
+#include <optional>
+#include <string>
+
+namespace fieldgate::bridge {
+
+/// A message a hook has published for it (its Last Will).
+struct SessionMessage {
+  std::string topic;
+  std::string payload;
+  int qos = 1;
+  bool retain = false;
+};
+
+class SessionHook {
+ public:
+  virtual ~SessionHook() = default;
+
+  /// The Last Will this hook contributes (MQTT carries one: the first hook
+  /// that has one sets it). Asked once, at construction.
+  [[nodiscard]] virtual std::optional<SessionMessage> will() const { return std::nullopt; }
+
+  /// The session is up: publish births, reset per-session state. Returns ""
+  /// or why the session cannot go on (the forwarder ends it and retries).
+  /// Subscriptions may be made here or in service().
+  [[nodiscard]] virtual std::string on_connect(mqtt::async_client& client) {
+    (void)client;
+    return {};
+  }
+
+  /// Between publishes while connected: subscribe, publish what is queued.
+  /// Logs, never throws.
+  virtual void service(mqtt::async_client& client) { (void)client; }
+
+  /// A message arrived on a subscribed topic (Paho's thread). True when it
+  /// was this hook's; hooks are asked in order. Never throws.
+  [[nodiscard]] virtual bool on_message(const mqtt::const_message_ptr& message) noexcept {
+    (void)message;
+    return false;
+  }
+
+  /// A clean stop, before the DISCONNECT that tells the broker not to send
+  /// the will: publish what the will would have said.
+  virtual void on_close(mqtt::async_client& client) { (void)client; }
+};
+
+}  // namespace fieldgate::bridge

@@ -1,0 +1,47 @@
+#include "config/route.hpp"
+
+namespace fieldgate::config {
+
+PayloadFormat payload_format(const Config& config, const DeviceConfig* device) noexcept {
+  return device && device->payload ? *device->payload : config.mqtt.payload;
+}
+
+RouteRule resolve_route(const Config& config, const DeviceConfig* device,
+                        const PointConfig* point) noexcept {
+  const MqttConfig& mqtt = config.mqtt;
+  RouteRule rule;
+  rule.payload = payload_format(config, device);
+  rule.per_device = rule.payload == PayloadFormat::kDeviceJson;
+  if (rule.per_device) {
+    // One message per poll: a point's own settings have nothing to apply to.
+    point = nullptr;
+  }
+  const std::string& mqtt_topic = rule.per_device ? mqtt.device_topic : mqtt.topic;
+  const std::optional<std::string>* device_topic = nullptr;
+  if (device) device_topic = rule.per_device ? &device->device_topic : &device->topic;
+  if (point && point->topic) {
+    rule.topic_template = *point->topic;
+    rule.topic_from = RouteLevel::kPoint;
+  } else if (device_topic && device_topic->has_value()) {
+    rule.topic_template = **device_topic;
+    rule.topic_from = RouteLevel::kDevice;
+  } else {
+    rule.topic_template = mqtt_topic;
+    rule.topic_from = RouteLevel::kMqtt;
+  }
+  rule.qos = mqtt.qos;
+  if (point && point->qos) {
+    rule.qos = *point->qos;
+  } else if (device && device->qos) {
+    rule.qos = *device->qos;
+  }
+  rule.retain = mqtt.retain;
+  if (point && point->retain) {
+    rule.retain = *point->retain;
+  } else if (device && device->retain) {
+    rule.retain = *device->retain;
+  }
+  return rule;
+}
+
+}  // namespace fieldgate::config
