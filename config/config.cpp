@@ -49,6 +49,10 @@ std::string ConfigIssue::to_string() const {
 ConfigError::ConfigError(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
+std::string_view to_string(WriteFunction f) noexcept {
+  return f == WriteFunction::kMultiple ? "multiple" : "single";
+}
+
 std::string_view to_string(RegisterKind k) noexcept {
   switch (k) {
     case RegisterKind::kCoil:

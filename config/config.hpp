@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -112,6 +113,19 @@ struct SerialPointConfig {
   int part = 0;
   SerialValueType type = SerialValueType::kNumber;
 };
+
+/// A driver's own settings of a device or a point (drivers/<kind>/ derives
+/// its types from these; config/ only carries them).
+struct DeviceSettings {
+  virtual ~DeviceSettings() = default;
+};
+struct PointSettings {
+  virtual ~PointSettings() = default;
+};
+
+/// What a value written to a point must be: the driver's schema says it, the
+/// write keys (`min`, `allowed`) and the command checks use it.
+enum class ValueKind { kNumber, kBool, kString };
 
 struct GatewayConfig {
   std::string name = "fieldgate";
@@ -267,6 +281,8 @@ struct PointConfig {
   std::optional<bool> retain;
   SerialPointConfig serial;  // driver "serial-line" only
   WriteConfig write;
+  ValueKind value_kind = ValueKind::kNumber;
+  std::shared_ptr<const PointSettings> settings;  // the driver's own, if it has any
   SourcePos pos;
 
   /// Effective settings after applying the device defaults.
@@ -306,7 +322,8 @@ struct DeviceConfig {
   std::optional<int> qos;
   std::optional<bool> retain;
   std::optional<PayloadFormat> payload;
-  SerialLineConfig serial;  // driver "serial-line" only
+  SerialLineConfig serial;                         // driver "serial-line" only
+  std::shared_ptr<const DeviceSettings> settings;  // the driver's own, if it has any
   std::vector<PointConfig> points;
   SourcePos pos;
 
@@ -349,12 +366,16 @@ class ConfigError : public std::runtime_error {
   std::vector<ConfigIssue> issues_;
 };
 
-/// Reads, substitutes ${ENV} / ${ENV:-default}, and validates a configuration file.
-/// Throws ConfigError listing every problem found.
-[[nodiscard]] Config load_config(const std::string& path);
+class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
+
+/// Reads, substitutes ${ENV} / ${ENV:-default}, and validates a configuration
+/// file; each device's own keys are read by the schema in `drivers` of the
+/// driver it names. Throws ConfigError listing every problem found.
+[[nodiscard]] Config load_config(const std::string& path, const SchemaCatalog& drivers);
 
 /// The same from a string; `path` is only used in messages.
-[[nodiscard]] Config load_config_string(std::string_view toml, const std::string& path);
+[[nodiscard]] Config load_config_string(std::string_view toml, const std::string& path,
+                                        const SchemaCatalog& drivers);
 
 // Names as spelled in TOML, shared by the loader, `fieldgate check` and `poll`.
 [[nodiscard]] std::string_view to_string(RegisterKind k) noexcept;

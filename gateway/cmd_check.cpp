@@ -10,7 +10,7 @@ namespace fieldgate::gateway {
 
 std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
   try {
-    return config::load_config(path);
+    return config::load_config(path, drivers::make_default_registry().schemas());
   } catch (const config::ConfigError& e) {
     for (const auto& issue : e.issues()) err << issue.to_string() << '\n';
     err << fmt::format("{}: {} problem{} found; nothing was started\n", path, e.issues().size(),
@@ -18,25 +18,6 @@ std::optional<config::Config> load_or_report(const std::string& path, std::ostre
   }
   return std::nullopt;
 }
-
-namespace {
-
-std::string describe_endpoint(const config::DeviceConfig& device, const config::Config& config) {
-  if (device.driver == "modbus-tcp") {
-    return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port, device.unit_id);
-  }
-  if (device.driver == "serial-line") {
-    return fmt::format("serial-line on {} ({} baud, {})", device.serial.port, device.serial.baud,
-                       config::to_string(device.serial.mode));
-  }
-  if (const auto* bus = config.find_bus(device.bus)) {
-    return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name, bus->port,
-                       bus->baud, device.unit_id);
-  }
-  return device.driver;
-}
-
-}  // namespace
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
   const auto config = load_or_report(options.config_path, err);
@@ -63,7 +44,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     points += device.points.size();
     requests += plan.size();
     devices.push_back({{"name", device.name},
-                       {"endpoint", describe_endpoint(device, *config)},
+                       {"endpoint", registry.describe_endpoint(device, *config)},
                        {"points", device.points.size()},
                        {"requests", plan}});
   }

@@ -14,13 +14,13 @@
 #include "drivers/registry.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/escape.hpp"
+#include "drivers/serial/schema.hpp"
 
 namespace fieldgate::serial {
 namespace {
 
 using drivers::Clock;
 using std::chrono::milliseconds;
-
 
 std::string line_settings(const config::SerialLineConfig& s) {
   return fmt::format("{} {}{}{}", s.baud, s.data_bits,
@@ -420,9 +420,15 @@ drivers::WriteResult SerialLineDriver::write(const std::string& name, const Valu
 }
 
 void register_driver(drivers::DriverRegistry& registry) {
-  registry.add("serial-line", [](const config::DeviceConfig& device, drivers::DriverContext&) {
-    return std::unique_ptr<drivers::Driver>(std::make_unique<SerialLineDriver>(device));
-  });
+  registry.add({"serial-line", make_schema(),
+                [](const config::DeviceConfig& device, drivers::DriverContext&) {
+                  return std::unique_ptr<drivers::Driver>(
+                      std::make_unique<SerialLineDriver>(device));
+                },
+                [](const config::DeviceConfig& device, const config::Config&) {
+                  return fmt::format("serial-line on {} ({} baud, {})", device.serial.port,
+                                     device.serial.baud, config::to_string(device.serial.mode));
+                }});
 }
 
 }  // namespace fieldgate::serial

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/serial_line_driver.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/pty.hpp"
 
@@ -29,7 +30,7 @@ config::DeviceConfig device_from(const std::string& port, const std::string& key
   const auto text =
       fmt::format("[[devices]]\nname = \"dev\"\ndriver = \"serial-line\"\nport = \"{}\"\n{}\n{}",
                   port, keys, points);
-  return config::load_config_string(text, "inline.toml").devices.at(0);
+  return fieldgate::test_support::load_config_string(text, "inline.toml").devices.at(0);
 }
 
 constexpr const char* kCardioKeys = R"(

@@ -1,4 +1,4 @@
-// The serial-line keys of load_config(): every key into SerialLineConfig /
+// The serial-line keys of fieldgate::test_support::load_config(): every key into SerialLineConfig /
 // SerialPointConfig, the defaults, byte values written either way, and the
 // cardio example's documented settings. Exact error messages are golden
 // cases (tests/testcases/serial-*).
@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -56,7 +57,7 @@ qos = 2
 )toml";
 
 TEST(SerialConfigTest, EveryKeyIsRead) {
-  const Config c = load_config_string(kEveryKey, "inline.toml");
+  const Config c = fieldgate::test_support::load_config_string(kEveryKey, "inline.toml");
   ASSERT_EQ(c.devices.size(), 1u);
   const DeviceConfig& d = c.devices[0];
   EXPECT_EQ(d.driver, "serial-line");
@@ -99,7 +100,7 @@ TEST(SerialConfigTest, EveryKeyIsRead) {
 }
 
 TEST(SerialConfigTest, DefaultsAreAStreamingLineOf8N1FieldsAt9600Baud) {
-  const Config c = load_config_string(R"(
+  const Config c = fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "gps"
 driver = "serial-line"
@@ -108,7 +109,7 @@ port = "/dev/ttyUSB0"
 name = "lat"
 field = 2
 )",
-                                      "inline.toml");
+                                                               "inline.toml");
   const SerialLineConfig& s = c.devices.at(0).serial;
   EXPECT_EQ(s.baud, 9600);
   EXPECT_EQ(s.parity, Parity::kNone);
@@ -129,7 +130,7 @@ field = 2
 }
 
 TEST(SerialConfigTest, RegexPatternWithNamedGroupsLoads) {
-  const Config c = load_config_string(R"(
+  const Config c = fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "scale"
 driver = "serial-line"
@@ -140,14 +141,14 @@ pattern = '^(?<sign>[+-])(?<kg>\d+\.\d+)'
 name = "weight"
 group = "kg"
 )",
-                                      "inline.toml");
+                                                               "inline.toml");
   EXPECT_EQ(c.devices.at(0).serial.pattern, R"(^(?<sign>[+-])(?<kg>\d+\.\d+))");
   EXPECT_EQ(c.devices[0].points.at(0).serial.group, "kg");
 }
 
 TEST(SerialConfigTest, ErrorsPointAtTheValueWithFileLineAndColumn) {
   try {
-    (void)load_config_string(R"(
+    (void)fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "m"
 driver = "serial-line"
@@ -158,7 +159,7 @@ pattern = '(?<hr>\d+'
 name = "hr"
 group = "hr"
 )",
-                             "ward.toml");
+                                                      "ward.toml");
     FAIL() << "loaded a pattern that does not compile";
   } catch (const ConfigError& e) {
     ASSERT_EQ(e.issues().size(), 1u) << e.what();
@@ -189,13 +190,14 @@ field = 0
     text.replace(text.find("%START%"), 7, start);
     return text;
   };
-  const Config c = load_config_string(with(""), "t.toml");
+  const Config c = fieldgate::test_support::load_config_string(with(""), "t.toml");
   EXPECT_TRUE(c.devices.at(0).serial.any_line_end);
-  EXPECT_TRUE(
-      load_config_string(with("start_byte = \"$\""), "t.toml").devices.at(0).serial.any_line_end);
+  EXPECT_TRUE(fieldgate::test_support::load_config_string(with("start_byte = \"$\""), "t.toml")
+                  .devices.at(0)
+                  .serial.any_line_end);
   // A line end byte cannot start a frame whose end is any line end.
   try {
-    (void)load_config_string(with("start_byte = \"\\r\""), "t.toml");
+    (void)fieldgate::test_support::load_config_string(with("start_byte = \"\\r\""), "t.toml");
     FAIL() << "loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
@@ -203,7 +205,7 @@ field = 0
                  "delimiter \"any-line-end\", got 0x0D");
   }
   // An ordinary delimiter is not a line-end set, and is at most 16 bytes.
-  EXPECT_FALSE(load_config_string(R"(
+  EXPECT_FALSE(fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "probe"
 driver = "serial-line"
@@ -213,14 +215,14 @@ delimiter = "\r\n"
 name = "t"
 field = 0
 )",
-                                  "t.toml")
+                                                           "t.toml")
                    .devices.at(0)
                    .serial.any_line_end);
 }
 
 TEST(SerialConfigTest, CardioExampleIsAStreamingNmeaMonitorPublishedAtQos2) {
   ::unsetenv("MONITOR_TTY");
-  const Config c = load_config(
+  const Config c = fieldgate::test_support::load_config(
       (std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples/cardio-monitor.toml")
           .string());
   ASSERT_EQ(c.devices.size(), 1u);

@@ -1,4 +1,4 @@
-#include "config/loader_serial.hpp"
+#include "drivers/serial/schema.hpp"
 
 #include <fmt/format.h>
 
@@ -12,10 +12,35 @@
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
 #include "config/schema.hpp"
-#include "config/serial_pattern.hpp"
+#include "config/toml_section.hpp"
+#include "drivers/serial/checksum.hpp"
+#include "drivers/serial/pcre_regex.hpp"
 
-namespace fieldgate::config {
+namespace fieldgate::serial {
 namespace {
+
+using namespace config;  // NOLINT(google-build-using-namespace): the schema's vocabulary
+
+constexpr std::string_view kDriver = "serial-line";
+constexpr std::array<std::string_view, 1> kNames{kDriver};
+constexpr auto kDeviceKeys = std::to_array<std::string_view>(
+    {"port",         "baud",       "parity",    "data_bits",         "stop_bits",
+     "flow_control", "framing",    "delimiter", "start_byte",        "end_byte",
+     "frame_length", "max_frame",  "checksum",  "checksum_position", "checksum_format",
+     "parse",        "separator",  "assign",    "pattern",           "mode",
+     "request",      "stale_after"});
+constexpr auto kPointKeys = std::to_array<std::string_view>(
+    {"type", "field", "key", "group", "split", "part", "write_template"});
+
+/// What a serial-line device's points are checked against; nullopt where the
+/// device value was invalid (reported already), so dependent checks are skipped.
+struct SerialPointContext {
+  std::optional<ParseMode> parse;
+  std::optional<std::vector<std::string>> groups;  // named groups of a pattern that compiled
+  std::optional<int> last_field;  // highest field index a frame of the largest size can hold
+  int largest_frame = 0;          // max_frame, or frame_length with fixed framing
+  std::string separator;
+};
 
 constexpr std::int64_t kLargestFrame = 65536;
 constexpr std::string_view kByteExpected =
@@ -62,23 +87,6 @@ std::optional<int> byte_value(Section& s, std::string_view key) {
 std::string byte_name(int b) {
   if (b >= 0x20 && b < 0x7f) return quote(std::string(1, static_cast<char>(b)));
   return fmt::format("0x{:02X}", b);
-}
-
-// Bytes a checksum of this kind occupies in the frame, as written (the same
-// rule as drivers/serial/checksum.hpp; config/ does not link drivers/).
-int checksum_size(ChecksumKind kind, ChecksumFormat format) {
-  switch (kind) {
-    case ChecksumKind::kNone:
-      return 0;
-    case ChecksumKind::kNmeaXor:
-      return 3;  // "*HH"
-    case ChecksumKind::kSum8:
-      return format == ChecksumFormat::kHex ? 2 : 1;
-    case ChecksumKind::kCrc16Modbus:
-    case ChecksumKind::kCrc16Ccitt:
-      return format == ChecksumFormat::kHex ? 4 : 2;
-  }
-  return 0;
 }
 
 void check_framing_keys(Section& s, const SerialLineConfig& c) {
@@ -171,7 +179,7 @@ void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) 
         break;
       }
       if (c.pattern.empty()) break;  // reported by the read
-      PatternInfo info = inspect_pattern(c.pattern);
+      PatternInfo info = PcreRegex::inspect(c.pattern);
       if (!info.error.empty()) {
         s.report("pattern", fmt::format("regular expression {} does not compile: {} at offset {}",
                                         quote(c.pattern), info.error, info.offset));
@@ -183,31 +191,24 @@ void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) 
   }
 }
 
-}  // namespace
-
-void reject_modbus_device_keys(Section& s) {
-  for (std::string_view key : kModbusOnlyDeviceKeys) {
-    if (key == "host") {
-      s.reject(key, "only allowed for driver \"modbus-tcp\"");
-    } else if (key == "bus") {
-      s.reject(key, "only allowed for driver \"modbus-rtu\"");
-    } else {
-      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
-    }
-  }
+ValueKind value_kind_of(SerialValueType type) {
+  if (type == SerialValueType::kBool) return ValueKind::kBool;
+  if (type == SerialValueType::kString) return ValueKind::kString;
+  return ValueKind::kNumber;
 }
 
-void reject_serial_device_keys(Section& s, std::string_view driver) {
-  for (std::string_view key : kSerialOnlyDeviceKeys) {
-    const bool line_setting =
-        key == "baud" || key == "parity" || key == "data_bits" || key == "stop_bits";
-    if (line_setting && driver == kModbusRtu) {
-      s.reject(key,
-               "only allowed for driver \"serial-line\" (a Modbus RTU device takes the line "
-               "settings of the [[buses]] entry it names)");
-    } else {
-      s.reject(key, "only allowed for driver \"serial-line\"");
-    }
+// The bytes sent for a write, with "{value}" in them.
+void read_write_template(Section& s, WriteConfig& w) {
+  const auto write_template = s.non_empty_string("write_template", Need::kOptional);
+  assign(w.write_template, write_template);
+  if (!w.writable) {
+    reject_unless_writable(s, w, "write_template");
+  } else if (!s.has("write_template")) {
+    s.missing("write_template",
+              "a writable serial-line point needs the bytes to send, e.g. \"SET {value}\\r\\n\"");
+  } else if (write_template && write_template->find("{value}") == std::string::npos) {
+    s.report("write_template", fmt::format("expected a template containing {{value}}, got {}",
+                                           quote(*write_template)));
   }
 }
 
@@ -260,7 +261,8 @@ SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
   if (framing_ok) check_framing_keys(s, c);
   if (framing_ok && checksum_ok && position_ok) check_checksum_fit(s, c, format_ok);
   if (framing_ok && checksum_ok && format_ok && c.framing == Framing::kFixed && frame_length) {
-    const int overhead = checksum_size(c.checksum, c.checksum_format) + (c.start_byte ? 1 : 0);
+    const int overhead =
+        static_cast<int>(checksum_length(c.checksum, c.checksum_format)) + (c.start_byte ? 1 : 0);
     if (c.frame_length <= overhead) {
       s.report("frame_length",
                fmt::format("expected more than the {} bytes of start byte and checksum, got {}",
@@ -297,15 +299,10 @@ PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
   PointConfig p;
   p.pos = s.pos();
   assign(p.name, s.name("name", Need::kRequired));
-  for (std::string_view key : kModbusOnlyPointKeys) {
-    if (key == "interval") {
-      s.reject(key,
-               "not allowed for driver \"serial-line\" (every point comes from the same frames; "
-               "set poll_interval on the device)");
-    } else {
-      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
-    }
-  }
+  // A common key elsewhere; here every point comes from the same frames.
+  s.reject("interval",
+           "not allowed for driver \"serial-line\" (every point comes from the same frames; "
+           "set poll_interval on the device)");
   const auto type = s.choice("type", kSerialValueTypes);
   assign(p.serial.type, type);
   const auto scale = s.number("scale");
@@ -371,9 +368,48 @@ PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
   }
   // The type's default when absent; nullopt when it was invalid (reported).
   const auto line_type = type || s.has("type") ? type : std::optional(p.serial.type);
-  p.write = read_point_write(s, WriteContext{true, std::nullopt, std::nullopt, line_type});
-  s.check_unknown_keys();
+  p.value_kind = value_kind_of(p.serial.type);
+  WriteContext write_context;
+  if (line_type) write_context = {value_kind_of(*line_type), std::string(to_string(*line_type))};
+  p.write = read_point_write(s, write_context);
+  read_write_template(s, p.write);
   return p;
 }
 
-}  // namespace fieldgate::config
+class PointsOfDevice final : public PointReader {
+ public:
+  explicit PointsOfDevice(SerialPointContext context) : context_(std::move(context)) {}
+  PointConfig read(Section& s) override { return read_serial_point(s, context_); }
+
+ private:
+  SerialPointContext context_;
+};
+
+class Schema final : public DriverSchema {
+ public:
+  std::span<const std::string_view> names() const override { return kNames; }
+  std::span<const std::string_view> device_keys() const override { return kDeviceKeys; }
+  std::span<const std::string_view> point_keys() const override { return kPointKeys; }
+  std::string foreign_key_message(std::string_view) const override {
+    return "only allowed for driver \"serial-line\"";
+  }
+
+  std::unique_ptr<PointReader> read_device(Section& s, std::string_view,
+                                           DeviceConfig& device) const override {
+    return std::make_unique<PointsOfDevice>(read_serial_line(s, device.serial));
+  }
+
+  void check_device(const Config&, const DeviceConfig& device, const std::string& key_base,
+                    DeviceChecks& checks) const override {
+    // The device owns its port like a bus does: nobody else may talk on it.
+    checks.claim_port(device.serial.port, key_base + ".port", device.pos);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const config::DriverSchema> make_schema() {
+  return std::make_shared<const Schema>();
+}
+
+}  // namespace fieldgate::serial
