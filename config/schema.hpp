@@ -84,19 +84,6 @@ inline constexpr std::array kByteOrders{ByteOrder::kABCD, ByteOrder::kCDAB, Byte
                                         ByteOrder::kDCBA};
 inline constexpr std::array kParities{Parity::kNone, Parity::kEven, Parity::kOdd};
 inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485};
-inline constexpr std::array kFlowControls{FlowControl::kNone, FlowControl::kRtsCts,
-                                          FlowControl::kXonXoff};
-inline constexpr std::array kFramings{Framing::kDelimiter, Framing::kStartEnd, Framing::kFixed};
-inline constexpr std::array kChecksumKinds{ChecksumKind::kNone, ChecksumKind::kNmeaXor,
-                                           ChecksumKind::kCrc16Modbus, ChecksumKind::kCrc16Ccitt,
-                                           ChecksumKind::kSum8};
-inline constexpr std::array kChecksumPositions{ChecksumPosition::kEnd, ChecksumPosition::kAfterEnd};
-inline constexpr std::array kChecksumFormats{ChecksumFormat::kBinary, ChecksumFormat::kHex};
-inline constexpr std::array kParseModes{ParseMode::kKeyValue, ParseMode::kFields,
-                                        ParseMode::kRegex};
-inline constexpr std::array kLineModes{LineMode::kStreaming, LineMode::kRequest};
-inline constexpr std::array kSerialValueTypes{SerialValueType::kNumber, SerialValueType::kInt,
-                                              SerialValueType::kBool, SerialValueType::kString};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};

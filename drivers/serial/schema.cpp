@@ -16,6 +16,7 @@
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/pcre_regex.hpp"
 #include "drivers/serial/schema_points.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 namespace {
@@ -33,6 +34,15 @@ constexpr auto kDeviceKeys = std::to_array<std::string_view>(
 constexpr auto kPointKeys = std::to_array<std::string_view>(
     {"type", "field", "key", "group", "split", "part", "write_template"});
 
+constexpr std::array kFlowControls{FlowControl::kNone, FlowControl::kRtsCts, FlowControl::kXonXoff};
+constexpr std::array kFramings{Framing::kDelimiter, Framing::kStartEnd, Framing::kFixed};
+constexpr std::array kChecksumKinds{ChecksumKind::kNone, ChecksumKind::kNmeaXor,
+                                    ChecksumKind::kCrc16Modbus, ChecksumKind::kCrc16Ccitt,
+                                    ChecksumKind::kSum8};
+constexpr std::array kChecksumPositions{ChecksumPosition::kEnd, ChecksumPosition::kAfterEnd};
+constexpr std::array kChecksumFormats{ChecksumFormat::kBinary, ChecksumFormat::kHex};
+constexpr std::array kParseModes{ParseMode::kKeyValue, ParseMode::kFields, ParseMode::kRegex};
+constexpr std::array kLineModes{LineMode::kStreaming, LineMode::kRequest};
 constexpr std::string_view kByteExpected =
     "a byte: an integer 0..255 such as 0x02, or a one-character string such as \"$\"";
 
@@ -284,13 +294,16 @@ class Schema final : public DriverSchema {
 
   std::unique_ptr<PointReader> read_device(Section& s, std::string_view,
                                            DeviceConfig& device) const override {
-    return std::make_unique<PointsOfDevice>(read_serial_line(s, device.serial));
+    auto line = std::make_shared<SerialLineConfig>();
+    auto points = std::make_unique<PointsOfDevice>(read_serial_line(s, *line));
+    device.settings = std::move(line);
+    return points;
   }
 
   void check_device(const Config&, const DeviceConfig& device, const std::string& key_base,
                     DeviceChecks& checks) const override {
     // The device owns its port like a bus does: nobody else may talk on it.
-    checks.claim_port(device.serial.port, key_base + ".port", device.pos);
+    checks.claim_port(line_of(device).port, key_base + ".port", device.pos);
   }
 };
 

@@ -12,11 +12,15 @@
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
 #include "config/schema.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 namespace {
 
 using namespace config;  // NOLINT(google-build-using-namespace): the schema's vocabulary
+
+constexpr std::array kSerialValueTypes{SerialValueType::kNumber, SerialValueType::kInt,
+                                       SerialValueType::kBool, SerialValueType::kString};
 
 ValueKind value_kind_of(SerialValueType type) {
   if (type == SerialValueType::kBool) return ValueKind::kBool;
@@ -45,13 +49,14 @@ config::PointConfig read_serial_point(config::Section& s, const SerialPointConte
   using namespace config;  // NOLINT(google-build-using-namespace)
   PointConfig p;
   p.pos = s.pos();
+  auto settings = std::make_shared<SerialPointConfig>();
   assign(p.name, s.name("name", Need::kRequired));
   // A common key elsewhere; here every point comes from the same frames.
   s.reject("interval",
            "not allowed for driver \"serial-line\" (every point comes from the same frames; "
            "set poll_interval on the device)");
   const auto type = s.choice("type", kSerialValueTypes);
-  assign(p.serial.type, type);
+  assign(settings->type, type);
   const auto scale = s.number("scale");
   const auto offset = s.number("offset");
   assign(p.scale, scale);
@@ -59,12 +64,12 @@ config::PointConfig read_serial_point(config::Section& s, const SerialPointConte
   assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
   read_point_uplink(s, p);
   const auto field = s.integer("field", 0, kLargestFrame);
-  assign(p.serial.field, field);
-  assign(p.serial.key, s.non_empty_string("key", Need::kOptional));
+  assign(settings->field, field);
+  assign(settings->key, s.non_empty_string("key", Need::kOptional));
   const auto group = s.non_empty_string("group", Need::kOptional);
-  assign(p.serial.group, group);
-  assign(p.serial.split, s.non_empty_string("split", Need::kOptional));
-  assign(p.serial.part, s.integer("part", 0, kLargestFrame));
+  assign(settings->group, group);
+  assign(settings->split, s.non_empty_string("split", Need::kOptional));
+  assign(settings->part, s.integer("part", 0, kLargestFrame));
 
   if (ctx.parse) {
     constexpr std::array<std::string_view, 3> kSources{"field", "key", "group"};
@@ -114,8 +119,9 @@ config::PointConfig read_serial_point(config::Section& s, const SerialPointConte
     s.reject("offset", why);
   }
   // The type's default when absent; nullopt when it was invalid (reported).
-  const auto line_type = type || s.has("type") ? type : std::optional(p.serial.type);
-  p.value_kind = value_kind_of(p.serial.type);
+  const auto line_type = type || s.has("type") ? type : std::optional(settings->type);
+  p.value_kind = value_kind_of(settings->type);
+  p.settings = settings;
   WriteContext write_context;
   if (line_type) write_context = {value_kind_of(*line_type), std::string(to_string(*line_type))};
   p.write = read_point_write(s, write_context);

@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "config/toml_section.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 
@@ -20,7 +21,7 @@ inline constexpr std::int64_t kLargestFrame = 65536;
 /// What a serial-line device's points are checked against; nullopt where the
 /// device value was invalid (reported already), so dependent checks are skipped.
 struct SerialPointContext {
-  std::optional<config::ParseMode> parse;
+  std::optional<ParseMode> parse;
   std::optional<std::vector<std::string>> groups;  // named groups of a pattern that compiled
   std::optional<int> last_field;  // highest field index a frame of the largest size can hold
   int largest_frame = 0;          // max_frame, or frame_length with fixed framing

@@ -22,7 +22,7 @@ namespace {
 using drivers::Clock;
 using std::chrono::milliseconds;
 
-std::string line_settings(const config::SerialLineConfig& s) {
+std::string line_settings(const SerialLineConfig& s) {
   return fmt::format("{} {}{}{}", s.baud, s.data_bits,
                      static_cast<char>(std::toupper(config::to_string(s.parity).front())),
                      s.stop_bits);
@@ -32,8 +32,8 @@ std::string line_settings(const config::SerialLineConfig& s) {
 
 SerialLineDriver::SerialLineDriver(config::DeviceConfig device)
     : device_(std::move(device)),
-      channel_("serial-line:" + device_.serial.port),
-      framer_(device_.serial),
+      channel_("serial-line:" + line_of(device_).port),
+      framer_(line_of(device_)),
       parser_(device_) {}
 
 void SerialLineDriver::close() noexcept {
@@ -43,10 +43,10 @@ void SerialLineDriver::close() noexcept {
 }
 
 std::vector<std::string> SerialLineDriver::describe_plan() const {
-  const auto& s = device_.serial;
+  const auto& s = line_of(device_);
   std::string framing;
   switch (s.framing) {
-    case config::Framing::kDelimiter: {
+    case Framing::kDelimiter: {
       const std::string end = s.any_line_end ? "\\r\\n, \\n or \\r" : escape_bytes(s.delimiter);
       framing =
           s.start_byte
@@ -55,21 +55,21 @@ std::vector<std::string> SerialLineDriver::describe_plan() const {
               : fmt::format("frames ending \"{}\"", end);
       break;
     }
-    case config::Framing::kStartEnd:
+    case Framing::kStartEnd:
       framing = fmt::format("frames \"{}\" ... \"{}\"",
                             escape_bytes(std::string(1, static_cast<char>(*s.start_byte))),
                             escape_bytes(std::string(1, static_cast<char>(*s.end_byte))));
       break;
-    case config::Framing::kFixed:
+    case Framing::kFixed:
       framing = fmt::format("frames of {} bytes", s.frame_length);
       break;
   }
   std::string what = fmt::format("{}, checksum {}, parsed as {}", framing,
-                                 config::to_string(s.checksum), config::to_string(s.parse));
+                                 to_string(s.checksum), to_string(s.parse));
   std::string points;
   for (const auto& p : device_.points) points += (points.empty() ? "" : ", ") + p.name;
   const auto every = config::format_duration(device_.poll_interval);
-  if (s.mode == config::LineMode::kRequest) {
+  if (s.mode == LineMode::kRequest) {
     return {fmt::format("request \"{}\" every {} on {} ({}), reply within {}: {} → {}",
                         escape_bytes(s.request), every, s.port, line_settings(s),
                         config::format_duration(device_.response_timeout), what, points)};
@@ -90,7 +90,7 @@ Batch SerialLineDriver::poll(Clock::time_point now, bool force) {
   ++health_.polls;
   Tally tally;
   try {
-    if (device_.serial.mode == config::LineMode::kRequest) {
+    if (line_of(device_).mode == LineMode::kRequest) {
       poll_request(out, tally);
     } else {
       poll_streaming(now, force, out, tally);
@@ -132,7 +132,7 @@ void SerialLineDriver::settle(const Tally& tally) {
 
 bool SerialLineDriver::ensure_open(std::int64_t ts_ms, Batch& out, Tally& tally) {
   if (port_.is_open()) return true;
-  const std::string error = port_.open(device_.serial.port, device_.serial);
+  const std::string error = port_.open(line_of(device_).port, line_of(device_));
   if (!error.empty()) {
     ++health_.connection_errors;
     tally.failed = true;
@@ -140,8 +140,8 @@ bool SerialLineDriver::ensure_open(std::int64_t ts_ms, Batch& out, Tally& tally)
     fail_all(Quality::kNoConnection, tally.problem, ts_ms, out);
     return false;
   }
-  spdlog::info("{}: {} open ({})", device_.name, device_.serial.port,
-               line_settings(device_.serial));
+  spdlog::info("{}: {} open ({})", device_.name, line_of(device_).port,
+               line_settings(line_of(device_)));
   framer_.reset();
   synced_ = false;
   last_frame_ = Clock::now();  // staleness counts from the moment we listen
@@ -155,7 +155,7 @@ void SerialLineDriver::lose_port(const std::string& why, std::int64_t ts_ms, Bat
   port_.close();
   framer_.reset();
   tally.failed = true;
-  tally.problem = fmt::format("{} lost: {}", device_.serial.port, why);
+  tally.problem = fmt::format("{} lost: {}", line_of(device_).port, why);
   fail_all(Quality::kNoConnection, tally.problem, ts_ms, out);
 }
 
@@ -200,7 +200,7 @@ void SerialLineDriver::handle(const Frame& frame, std::int64_t ts_ms, Batch& out
   if (frame.kind == Frame::Kind::kOversize) {
     refuse(frame,
            fmt::format("longer than max_frame = {} bytes, discarded up to the next frame start",
-                       device_.serial.max_frame),
+                       line_of(device_).max_frame),
            ts_ms, tally);
     return;
   }
@@ -215,9 +215,9 @@ void SerialLineDriver::handle(const Frame& frame, std::int64_t ts_ms, Batch& out
   };
   // Cut out but refused by the framer: a line that ended in another line end.
   if (!frame.problem.empty()) return partial(frame.problem);
-  const char end_byte = static_cast<char>(device_.serial.end_byte.value_or(0));
+  const char end_byte = static_cast<char>(line_of(device_).end_byte.value_or(0));
   const ChecksumResult checked =
-      verify_checksum(device_.serial, frame.content, frame.trailer, end_byte);
+      verify_checksum(line_of(device_), frame.content, frame.trailer, end_byte);
   if (!checked.ok) return partial(checked.error);
   const FrameParser::Result parsed = parser_.parse(checked.payload);
   if (!parsed.matched) return partial("does not match the pattern");
@@ -293,7 +293,7 @@ void SerialLineDriver::poll_streaming(Clock::time_point now, bool force, Batch& 
     return;
   }
 
-  const auto& stale_after = device_.serial.stale_after;
+  const auto& stale_after = line_of(device_).stale_after;
   if (!stale_after || tally.good_frames > 0) return;
   const auto quiet = std::chrono::duration_cast<milliseconds>(now - last_frame_);
   if (quiet < *stale_after) return;
@@ -315,7 +315,7 @@ void SerialLineDriver::poll_request(Batch& out, Tally& tally) {
   framer_.reset();
   synced_ = true;
   ++health_.requests;
-  const auto& request = device_.serial.request;
+  const auto& request = line_of(device_).request;
   if (const auto error = port_.write_all(request, device_.response_timeout); !error.empty()) {
     lose_port(error, ts_ms, out, tally);
     return;
@@ -350,8 +350,8 @@ void register_driver(drivers::DriverRegistry& registry) {
                       std::make_unique<SerialLineDriver>(device));
                 },
                 [](const config::DeviceConfig& device, const config::Config&) {
-                  return fmt::format("serial-line on {} ({} baud, {})", device.serial.port,
-                                     device.serial.baud, config::to_string(device.serial.mode));
+                  return fmt::format("serial-line on {} ({} baud, {})", line_of(device).port,
+                                     line_of(device).baud, to_string(line_of(device).mode));
                 }});
 }
 

@@ -18,15 +18,15 @@ namespace {
 // "int" point as a whole number, a bool as 1 or 0, a string as it is.
 std::optional<std::string> format_write_value(const config::PointConfig& point,
                                               const Value& value) {
-  switch (point.serial.type) {
-    case config::SerialValueType::kBool:
+  switch (point_of(point).type) {
+    case SerialValueType::kBool:
       if (const auto* b = std::get_if<bool>(&value)) return std::string(*b ? "1" : "0");
       return std::nullopt;
-    case config::SerialValueType::kString:
+    case SerialValueType::kString:
       if (const auto* s = std::get_if<std::string>(&value)) return *s;
       return std::nullopt;
-    case config::SerialValueType::kNumber:
-    case config::SerialValueType::kInt:
+    case SerialValueType::kNumber:
+    case SerialValueType::kInt:
       break;
   }
   double v = 0;
@@ -39,7 +39,7 @@ std::optional<std::string> format_write_value(const config::PointConfig& point,
   }
   const double raw = (v - point.offset) / point.scale;
   if (!std::isfinite(raw)) return std::nullopt;
-  if (point.serial.type == config::SerialValueType::kInt) {
+  if (point_of(point).type == SerialValueType::kInt) {
     if (std::abs(raw) >= std::ldexp(1.0, 63)) return std::nullopt;
     return fmt::format("{}", static_cast<std::int64_t>(std::llround(raw)));
   }
@@ -60,7 +60,7 @@ drivers::WriteResult SerialLineDriver::write(const std::string& name, const Valu
     return {WriteStatus::kRejected,
             Quality::kGood,
             fmt::format("expected a value of type {}, got {}",
-                        config::to_string(point->serial.type), format_value(value)),
+                        to_string(point_of(*point).type), format_value(value)),
             {}};
   }
   std::string bytes = point->write.write_template;
@@ -70,7 +70,7 @@ drivers::WriteResult SerialLineDriver::write(const std::string& name, const Valu
   }
   const std::int64_t ts_ms = unix_ms_now();
   if (!port_.is_open()) {
-    if (const auto error = port_.open(device_.serial.port, device_.serial); !error.empty()) {
+    if (const auto error = port_.open(line_of(device_).port, line_of(device_)); !error.empty()) {
       ++health_.connection_errors;
       return {
           WriteStatus::kFailed, Quality::kNoConnection, "no connection: cannot open " + error, {}};

@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!device.points.empty());
     if (device.driver == "serial-line") {
       // Throws for a pattern or group the loader should have refused.
-      const serial::Framer framer(device.serial);
+      const serial::Framer framer(serial::line_of(device));
       const serial::FrameParser parser(device);
       (void)framer;
       (void)parser;

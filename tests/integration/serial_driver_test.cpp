@@ -280,8 +280,8 @@ unit = "kg"
 )";
 
 std::string scale_reply(const std::string& content, bool corrupt = false) {
-  std::string crc = serial::encode_checksum(config::ChecksumKind::kCrc16Modbus,
-                                            config::ChecksumFormat::kBinary, content + "\x03");
+  std::string crc = serial::encode_checksum(serial::ChecksumKind::kCrc16Modbus,
+                                            serial::ChecksumFormat::kBinary, content + "\x03");
   if (corrupt) crc[0] = static_cast<char>(crc[0] ^ 0x40);
   return "\x02" + content + "\x03" + crc;
 }
@@ -405,7 +405,7 @@ scale = 0.1
   (void)poll_due(driver);
   const auto frame = [](const std::string& digits) {
     return "\xAA" + digits +
-           serial::encode_checksum(config::ChecksumKind::kSum8, config::ChecksumFormat::kBinary,
+           serial::encode_checksum(serial::ChecksumKind::kSum8, serial::ChecksumFormat::kBinary,
                                    digits);
   };
   pty.write("\x01" + frame("0123") + frame("0456"));

@@ -1,4 +1,4 @@
-// fieldgate::test_support::load_config(): the happy path, every key and default, ${ENV} in values,
+// load_config(): the happy path, every key and default, ${ENV} in values,
 // and the shape of ConfigIssue / ConfigError. Error cases with exact messages live in
 // tests/testcases/ (config_golden_test.cpp).
 #include <gtest/gtest.h>

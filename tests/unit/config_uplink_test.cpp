@@ -1,4 +1,4 @@
-// fieldgate::test_support::load_config() of the uplink's tables: [store], [mqtt], [mqtt.tls] and
+// load_config() of the uplink's tables: [store], [mqtt], [mqtt.tls] and
 // the MQTT keys of devices and points — every key, every default, and the errors that are clearer
 // as assertions than as golden files. More error cases with exact messages are in tests/testcases/
 // (config_golden_test.cpp).

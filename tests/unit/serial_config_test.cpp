@@ -1,4 +1,4 @@
-// The serial-line keys of fieldgate::test_support::load_config(): every key into SerialLineConfig /
+// The serial-line keys of load_config(): every key into SerialLineConfig /
 // SerialPointConfig, the defaults, byte values written either way, and the
 // cardio example's documented settings. Exact error messages are golden
 // cases (tests/testcases/serial-*).
@@ -8,11 +8,20 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "drivers/serial/settings.hpp"
 #include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
 
+using serial::ChecksumFormat;
+using serial::ChecksumKind;
+using serial::ChecksumPosition;
+using serial::Framing;
+using serial::LineMode;
+using serial::ParseMode;
+using serial::SerialLineConfig;
+using serial::SerialValueType;
 using std::chrono::milliseconds;
 
 constexpr const char* kEveryKey = R"toml(
@@ -61,7 +70,7 @@ TEST(SerialConfigTest, EveryKeyIsRead) {
   ASSERT_EQ(c.devices.size(), 1u);
   const DeviceConfig& d = c.devices[0];
   EXPECT_EQ(d.driver, "serial-line");
-  const SerialLineConfig& s = d.serial;
+  const SerialLineConfig& s = serial::line_of(d);
   EXPECT_EQ(s.port, "/dev/ttyS4");
   EXPECT_EQ(s.baud, 19200);
   EXPECT_EQ(s.parity, Parity::kEven);
@@ -87,10 +96,10 @@ TEST(SerialConfigTest, EveryKeyIsRead) {
 
   ASSERT_EQ(d.points.size(), 1u);
   const PointConfig& p = d.points[0];
-  EXPECT_EQ(p.serial.key, "BP");
-  EXPECT_EQ(p.serial.split, "/");
-  EXPECT_EQ(p.serial.part, 0);
-  EXPECT_EQ(p.serial.type, SerialValueType::kInt);
+  EXPECT_EQ(serial::point_of(p).key, "BP");
+  EXPECT_EQ(serial::point_of(p).split, "/");
+  EXPECT_EQ(serial::point_of(p).part, 0);
+  EXPECT_EQ(serial::point_of(p).type, SerialValueType::kInt);
   EXPECT_EQ(p.scale, 2.0);
   EXPECT_EQ(p.offset, 1.5);
   EXPECT_EQ(p.unit, "mmHg");
@@ -110,7 +119,7 @@ name = "lat"
 field = 2
 )",
                                                                "inline.toml");
-  const SerialLineConfig& s = c.devices.at(0).serial;
+  const SerialLineConfig& s = serial::line_of(c.devices.at(0));
   EXPECT_EQ(s.baud, 9600);
   EXPECT_EQ(s.parity, Parity::kNone);
   EXPECT_EQ(s.data_bits, 8);
@@ -125,8 +134,8 @@ field = 2
   EXPECT_EQ(s.parse, ParseMode::kFields);
   EXPECT_EQ(s.separator, ",");
   EXPECT_FALSE(s.stale_after);
-  EXPECT_EQ(c.devices[0].points.at(0).serial.field, 2);
-  EXPECT_EQ(c.devices[0].points[0].serial.type, SerialValueType::kNumber);
+  EXPECT_EQ(serial::point_of(c.devices[0].points.at(0)).field, 2);
+  EXPECT_EQ(serial::point_of(c.devices[0].points[0]).type, SerialValueType::kNumber);
 }
 
 TEST(SerialConfigTest, RegexPatternWithNamedGroupsLoads) {
@@ -142,8 +151,8 @@ name = "weight"
 group = "kg"
 )",
                                                                "inline.toml");
-  EXPECT_EQ(c.devices.at(0).serial.pattern, R"(^(?<sign>[+-])(?<kg>\d+\.\d+))");
-  EXPECT_EQ(c.devices[0].points.at(0).serial.group, "kg");
+  EXPECT_EQ(serial::line_of(c.devices.at(0)).pattern, R"(^(?<sign>[+-])(?<kg>\d+\.\d+))");
+  EXPECT_EQ(serial::point_of(c.devices[0].points.at(0)).group, "kg");
 }
 
 TEST(SerialConfigTest, ErrorsPointAtTheValueWithFileLineAndColumn) {
@@ -191,10 +200,11 @@ field = 0
     return text;
   };
   const Config c = fieldgate::test_support::load_config_string(with(""), "t.toml");
-  EXPECT_TRUE(c.devices.at(0).serial.any_line_end);
-  EXPECT_TRUE(fieldgate::test_support::load_config_string(with("start_byte = \"$\""), "t.toml")
-                  .devices.at(0)
-                  .serial.any_line_end);
+  EXPECT_TRUE(serial::line_of(c.devices.at(0)).any_line_end);
+  EXPECT_TRUE(serial::line_of(
+                  fieldgate::test_support::load_config_string(with("start_byte = \"$\""), "t.toml")
+                      .devices.at(0))
+                  .any_line_end);
   // A line end byte cannot start a frame whose end is any line end.
   try {
     (void)fieldgate::test_support::load_config_string(with("start_byte = \"\\r\""), "t.toml");
@@ -205,7 +215,7 @@ field = 0
                  "delimiter \"any-line-end\", got 0x0D");
   }
   // An ordinary delimiter is not a line-end set, and is at most 16 bytes.
-  EXPECT_FALSE(fieldgate::test_support::load_config_string(R"(
+  EXPECT_FALSE(serial::line_of(fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "probe"
 driver = "serial-line"
@@ -215,9 +225,9 @@ delimiter = "\r\n"
 name = "t"
 field = 0
 )",
-                                                           "t.toml")
-                   .devices.at(0)
-                   .serial.any_line_end);
+                                                                           "t.toml")
+                                   .devices.at(0))
+                   .any_line_end);
 }
 
 TEST(SerialConfigTest, CardioExampleIsAStreamingNmeaMonitorPublishedAtQos2) {
@@ -228,17 +238,17 @@ TEST(SerialConfigTest, CardioExampleIsAStreamingNmeaMonitorPublishedAtQos2) {
   ASSERT_EQ(c.devices.size(), 1u);
   const DeviceConfig& d = c.devices[0];
   EXPECT_EQ(d.driver, "serial-line");
-  EXPECT_EQ(d.serial.port, "/dev/ttyUSB0");
-  EXPECT_EQ(d.serial.checksum, ChecksumKind::kNmeaXor);
-  EXPECT_EQ(d.serial.delimiter, "\r\n");
-  EXPECT_EQ(d.serial.start_byte, '$');
+  EXPECT_EQ(serial::line_of(d).port, "/dev/ttyUSB0");
+  EXPECT_EQ(serial::line_of(d).checksum, ChecksumKind::kNmeaXor);
+  EXPECT_EQ(serial::line_of(d).delimiter, "\r\n");
+  EXPECT_EQ(serial::line_of(d).start_byte, '$');
   EXPECT_EQ(d.qos, 2);
   EXPECT_EQ(d.topic, "{site}/{device}/{point}");
   EXPECT_EQ(c.gateway.site, "ward-3");
-  EXPECT_TRUE(d.serial.stale_after);
+  EXPECT_TRUE(serial::line_of(d).stale_after);
   ASSERT_EQ(d.points.size(), 5u);
-  EXPECT_EQ(d.points[3].serial.key, "NIBP");
-  EXPECT_EQ(d.points[4].serial.part, 1);
+  EXPECT_EQ(serial::point_of(d.points[3]).key, "NIBP");
+  EXPECT_EQ(serial::point_of(d.points[4]).part, 1);
 }
 
 }  // namespace
