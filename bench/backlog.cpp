@@ -5,11 +5,12 @@
 #include "bench/subscriber.hpp"
 #include "bridge/store.hpp"
 #include "config/config.hpp"
+#include "drivers/registry.hpp"
 
 namespace fieldgate::bench {
 
 std::uint64_t prefill(const std::string& config_path, std::uint64_t count) {
-  const auto config = config::load_config(config_path);
+  const auto config = config::load_config(config_path, drivers::make_default_registry().schemas());
   if (config.devices.empty()) throw std::runtime_error(config_path + ": no device");
   auto store = bridge::open_sqlite_store(config.store);
   // Each batch is one device poll, committed by itself: the row layout of a

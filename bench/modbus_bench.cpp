@@ -189,7 +189,7 @@ std::size_t reply_bytes(const modbus::ReadRequest& r) {
 }  // namespace
 
 PlanResult run_plan(const std::string& config_path, int cycles) {
-  auto config = config::load_config(config_path);
+  auto config = config::load_config(config_path, drivers::make_default_registry().schemas());
   if (config.devices.empty()) throw std::runtime_error(config_path + ": no device");
   RegisterBank bank;
   auto& device = config.devices.front();
@@ -249,7 +249,7 @@ RtuResult run_rtu(int baud, int cycles) {
   const auto config = config::load_config_string(
       fmt::format(fmt::runtime(kRtuConfig), fmt::arg("port", pacer.gateway_port()),
                   fmt::arg("baud", baud), fmt::arg("points", rtu_points())),
-      "bench-rtu.toml");
+      "bench-rtu.toml", drivers::make_default_registry().schemas());
   const auto& device = config.devices.front();
   const auto plan = modbus::plan_requests(device);
   result.requests_per_cycle = static_cast<int>(plan.size());

@@ -49,6 +49,22 @@ std::string ConfigIssue::to_string() const {
 ConfigError::ConfigError(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
+std::string_view to_string(FlowControl f) noexcept {
+  switch (f) {
+    case FlowControl::kNone:
+      return "none";
+    case FlowControl::kRtsCts:
+      return "rtscts";
+    case FlowControl::kXonXoff:
+      return "xonxoff";
+  }
+  return "?";
+}
+
+std::string_view to_string(WriteFunction f) noexcept {
+  return f == WriteFunction::kMultiple ? "multiple" : "single";
+}
+
 std::string_view to_string(RegisterKind k) noexcept {
   switch (k) {
     case RegisterKind::kCoil:

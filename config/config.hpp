@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -52,66 +53,20 @@ enum class ByteOrder { kABCD, kCDAB, kBADC, kDCBA };
 
 enum class SerialMode { kRs232, kRs485 };
 
-// serial-line driver (drivers/serial/): instruments that stream or answer text
-// or framed binary over a serial port, without Modbus.
 using fieldgate::FlowControl;
-/// How the byte stream is cut into frames.
-enum class Framing { kDelimiter, kStartEnd, kFixed };
-/// Integrity check of a frame. kNmeaXor: XOR of the characters between '$'
-/// and '*', as two hex digits after '*'. kCrc16Ccitt is CRC-16/CCITT-FALSE
-/// (poly 0x1021, init 0xFFFF).
-enum class ChecksumKind { kNone, kNmeaXor, kCrc16Modbus, kCrc16Ccitt, kSum8 };
-/// Where a (non-NMEA) checksum sits: the last bytes of the frame's content, or
-/// right after the end byte (start-end framing only).
-enum class ChecksumPosition { kEnd, kAfterEnd };
-/// How a (non-NMEA) checksum is written: raw bytes, or upper/lower case hex digits.
-enum class ChecksumFormat { kBinary, kHex };
-/// How a frame's payload is cut into values.
-enum class ParseMode { kKeyValue, kFields, kRegex };
-/// kStreaming: the device pushes frames; kRequest: send `request` every poll
-/// interval and wait up to response_timeout for the reply.
-enum class LineMode { kStreaming, kRequest };
-/// What a serial-line point's text becomes.
-enum class SerialValueType { kNumber, kInt, kBool, kString };
 
-/// The serial-line keys of a [[devices]] entry.
-struct SerialLineConfig : SerialSettings {
-  Framing framing = Framing::kDelimiter;
-  /// kDelimiter: the bytes that end a frame. With "\n", a trailing "\r" is
-  /// dropped too, so one setting reads LF and CRLF devices.
-  std::string delimiter = "\n";
-  /// kDelimiter: `delimiter = "any-line-end"`: "\r\n", "\n" and "\r" each
-  /// end a frame, mixed too (delimiter then holds "\n").
-  bool any_line_end = false;
-  std::optional<int> start_byte;  // kStartEnd (required), kFixed (optional, to resynchronise)
-  std::optional<int> end_byte;    // kStartEnd (required)
-  int frame_length = 0;           // kFixed: bytes per frame, start byte and checksum included
-  int max_frame = 256;            // longer frames are discarded up to the next frame start
-  ChecksumKind checksum = ChecksumKind::kNone;
-  ChecksumPosition checksum_position = ChecksumPosition::kEnd;
-  ChecksumFormat checksum_format = ChecksumFormat::kBinary;
-  ParseMode parse = ParseMode::kFields;
-  std::string separator = ",";  // kFields, kKeyValue: between fields / pairs
-  /// kKeyValue: between key and value. Equal to `separator` for devices that
-  /// send KEY,VALUE,KEY,VALUE.
-  std::string assign = "=";
-  std::string pattern;  // kRegex: PCRE2 with named groups
-  LineMode mode = LineMode::kStreaming;
-  std::string request;  // kRequest: bytes sent every poll interval
-  /// Streaming: no good frame for this long reports the device stale. Unset: never.
-  std::optional<Duration> stale_after;
+/// A driver's own settings of a device or a point (drivers/<kind>/ derives
+/// its types from these; config/ only carries them).
+struct DeviceSettings {
+  virtual ~DeviceSettings() = default;
+};
+struct PointSettings {
+  virtual ~PointSettings() = default;
 };
 
-/// Where a serial-line point's value is in a parsed frame.
-struct SerialPointConfig {
-  int field = 0;      // ParseMode::kFields: 0-based index
-  std::string key;    // ParseMode::kKeyValue
-  std::string group;  // ParseMode::kRegex: a named group
-  /// Optional second cut, e.g. "120/80" with split "/" and part 1 → "80".
-  std::string split;
-  int part = 0;
-  SerialValueType type = SerialValueType::kNumber;
-};
+/// What a value written to a point must be: the driver's schema says it, the
+/// write keys (`min`, `allowed`) and the command checks use it.
+enum class ValueKind { kNumber, kBool, kString };
 
 struct GatewayConfig {
   std::string name = "fieldgate";
@@ -245,7 +200,8 @@ struct WriteConfig {
   std::optional<double> max;
   std::vector<AllowedValue> allowed;  // empty: any value within min/max
   WriteFunction function = WriteFunction::kSingle;
-  /// serial-line: the bytes sent for a write, with "{value}" replaced by the value.
+  /// The bytes sent for a write, with "{value}" replaced by the value (drivers
+  /// that write text, such as serial-line).
   std::string write_template;
 };
 
@@ -265,8 +221,9 @@ struct PointConfig {
   std::optional<std::string> topic;
   std::optional<int> qos;
   std::optional<bool> retain;
-  SerialPointConfig serial;  // driver "serial-line" only
   WriteConfig write;
+  ValueKind value_kind = ValueKind::kNumber;
+  std::shared_ptr<const PointSettings> settings;  // the driver's own, if it has any
   SourcePos pos;
 
   /// Effective settings after applying the device defaults.
@@ -306,7 +263,7 @@ struct DeviceConfig {
   std::optional<int> qos;
   std::optional<bool> retain;
   std::optional<PayloadFormat> payload;
-  SerialLineConfig serial;  // driver "serial-line" only
+  std::shared_ptr<const DeviceSettings> settings;  // the driver's own, if it has any
   std::vector<PointConfig> points;
   SourcePos pos;
 
@@ -349,12 +306,16 @@ class ConfigError : public std::runtime_error {
   std::vector<ConfigIssue> issues_;
 };
 
-/// Reads, substitutes ${ENV} / ${ENV:-default}, and validates a configuration file.
-/// Throws ConfigError listing every problem found.
-[[nodiscard]] Config load_config(const std::string& path);
+class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
+
+/// Reads, substitutes ${ENV} / ${ENV:-default}, and validates a configuration
+/// file; each device's own keys are read by the schema in `drivers` of the
+/// driver it names. Throws ConfigError listing every problem found.
+[[nodiscard]] Config load_config(const std::string& path, const SchemaCatalog& drivers);
 
 /// The same from a string; `path` is only used in messages.
-[[nodiscard]] Config load_config_string(std::string_view toml, const std::string& path);
+[[nodiscard]] Config load_config_string(std::string_view toml, const std::string& path,
+                                        const SchemaCatalog& drivers);
 
 // Names as spelled in TOML, shared by the loader, `fieldgate check` and `poll`.
 [[nodiscard]] std::string_view to_string(RegisterKind k) noexcept;
@@ -367,13 +328,6 @@ class ConfigError : public std::runtime_error {
 [[nodiscard]] std::string_view to_string(StoreMode m) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
-[[nodiscard]] std::string_view to_string(Framing f) noexcept;
-[[nodiscard]] std::string_view to_string(ChecksumKind c) noexcept;
-[[nodiscard]] std::string_view to_string(ChecksumPosition p) noexcept;
-[[nodiscard]] std::string_view to_string(ChecksumFormat f) noexcept;
-[[nodiscard]] std::string_view to_string(ParseMode m) noexcept;
-[[nodiscard]] std::string_view to_string(LineMode m) noexcept;
-[[nodiscard]] std::string_view to_string(SerialValueType t) noexcept;
 [[nodiscard]] std::string_view to_string(WriteFunction f) noexcept;
 
 /// Registers a value of this type occupies (1 for bool/bit, `count` for strings).

@@ -48,9 +48,31 @@ std::string unknown_bus_message(const std::string& name, const Config& config) {
   return message + fmt::format(" (buses: {})", fmt::join(names, ", "));
 }
 
+// What a driver's check_device asks for, against this file's buses and ports.
+class Checks final : public DeviceChecks {
+ public:
+  Checks(const Config& config, Diagnostics& diag, FirstUse& ports)
+      : config_(config), diag_(diag), ports_(ports) {}
+
+  void claim_port(const std::string& port, const std::string& key_path,
+                  SourcePos fallback) override {
+    ports_.see(port, key_path, fallback);
+  }
+
+  void need_bus(const std::string& bus, const std::string& key_path, SourcePos fallback) override {
+    if (bus.empty() || config_.find_bus(bus) != nullptr) return;
+    diag_.add(diag_.position(key_path, fallback), key_path, unknown_bus_message(bus, config_));
+  }
+
+ private:
+  const Config& config_;
+  Diagnostics& diag_;
+  FirstUse& ports_;
+};
+
 }  // namespace
 
-void check_cross_references(const Config& config, Diagnostics& diag) {
+void check_cross_references(const Config& config, const SchemaCatalog& drivers, Diagnostics& diag) {
   FirstUse bus_names(diag, "bus name");
   // Two [[buses]] on one port would mean two workers talking over each other
   // on a half-duplex line.
@@ -62,17 +84,17 @@ void check_cross_references(const Config& config, Diagnostics& diag) {
     bus_ports.see(bus.port, base + ".port", bus.pos);
   }
 
+  Checks checks(config, diag, bus_ports);
   FirstUse device_names(diag, "device name");
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const DeviceConfig& device = config.devices[i];
     const std::string base = fmt::format("devices[{}]", i);
     device_names.see(device.name, base + ".name", device.pos);
-    // A serial-line device owns its port like a bus does: nobody else may talk on it.
-    if (device.driver == "serial-line")
-      bus_ports.see(device.serial.port, base + ".port", device.pos);
-    if (!device.bus.empty() && config.find_bus(device.bus) == nullptr) {
-      const std::string key = base + ".bus";
-      diag.add(diag.position(key, device.pos), key, unknown_bus_message(device.bus, config));
+    // A device without a known driver was read by the fallback schema; it checks it too.
+    const DriverSchema* schema =
+        device.driver.empty() ? drivers.fallback() : drivers.find(device.driver);
+    if (schema != nullptr) {
+      schema->check_device(config, device, base, checks);
     }
     FirstUse point_names(diag, "point name");
     for (std::size_t j = 0; j < device.points.size(); ++j) {

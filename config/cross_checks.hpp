@@ -1,18 +1,20 @@
 // Checks that span several entries of a loaded configuration: unique names,
-// bus references, one bus per serial port, the MQTT topics. Private to config/; the loader runs
+// bus references, one user per serial port, the MQTT topics. Private to config/; the loader runs
 // them after it has read every table.
 #pragma once
 
 #include "config/config.hpp"
 #include "config/diagnostics.hpp"
+#include "config/driver_schema.hpp"
 
 namespace fieldgate::config {
 
 /// Adds an issue to `diag` for each duplicate bus, device or point name, each
-/// serial port used twice (by buses or serial-line devices), and each device
-/// naming a bus that does not exist. Entries whose name could not be read (empty) are skipped, so
+/// serial port used twice (by buses, or devices whose driver claims one), and
+/// each device naming a bus that does not exist (the drivers' check_device
+/// says which). Entries whose name could not be read (empty) are skipped, so
 /// one bad value is not reported twice.
-void check_cross_references(const Config& config, Diagnostics& diag);
+void check_cross_references(const Config& config, const SchemaCatalog& drivers, Diagnostics& diag);
 
 /// The MQTT mapping as a whole (uplink_checks.cpp): no per-point topic, qos or
 /// retain on a device that publishes "device-json"; every topic expanded from

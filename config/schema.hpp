@@ -20,55 +20,15 @@ inline constexpr std::array<std::string_view, 5> kRootKeys{"gateway", "store", "
 inline constexpr std::array<std::string_view, 3> kGatewayKeys{"name", "site", "log_level"};
 inline constexpr std::array<std::string_view, 8> kBusKeys{
     "name", "port", "baud", "parity", "data_bits", "stop_bits", "mode", "inter_frame_delay"};
-inline constexpr auto kDeviceKeys = std::to_array<std::string_view>(
-    {"name", "driver", "host", "port", "bus", "unit_id", "poll_interval", "response_timeout",
-     "byte_timeout", "retries", "byte_order", "max_gap", "max_registers", "max_bits",
-     "single_point_reads", "backoff_max", "topic", "device_topic", "qos", "retain", "payload",
-     "points",
-     // serial-line (loader_serial.cpp)
-     "baud", "parity", "data_bits", "stop_bits", "flow_control", "framing", "delimiter",
-     "start_byte", "end_byte", "frame_length", "max_frame", "checksum", "checksum_position",
-     "checksum_format", "parse", "separator", "assign", "pattern", "mode", "request",
-     "stale_after"});
-// Keys of a [[devices]] entry that only the Modbus drivers read, and only serial-line.
-inline constexpr auto kModbusOnlyDeviceKeys = std::to_array<std::string_view>(
-    {"host", "bus", "unit_id", "byte_timeout", "retries", "byte_order", "max_gap", "max_registers",
-     "max_bits", "single_point_reads"});
-inline constexpr std::array<std::string_view, 21> kSerialOnlyDeviceKeys{"baud",
-                                                                        "parity",
-                                                                        "data_bits",
-                                                                        "stop_bits",
-                                                                        "flow_control",
-                                                                        "framing",
-                                                                        "delimiter",
-                                                                        "start_byte",
-                                                                        "end_byte",
-                                                                        "frame_length",
-                                                                        "max_frame",
-                                                                        "checksum",
-                                                                        "checksum_position",
-                                                                        "checksum_format",
-                                                                        "parse",
-                                                                        "separator",
-                                                                        "assign",
-                                                                        "pattern",
-                                                                        "mode",
-                                                                        "request",
-                                                                        "stale_after"};
-inline constexpr auto kPointKeys = std::to_array<std::string_view>(
-    {"name", "kind", "address", "type", "count", "bit", "scale", "offset", "unit", "interval",
-     "byte_order", "topic", "qos", "retain",
-     // writes (loader_write.cpp)
-     "writable", "min", "max", "allowed", "write_function", "write_template",
-     // serial-line
-     "field", "key", "group", "split", "part"});
-inline constexpr auto kModbusOnlyPointKeys = std::to_array<std::string_view>(
-    {"kind", "address", "count", "bit", "interval", "byte_order", "write_function"});
-inline constexpr auto kSerialOnlyPointKeys =
-    std::to_array<std::string_view>({"field", "key", "group", "split", "part", "write_template"});
-/// The keys that only mean something with `writable = true`.
-inline constexpr auto kWriteKeys =
-    std::to_array<std::string_view>({"min", "max", "allowed", "write_function", "write_template"});
+// The keys every [[devices]] / [[devices.points]] entry may have; each
+// driver's schema adds its own (config/driver_schema.hpp).
+inline constexpr auto kCommonDeviceKeys = std::to_array<std::string_view>(
+    {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "topic", "device_topic",
+     "qos", "retain", "payload", "points"});
+inline constexpr auto kCommonPointKeys =
+    std::to_array<std::string_view>({"name", "scale", "offset", "unit", "topic", "qos", "retain",
+                                     // writes (loader_write.cpp)
+                                     "writable", "min", "max", "allowed"});
 
 inline constexpr auto kStoreKeys = std::to_array<std::string_view>(
     {"path", "durability", "commit_interval", "commit_batch", "max_bytes", "max_rows", "max_age",
@@ -107,11 +67,6 @@ inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file"
 
 inline constexpr std::array<std::string_view, 5> kLogLevels{"trace", "debug", "info", "warn",
                                                             "error"};
-inline constexpr std::string_view kModbusTcp = "modbus-tcp";
-inline constexpr std::string_view kModbusRtu = "modbus-rtu";
-inline constexpr std::string_view kSerialLine = "serial-line";
-inline constexpr std::array<std::string_view, 3> kDrivers{kModbusTcp, kModbusRtu, kSerialLine};
-
 // The rates termios (and so libmodbus) can set; libmodbus silently falls back
 // to 9600 for any other, which is worse than refusing to start.
 inline constexpr std::array<std::int64_t, 23> kBaudRates{
@@ -129,19 +84,6 @@ inline constexpr std::array kByteOrders{ByteOrder::kABCD, ByteOrder::kCDAB, Byte
                                         ByteOrder::kDCBA};
 inline constexpr std::array kParities{Parity::kNone, Parity::kEven, Parity::kOdd};
 inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485};
-inline constexpr std::array kFlowControls{FlowControl::kNone, FlowControl::kRtsCts,
-                                          FlowControl::kXonXoff};
-inline constexpr std::array kFramings{Framing::kDelimiter, Framing::kStartEnd, Framing::kFixed};
-inline constexpr std::array kChecksumKinds{ChecksumKind::kNone, ChecksumKind::kNmeaXor,
-                                           ChecksumKind::kCrc16Modbus, ChecksumKind::kCrc16Ccitt,
-                                           ChecksumKind::kSum8};
-inline constexpr std::array kChecksumPositions{ChecksumPosition::kEnd, ChecksumPosition::kAfterEnd};
-inline constexpr std::array kChecksumFormats{ChecksumFormat::kBinary, ChecksumFormat::kHex};
-inline constexpr std::array kParseModes{ParseMode::kKeyValue, ParseMode::kFields,
-                                        ParseMode::kRegex};
-inline constexpr std::array kLineModes{LineMode::kStreaming, LineMode::kRequest};
-inline constexpr std::array kSerialValueTypes{SerialValueType::kNumber, SerialValueType::kInt,
-                                              SerialValueType::kBool, SerialValueType::kString};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};

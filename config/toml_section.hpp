@@ -1,8 +1,8 @@
 // One TOML table being read: typed getters that report every problem to the
 // Diagnostics instead of throwing, and the unknown-key check. Shared by the
-// readers in loader.cpp (gateway, buses, devices) and loader_uplink.cpp
-// (store, mqtt). Private to config/: with loader*.cpp, the only files that
-// include toml++ (it is heavy to compile).
+// readers in loader.cpp (gateway, buses, devices), loader_uplink.cpp (store,
+// mqtt) and the drivers' schemas (drivers/<kind>/schema.cpp, their own keys).
+// With those, the only files that include toml++ (it is heavy to compile).
 #pragma once
 
 #include <fmt/format.h>
@@ -52,6 +52,8 @@ class Section {
 
   void report(std::string_view key, std::string message);
   void missing(std::string_view key, std::string_view why = {});
+  /// Was a problem reported at this key already (by any reader)?
+  [[nodiscard]] bool reported(std::string_view key) const { return diag_.has_issue(path_of(key)); }
   /// For keys that are valid in general but not in this combination.
   void reject(std::string_view key, std::string_view why) {
     if (has(key)) report(key, std::string(why));

@@ -1,5 +1,6 @@
 #include "drivers/registry.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -10,23 +11,35 @@
 
 namespace fieldgate::drivers {
 
-void DriverRegistry::add(std::string name, DriverFactory factory) {
-  factories_.insert_or_assign(std::move(name), std::move(factory));
+void DriverRegistry::add(DriverDescriptor descriptor) {
+  if (std::find(added_.begin(), added_.end(), descriptor.schema.get()) == added_.end()) {
+    added_.push_back(descriptor.schema.get());
+    schemas_.add(descriptor.schema);
+  }
+  std::string name = descriptor.name;
+  drivers_.insert_or_assign(std::move(name), std::move(descriptor));
+}
+
+std::string DriverRegistry::describe_endpoint(const config::DeviceConfig& device,
+                                              const config::Config& config) const {
+  const auto it = drivers_.find(device.driver);
+  if (it == drivers_.end() || !it->second.endpoint) return device.driver;
+  return it->second.endpoint(device, config);
 }
 
 std::unique_ptr<Driver> DriverRegistry::create(const config::DeviceConfig& device,
                                                DriverContext& context) const {
-  auto it = factories_.find(device.driver);
-  if (it == factories_.end()) {
+  auto it = drivers_.find(device.driver);
+  if (it == drivers_.end()) {
     throw std::invalid_argument(fmt::format("device \"{}\": unknown driver \"{}\" (known: {})",
                                             device.name, device.driver, fmt::join(names(), ", ")));
   }
-  return it->second(device, context);
+  return it->second.factory(device, context);
 }
 
 std::vector<std::string> DriverRegistry::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, factory] : factories_) out.push_back(name);
+  for (const auto& [name, descriptor] : drivers_) out.push_back(name);
   return out;
 }
 

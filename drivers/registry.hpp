@@ -1,4 +1,5 @@
-// DriverRegistry: driver name (as written in `driver = "..."`) → factory.
+// DriverRegistry: driver name (as written in `driver = "..."`) → the driver's
+// descriptor: its schema (config keys), factory and `check` endpoint text.
 // Built once at start-up by make_default_registry(); no global state.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/driver_schema.hpp"
 #include "drivers/driver.hpp"
 
 namespace fieldgate::drivers {
@@ -51,9 +53,21 @@ struct DriverContext {
 using DriverFactory =
     std::function<std::unique_ptr<Driver>(const config::DeviceConfig&, DriverContext&)>;
 
+/// How `fieldgate check` names a device's endpoint ("modbus-tcp 10.0.0.5:502 unit 1").
+using EndpointText = std::function<std::string(const config::DeviceConfig&, const config::Config&)>;
+
+/// One driver as a drivers/<kind>/ folder registers it. Drivers of one family
+/// (modbus-tcp, modbus-rtu) share one schema.
+struct DriverDescriptor {
+  std::string name;  // `driver = "..."`; one of schema->names()
+  std::shared_ptr<const config::DriverSchema> schema;
+  DriverFactory factory;
+  EndpointText endpoint;
+};
+
 class DriverRegistry {
  public:
-  void add(std::string name, DriverFactory factory);
+  void add(DriverDescriptor descriptor);
 
   /// Creates the driver for `device`; throws std::invalid_argument for an
   /// unknown driver name (the config loader rejects those earlier).
@@ -62,11 +76,21 @@ class DriverRegistry {
 
   [[nodiscard]] std::vector<std::string> names() const;
 
+  /// The schemas of every registered driver, for load_config().
+  [[nodiscard]] const config::SchemaCatalog& schemas() const noexcept { return schemas_; }
+
+  /// How `check` names `device`'s endpoint; the driver name for an unknown one.
+  [[nodiscard]] std::string describe_endpoint(const config::DeviceConfig& device,
+                                              const config::Config& config) const;
+
  private:
-  std::map<std::string, DriverFactory, std::less<>> factories_;
+  std::map<std::string, DriverDescriptor, std::less<>> drivers_;
+  config::SchemaCatalog schemas_;
+  std::vector<const config::DriverSchema*> added_;  // each schema enters the catalog once
 };
 
-/// The registry with every driver fieldgate ships: modbus-tcp, modbus-rtu, serial-line.
+/// The registry with every driver fieldgate ships (each drivers/<kind>/ folder's
+/// register function).
 [[nodiscard]] DriverRegistry make_default_registry();
 
 /// Creates one driver per configured device (all of them, or only `only` when

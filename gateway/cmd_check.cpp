@@ -8,25 +8,6 @@
 
 namespace fieldgate::gateway {
 
-namespace {
-
-std::string describe_endpoint(const config::DeviceConfig& device, const config::Config& config) {
-  if (device.driver == "modbus-tcp") {
-    return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port, device.unit_id);
-  }
-  if (device.driver == "serial-line") {
-    return fmt::format("serial-line on {} ({} baud, {})", device.serial.port, device.serial.baud,
-                       config::to_string(device.serial.mode));
-  }
-  if (const auto* bus = config.find_bus(device.bus)) {
-    return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name, bus->port,
-                       bus->baud, device.unit_id);
-  }
-  return device.driver;
-}
-
-}  // namespace
-
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
   const auto startup = CommandStartup::load(options.config_path, err);
   if (!startup) return kExitConfigError;
@@ -46,7 +27,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     points += device.points.size();
     requests += plan.size();
     devices.push_back({{"name", device.name},
-                       {"endpoint", describe_endpoint(device, *config)},
+                       {"endpoint", startup->registry().describe_endpoint(device, *config)},
                        {"points", device.points.size()},
                        {"requests", plan}});
   }

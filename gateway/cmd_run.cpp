@@ -26,7 +26,8 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   // measurable change in CPU per reading (docs/PERFORMANCE.md).
   mallopt(M_ARENA_MAX, 1);
   bridge::init_mqtt_library();  // before any MQTT client exists
-  auto loaded = load_or_report(options.config_path, err);
+  auto registry = drivers::make_default_registry();
+  auto loaded = load_or_report(options.config_path, registry.schemas(), err);
   if (!loaded) return kExitServiceConfig;
   // Shared with the drivers, which keep it alive through a reload.
   auto config = std::make_shared<fieldgate::config::Config>(std::move(*loaded));
@@ -40,7 +41,7 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   apply_log_level(options, *config);
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
-  Gateway gateway(options, std::move(config));
+  Gateway gateway(options, std::move(config), std::move(registry));
   if (const int code = gateway.start(); code != kExitOk) return code;
   while (true) {
     const int sig = signals.wait_for(gateway.tick());

@@ -13,30 +13,6 @@
 namespace fieldgate::gateway {
 namespace {
 
-enum class ValueClass { kNumber, kBool, kString };
-
-ValueClass class_of(const config::DeviceConfig& device, const config::PointConfig& point) {
-  if (device.driver == "serial-line") {
-    switch (point.serial.type) {
-      case config::SerialValueType::kBool:
-        return ValueClass::kBool;
-      case config::SerialValueType::kString:
-        return ValueClass::kString;
-      default:
-        return ValueClass::kNumber;
-    }
-  }
-  switch (point.type) {
-    case config::ValueType::kBool:
-    case config::ValueType::kBit:
-      return ValueClass::kBool;
-    case config::ValueType::kString:
-      return ValueClass::kString;
-    default:
-      return ValueClass::kNumber;
-  }
-}
-
 std::string describe(const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return fmt::format("{:?}", *s);
   return format_value(v);
@@ -210,23 +186,24 @@ CommandAge check_command_age(std::int64_t ts_ms, std::int64_t now_ms,
   return out;
 }
 
-std::string check_write(const config::DeviceConfig& device, const config::PointConfig& point,
+std::string check_write(const config::DeviceConfig& /*device*/, const config::PointConfig& point,
                         Value& value) {
   const config::WriteConfig& w = point.write;
   if (!w.writable) return "not writable (writable = true is not set for this point)";
-  switch (class_of(device, point)) {
-    case ValueClass::kBool: {
+  // The driver's schema said what the point takes (PointConfig::value_kind).
+  switch (point.value_kind) {
+    case config::ValueKind::kBool: {
       const auto b = as_bool(value);
       if (!b) return fmt::format("expected true or false, got {}", describe(value));
       value = *b;
       break;
     }
-    case ValueClass::kString:
+    case config::ValueKind::kString:
       if (!std::holds_alternative<std::string>(value)) {
         return fmt::format("expected a string, got {}", describe(value));
       }
       break;
-    case ValueClass::kNumber: {
+    case config::ValueKind::kNumber: {
       const auto d = as_number(value);
       if (!d) return fmt::format("expected a number, got {}", describe(value));
       if (!std::isfinite(*d)) return fmt::format("expected a finite number, got {}", *d);

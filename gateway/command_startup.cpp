@@ -6,9 +6,11 @@
 
 namespace fieldgate::gateway {
 
-std::optional<config::Config> load_or_report(const std::string& path, std::ostream& err) {
+std::optional<config::Config> load_or_report(const std::string& path,
+                                             const config::SchemaCatalog& schemas,
+                                             std::ostream& err) {
   try {
-    return config::load_config(path);
+    return config::load_config(path, schemas);
   } catch (const config::ConfigError& e) {
     for (const auto& issue : e.issues()) err << issue.to_string() << '\n';
     err << fmt::format("{}: {} problem{} found; nothing was started\n", path, e.issues().size(),
@@ -23,7 +25,7 @@ CommandStartup::CommandStartup(std::string path, config::Config config,
 
 std::unique_ptr<CommandStartup> CommandStartup::load(const std::string& path, std::ostream& err,
                                                      drivers::DriverRegistry registry) {
-  auto config = load_or_report(path, err);
+  auto config = load_or_report(path, registry.schemas(), err);
   if (!config) return nullptr;
   return std::make_unique<CommandStartup>(path, std::move(*config), std::move(registry));
 }

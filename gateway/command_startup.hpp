@@ -14,8 +14,10 @@
 
 namespace fieldgate::gateway {
 
-/// Loads a config, or prints every problem to `err` and returns nullopt.
+/// Loads a config with the drivers' `schemas`, or prints every problem to
+/// `err` and returns nullopt.
 [[nodiscard]] std::optional<config::Config> load_or_report(const std::string& path,
+                                                           const config::SchemaCatalog& schemas,
                                                            std::ostream& err);
 
 /// A command's configuration and, once created, its drivers (no I/O happens
@@ -33,6 +35,8 @@ class CommandStartup {
   [[nodiscard]] bool create_drivers(std::ostream& err, const std::string& only = {});
 
   [[nodiscard]] const config::Config& config() const noexcept { return config_; }
+  /// The drivers this command knows: their factories, schemas and endpoints.
+  [[nodiscard]] const drivers::DriverRegistry& registry() const noexcept { return registry_; }
   /// Those create_drivers() made, in the order of the configured devices.
   [[nodiscard]] std::vector<std::unique_ptr<drivers::Driver>>& drivers() noexcept {
     return drivers_;

@@ -38,7 +38,7 @@ struct PollOptions {
   std::string device;  // empty: every device
   bool once = false;
   bool json = false;
-  bool raw = false;  // also print every frame as received (serial-line devices)
+  bool raw = false;  // also print every frame as received (drivers that frame bytes themselves)
   std::optional<std::chrono::milliseconds> duration;  // stop after this long
 };
 /// Reads and prints readings with no uplink, until SIGINT/SIGTERM or `duration`.

@@ -86,7 +86,7 @@ void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& con
 void Gateway::reload() {
   service_.reloading();
   std::ostringstream problems;
-  auto reloaded = load_or_report(options_.config_path, problems);
+  auto reloaded = load_or_report(options_.config_path, registry_.schemas(), problems);
   if (!reloaded) {
     spdlog::error("reload failed, keeping the running configuration:\n{}", problems.str());
     service_.ready("reload failed, running the previous configuration (see the journal)");

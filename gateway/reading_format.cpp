@@ -31,7 +31,7 @@ std::string format_health(const drivers::DeviceHealth& health) {
       "{} bad responses, {} connection errors",
       state, last_good, health.polls, health.requests, health.timeouts, health.exceptions,
       health.bad_responses, health.connection_errors);
-  // Framed (serial-line) devices only: Modbus output stays as it was.
+  // Only drivers that cut frames themselves count these; the others' line stays short.
   if (health.frames > 0 || health.discarded_bytes > 0) {
     line += fmt::format("; {} frames, {} bytes discarded", health.frames, health.discarded_bytes);
   }

@@ -11,13 +11,13 @@
 
 #include "core/clock.hpp"
 #include "drivers/modbus/codec.hpp"
+#include "drivers/modbus/schema.hpp"
 #include "drivers/registry.hpp"
 
 namespace fieldgate::modbus {
 namespace {
 
 using config::RegisterKind;
-
 
 /// Sorts a libmodbus errno into a reading quality.
 Quality classify(int err) {
@@ -213,25 +213,38 @@ void ModbusDriver::fail_into(const ReadRequest& request, const Outcome& outcome,
 }
 
 void register_drivers(drivers::DriverRegistry& registry) {
-  registry.add("modbus-tcp", [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
-    auto channel = fmt::format("modbus-tcp:{}:{}", device.host, device.port);
-    auto link = ctx.shared.get_or_create<ModbusLink>(
-        channel, [&] { return ModbusLink::tcp(device.host, device.port); });
-    return std::unique_ptr<drivers::Driver>(
-        std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
-  });
-  registry.add("modbus-rtu", [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
-    const auto* bus = ctx.config.find_bus(device.bus);
-    if (bus == nullptr) {
-      throw std::invalid_argument(
-          fmt::format("device \"{}\": no bus named \"{}\"", device.name, device.bus));
-    }
-    auto channel = fmt::format("modbus-rtu:{}", bus->name);
-    auto link =
-        ctx.shared.get_or_create<ModbusLink>(channel, [&] { return ModbusLink::rtu(*bus); });
-    return std::unique_ptr<drivers::Driver>(
-        std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
-  });
+  const auto schema = make_schema();
+  registry.add({"modbus-tcp", schema,
+                [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
+                  auto channel = fmt::format("modbus-tcp:{}:{}", device.host, device.port);
+                  auto link = ctx.shared.get_or_create<ModbusLink>(
+                      channel, [&] { return ModbusLink::tcp(device.host, device.port); });
+                  return std::unique_ptr<drivers::Driver>(
+                      std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
+                },
+                [](const config::DeviceConfig& device, const config::Config&) {
+                  return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port,
+                                     device.unit_id);
+                }});
+  registry.add({"modbus-rtu", schema,
+                [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
+                  const auto* bus = ctx.config.find_bus(device.bus);
+                  if (bus == nullptr) {
+                    throw std::invalid_argument(
+                        fmt::format("device \"{}\": no bus named \"{}\"", device.name, device.bus));
+                  }
+                  auto channel = fmt::format("modbus-rtu:{}", bus->name);
+                  auto link = ctx.shared.get_or_create<ModbusLink>(
+                      channel, [&] { return ModbusLink::rtu(*bus); });
+                  return std::unique_ptr<drivers::Driver>(
+                      std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
+                },
+                [](const config::DeviceConfig& device, const config::Config& config) {
+                  const auto* bus = config.find_bus(device.bus);
+                  if (bus == nullptr) return device.driver;
+                  return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name,
+                                     bus->port, bus->baud, device.unit_id);
+                }});
 }
 
 }  // namespace fieldgate::modbus

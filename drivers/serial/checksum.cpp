@@ -10,8 +10,6 @@
 namespace fieldgate::serial {
 namespace {
 
-using config::ChecksumFormat;
-using config::ChecksumKind;
 
 std::optional<std::uint32_t> parse_hex(std::string_view digits) {
   std::uint32_t value = 0;
@@ -143,7 +141,7 @@ std::string encode_checksum(ChecksumKind kind, ChecksumFormat format, std::strin
   return kind == ChecksumKind::kCrc16Modbus ? std::string{lo, hi} : std::string{hi, lo};
 }
 
-ChecksumResult verify_checksum(const config::SerialLineConfig& line, std::string_view content,
+ChecksumResult verify_checksum(const SerialLineConfig& line, std::string_view content,
                                std::string_view trailer, char end_byte) {
   const ChecksumKind kind = line.checksum;
   if (kind == ChecksumKind::kNone) return {true, std::string(content), {}};
@@ -153,7 +151,7 @@ ChecksumResult verify_checksum(const config::SerialLineConfig& line, std::string
   std::string covered;
   std::string_view written;
   std::string payload;
-  if (line.checksum_position == config::ChecksumPosition::kAfterEnd) {
+  if (line.checksum_position == ChecksumPosition::kAfterEnd) {
     // STX excluded, ETX included: the usual block check of STX/ETX protocols.
     covered = std::string(content) + end_byte;
     written = trailer;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 
@@ -22,12 +23,11 @@ namespace fieldgate::serial {
 /// The checksum of `covered` written as the frame carries it: two hex digits
 /// for nmea-xor; for the others raw bytes (CRC-16/MODBUS low byte first as in
 /// Modbus RTU, CRC-16/CCITT high byte first) or upper-case hex digits.
-[[nodiscard]] std::string encode_checksum(config::ChecksumKind kind, config::ChecksumFormat format,
+[[nodiscard]] std::string encode_checksum(ChecksumKind kind, ChecksumFormat format,
                                           std::string_view covered);
 
 /// Bytes the written checksum takes (nmea-xor: 3, "*HH").
-[[nodiscard]] std::size_t checksum_length(config::ChecksumKind kind,
-                                          config::ChecksumFormat format) noexcept;
+[[nodiscard]] std::size_t checksum_length(ChecksumKind kind, ChecksumFormat format) noexcept;
 
 struct ChecksumResult {
   bool ok = true;
@@ -38,8 +38,7 @@ struct ChecksumResult {
 /// Checks `content` (a frame without start byte, end byte or delimiter) and,
 /// for position after-end, `trailer` (the bytes after the end byte). Hex
 /// digits are accepted in either case.
-[[nodiscard]] ChecksumResult verify_checksum(const config::SerialLineConfig& line,
-                                             std::string_view content, std::string_view trailer,
-                                             char end_byte);
+[[nodiscard]] ChecksumResult verify_checksum(const SerialLineConfig& line, std::string_view content,
+                                             std::string_view trailer, char end_byte);
 
 }  // namespace fieldgate::serial

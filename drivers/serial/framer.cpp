@@ -12,7 +12,6 @@
 
 namespace fieldgate::serial {
 
-using config::Framing;
 
 namespace {
 
@@ -24,7 +23,7 @@ bool all_line_end(std::string_view s) {
 
 }  // namespace
 
-Framer::Framer(const config::SerialLineConfig& line)
+Framer::Framer(const SerialLineConfig& line)
     : framing_(line.framing),
       // The loader refuses an empty delimiter; be safe anyway. With
       // any-line-end, each line end byte is a one-byte delimiter.
@@ -34,7 +33,7 @@ Framer::Framer(const config::SerialLineConfig& line)
       end_byte_(line.end_byte.value_or(-1)),
       max_content_(static_cast<std::size_t>(line.max_frame)),
       frame_length_(static_cast<std::size_t>(line.frame_length)),
-      trailer_length_(line.checksum_position == config::ChecksumPosition::kAfterEnd
+      trailer_length_(line.checksum_position == ChecksumPosition::kAfterEnd
                           ? checksum_length(line.checksum, line.checksum_format)
                           : 0),
       any_line_end_(line.any_line_end),

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 
@@ -39,7 +40,7 @@ struct Frame {
 
 class Framer {
  public:
-  explicit Framer(const config::SerialLineConfig& line);
+  explicit Framer(const SerialLineConfig& line);
 
   /// Appends `bytes` and returns the frames (and discarded pieces) they complete, in order.
   [[nodiscard]] std::vector<Frame> feed(std::string_view bytes);
@@ -74,7 +75,7 @@ class Framer {
   [[nodiscard]] std::string raw_line(std::size_t begin, std::size_t content_end,
                                      std::size_t end) const;
 
-  config::Framing framing_;
+  Framing framing_;
   std::string delimiter_;
   int start_byte_ = -1;  // -1: none
   int end_byte_ = -1;

@@ -14,8 +14,6 @@
 namespace fieldgate::serial {
 namespace {
 
-using config::ParseMode;
-using config::SerialValueType;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) s.remove_prefix(1);
@@ -62,30 +60,31 @@ Converted scaled(double value, const config::PointConfig& point, std::string_vie
 }  // namespace
 
 FrameParser::FrameParser(const config::DeviceConfig& device)
-    : mode_(device.serial.parse),
-      separator_(device.serial.separator),
-      assign_(device.serial.assign),
+    : mode_(line_of(device).parse),
+      separator_(line_of(device).separator),
+      assign_(line_of(device).assign),
       points_(device.points) {
   if (mode_ != ParseMode::kRegex) return;
-  regex_ = std::make_unique<PcreRegex>(device.serial.pattern);
+  regex_ = std::make_unique<PcreRegex>(line_of(device).pattern);
   for (const auto& point : points_) {
-    const int n = regex_->group_number(point.serial.group);
+    const int n = regex_->group_number(point_of(point).group);
     if (n < 0) {
-      throw std::invalid_argument(fmt::format(
-          "device \"{}\": the pattern has no group named \"{}\"", device.name, point.serial.group));
+      throw std::invalid_argument(
+          fmt::format("device \"{}\": the pattern has no group named \"{}\"", device.name,
+                      point_of(point).group));
     }
     groups_.push_back(n);
   }
 }
 
 PointText FrameParser::finish(const config::PointConfig& point, std::string_view text) const {
-  if (point.serial.split.empty()) return {PointText::State::kText, std::string(text)};
-  const auto parts = split(text, point.serial.split);
-  const auto part = static_cast<std::size_t>(point.serial.part);
+  if (point_of(point).split.empty()) return {PointText::State::kText, std::string(text)};
+  const auto parts = split(text, point_of(point).split);
+  const auto part = static_cast<std::size_t>(point_of(point).part);
   if (part >= parts.size()) {
     return {PointText::State::kError,
             fmt::format("no part {} after splitting \"{}\" at \"{}\"", part, escape_bytes(text),
-                        escape_bytes(point.serial.split))};
+                        escape_bytes(point_of(point).split))};
   }
   return {PointText::State::kText, std::string(parts[part])};
 }
@@ -97,7 +96,7 @@ FrameParser::Result FrameParser::parse(std::string_view payload) const {
     case ParseMode::kFields: {
       const auto fields = split(payload, separator_);
       for (std::size_t i = 0; i < points_.size(); ++i) {
-        const auto index = static_cast<std::size_t>(points_[i].serial.field);
+        const auto index = static_cast<std::size_t>(point_of(points_[i]).field);
         if (index < fields.size()) result.points[i] = finish(points_[i], fields[index]);
       }
       break;
@@ -120,7 +119,7 @@ FrameParser::Result FrameParser::parse(std::string_view payload) const {
       }
       for (std::size_t i = 0; i < points_.size(); ++i) {
         for (const auto& [key, value] : pairs) {
-          if (key == points_[i].serial.key) {
+          if (key == point_of(points_[i]).key) {
             result.points[i] = finish(points_[i], value);
             break;
           }
@@ -147,7 +146,7 @@ FrameParser::Result FrameParser::parse(std::string_view payload) const {
 
 Converted convert(std::string_view raw, const config::PointConfig& point) {
   const std::string_view text = trim(raw);
-  switch (point.serial.type) {
+  switch (point_of(point).type) {
     case SerialValueType::kString:
       return {std::string(raw), {}};
     case SerialValueType::kBool: {

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/reading.hpp"
 #include "drivers/serial/pcre_regex.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate::serial {
 
@@ -40,7 +41,7 @@ class FrameParser {
  private:
   [[nodiscard]] PointText finish(const config::PointConfig& point, std::string_view text) const;
 
-  config::ParseMode mode_;
+  ParseMode mode_;
   std::string separator_;
   std::string assign_;
   std::vector<config::PointConfig> points_;

@@ -2,20 +2,54 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace fieldgate::serial {
 
-PcreRegex::PcreRegex(std::string_view pattern) {
+PcreRegex::Code PcreRegex::compile(std::string_view pattern, PatternInfo& info) {
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), 0,
-                            &error_code, &error_offset, nullptr));
-  if (!code_) {
+  Code code(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), 0,
+                          &error_code, &error_offset, nullptr));
+  if (!code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error_code, message, sizeof message);
+    info.error = reinterpret_cast<const char*>(message);
+    info.offset = error_offset;
+  }
+  return code;
+}
+
+PatternInfo PcreRegex::inspect(std::string_view pattern) {
+  PatternInfo info;
+  const Code code = compile(pattern, info);
+  if (!code) return info;
+  std::uint32_t count = 0;
+  std::uint32_t entry_size = 0;
+  PCRE2_SPTR table = nullptr;
+  pcre2_pattern_info(code.get(), PCRE2_INFO_NAMECOUNT, &count);
+  pcre2_pattern_info(code.get(), PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+  pcre2_pattern_info(code.get(), PCRE2_INFO_NAMETABLE, &table);
+  // Each entry: the group number in two bytes, then the NUL-terminated name;
+  // the table is sorted by name, so reorder by group number.
+  std::vector<std::pair<int, std::string>> groups;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const PCRE2_SPTR entry = table + static_cast<std::size_t>(i) * entry_size;
+    groups.emplace_back((entry[0] << 8) | entry[1], reinterpret_cast<const char*>(entry + 2));
+  }
+  std::sort(groups.begin(), groups.end());
+  for (auto& [number, name] : groups) info.group_names.push_back(std::move(name));
+  return info;
+}
+
+PcreRegex::PcreRegex(std::string_view pattern) {
+  PatternInfo info;
+  code_ = compile(pattern, info);
+  if (!code_) {
     throw std::invalid_argument(fmt::format("regular expression does not compile: {} at offset {}",
-                                            reinterpret_cast<const char*>(message), error_offset));
+                                            info.error, info.offset));
   }
   match_data_.reset(pcre2_match_data_create_from_pattern(code_.get(), nullptr));
   if (!match_data_) throw std::bad_alloc();

@@ -13,11 +13,22 @@
 
 namespace fieldgate::serial {
 
+/// What compiling a pattern said: the schema reports it with the key's
+/// position at load time, so a bad pattern never reaches the driver.
+struct PatternInfo {
+  std::string error;                     // "" when the pattern compiled; else PCRE2's message
+  std::size_t offset = 0;                // where in the pattern PCRE2 gave up (with an error)
+  std::vector<std::string> group_names;  // named capture groups, in pattern order
+};
+
 class PcreRegex {
  public:
   /// Throws std::invalid_argument with PCRE2's message and the offset when the
   /// pattern does not compile (the config loader reports that earlier).
   explicit PcreRegex(std::string_view pattern);
+
+  /// Compiles `pattern` the same way, for its error or its named groups.
+  [[nodiscard]] static PatternInfo inspect(std::string_view pattern);
 
   /// The number of the named group, or -1 when the pattern has none of that name.
   [[nodiscard]] int group_number(const std::string& name) const noexcept;
@@ -35,7 +46,11 @@ class PcreRegex {
   struct MatchDataFree {
     void operator()(pcre2_match_data* p) const noexcept { pcre2_match_data_free(p); }
   };
-  std::unique_ptr<pcre2_code, CodeFree> code_;
+  using Code = std::unique_ptr<pcre2_code, CodeFree>;
+  /// The one place a pattern is compiled; on failure, the error in `info`.
+  static Code compile(std::string_view pattern, PatternInfo& info);
+
+  Code code_;
   std::unique_ptr<pcre2_match_data, MatchDataFree> match_data_;
 };
 

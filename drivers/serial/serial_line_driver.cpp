@@ -14,6 +14,7 @@
 #include "drivers/registry.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/escape.hpp"
+#include "drivers/serial/schema.hpp"
 
 namespace fieldgate::serial {
 namespace {
@@ -21,51 +22,18 @@ namespace {
 using drivers::Clock;
 using std::chrono::milliseconds;
 
-
-std::string line_settings(const config::SerialLineConfig& s) {
+std::string line_settings(const SerialLineConfig& s) {
   return fmt::format("{} {}{}{}", s.baud, s.data_bits,
                      static_cast<char>(std::toupper(config::to_string(s.parity).front())),
                      s.stop_bits);
-}
-
-// The text of a value for a write template: scale and offset inverted, an
-// "int" point as a whole number, a bool as 1 or 0, a string as it is.
-std::optional<std::string> format_write_value(const config::PointConfig& point,
-                                              const Value& value) {
-  switch (point.serial.type) {
-    case config::SerialValueType::kBool:
-      if (const auto* b = std::get_if<bool>(&value)) return std::string(*b ? "1" : "0");
-      return std::nullopt;
-    case config::SerialValueType::kString:
-      if (const auto* s = std::get_if<std::string>(&value)) return *s;
-      return std::nullopt;
-    case config::SerialValueType::kNumber:
-    case config::SerialValueType::kInt:
-      break;
-  }
-  double v = 0;
-  if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    v = static_cast<double>(*i);
-  } else if (const auto* d = std::get_if<double>(&value)) {
-    v = *d;
-  } else {
-    return std::nullopt;
-  }
-  const double raw = (v - point.offset) / point.scale;
-  if (!std::isfinite(raw)) return std::nullopt;
-  if (point.serial.type == config::SerialValueType::kInt) {
-    if (std::abs(raw) >= std::ldexp(1.0, 63)) return std::nullopt;
-    return fmt::format("{}", static_cast<std::int64_t>(std::llround(raw)));
-  }
-  return fmt::format("{}", raw);
 }
 
 }  // namespace
 
 SerialLineDriver::SerialLineDriver(config::DeviceConfig device)
     : device_(std::move(device)),
-      channel_("serial-line:" + device_.serial.port),
-      framer_(device_.serial),
+      channel_("serial-line:" + line_of(device_).port),
+      framer_(line_of(device_)),
       parser_(device_) {}
 
 void SerialLineDriver::close() noexcept {
@@ -75,10 +43,10 @@ void SerialLineDriver::close() noexcept {
 }
 
 std::vector<std::string> SerialLineDriver::describe_plan() const {
-  const auto& s = device_.serial;
+  const auto& s = line_of(device_);
   std::string framing;
   switch (s.framing) {
-    case config::Framing::kDelimiter: {
+    case Framing::kDelimiter: {
       const std::string end = s.any_line_end ? "\\r\\n, \\n or \\r" : escape_bytes(s.delimiter);
       framing =
           s.start_byte
@@ -87,21 +55,21 @@ std::vector<std::string> SerialLineDriver::describe_plan() const {
               : fmt::format("frames ending \"{}\"", end);
       break;
     }
-    case config::Framing::kStartEnd:
+    case Framing::kStartEnd:
       framing = fmt::format("frames \"{}\" ... \"{}\"",
                             escape_bytes(std::string(1, static_cast<char>(*s.start_byte))),
                             escape_bytes(std::string(1, static_cast<char>(*s.end_byte))));
       break;
-    case config::Framing::kFixed:
+    case Framing::kFixed:
       framing = fmt::format("frames of {} bytes", s.frame_length);
       break;
   }
   std::string what = fmt::format("{}, checksum {}, parsed as {}", framing,
-                                 config::to_string(s.checksum), config::to_string(s.parse));
+                                 to_string(s.checksum), to_string(s.parse));
   std::string points;
   for (const auto& p : device_.points) points += (points.empty() ? "" : ", ") + p.name;
   const auto every = config::format_duration(device_.poll_interval);
-  if (s.mode == config::LineMode::kRequest) {
+  if (s.mode == LineMode::kRequest) {
     return {fmt::format("request \"{}\" every {} on {} ({}), reply within {}: {} → {}",
                         escape_bytes(s.request), every, s.port, line_settings(s),
                         config::format_duration(device_.response_timeout), what, points)};
@@ -122,7 +90,7 @@ Batch SerialLineDriver::poll(Clock::time_point now, bool force) {
   ++health_.polls;
   Tally tally;
   try {
-    if (device_.serial.mode == config::LineMode::kRequest) {
+    if (line_of(device_).mode == LineMode::kRequest) {
       poll_request(out, tally);
     } else {
       poll_streaming(now, force, out, tally);
@@ -164,7 +132,7 @@ void SerialLineDriver::settle(const Tally& tally) {
 
 bool SerialLineDriver::ensure_open(std::int64_t ts_ms, Batch& out, Tally& tally) {
   if (port_.is_open()) return true;
-  const std::string error = port_.open(device_.serial.port, device_.serial);
+  const std::string error = port_.open(line_of(device_).port, line_of(device_));
   if (!error.empty()) {
     ++health_.connection_errors;
     tally.failed = true;
@@ -172,8 +140,8 @@ bool SerialLineDriver::ensure_open(std::int64_t ts_ms, Batch& out, Tally& tally)
     fail_all(Quality::kNoConnection, tally.problem, ts_ms, out);
     return false;
   }
-  spdlog::info("{}: {} open ({})", device_.name, device_.serial.port,
-               line_settings(device_.serial));
+  spdlog::info("{}: {} open ({})", device_.name, line_of(device_).port,
+               line_settings(line_of(device_)));
   framer_.reset();
   synced_ = false;
   last_frame_ = Clock::now();  // staleness counts from the moment we listen
@@ -187,7 +155,7 @@ void SerialLineDriver::lose_port(const std::string& why, std::int64_t ts_ms, Bat
   port_.close();
   framer_.reset();
   tally.failed = true;
-  tally.problem = fmt::format("{} lost: {}", device_.serial.port, why);
+  tally.problem = fmt::format("{} lost: {}", line_of(device_).port, why);
   fail_all(Quality::kNoConnection, tally.problem, ts_ms, out);
 }
 
@@ -232,7 +200,7 @@ void SerialLineDriver::handle(const Frame& frame, std::int64_t ts_ms, Batch& out
   if (frame.kind == Frame::Kind::kOversize) {
     refuse(frame,
            fmt::format("longer than max_frame = {} bytes, discarded up to the next frame start",
-                       device_.serial.max_frame),
+                       line_of(device_).max_frame),
            ts_ms, tally);
     return;
   }
@@ -247,9 +215,9 @@ void SerialLineDriver::handle(const Frame& frame, std::int64_t ts_ms, Batch& out
   };
   // Cut out but refused by the framer: a line that ended in another line end.
   if (!frame.problem.empty()) return partial(frame.problem);
-  const char end_byte = static_cast<char>(device_.serial.end_byte.value_or(0));
+  const char end_byte = static_cast<char>(line_of(device_).end_byte.value_or(0));
   const ChecksumResult checked =
-      verify_checksum(device_.serial, frame.content, frame.trailer, end_byte);
+      verify_checksum(line_of(device_), frame.content, frame.trailer, end_byte);
   if (!checked.ok) return partial(checked.error);
   const FrameParser::Result parsed = parser_.parse(checked.payload);
   if (!parsed.matched) return partial("does not match the pattern");
@@ -325,7 +293,7 @@ void SerialLineDriver::poll_streaming(Clock::time_point now, bool force, Batch& 
     return;
   }
 
-  const auto& stale_after = device_.serial.stale_after;
+  const auto& stale_after = line_of(device_).stale_after;
   if (!stale_after || tally.good_frames > 0) return;
   const auto quiet = std::chrono::duration_cast<milliseconds>(now - last_frame_);
   if (quiet < *stale_after) return;
@@ -347,7 +315,7 @@ void SerialLineDriver::poll_request(Batch& out, Tally& tally) {
   framer_.reset();
   synced_ = true;
   ++health_.requests;
-  const auto& request = device_.serial.request;
+  const auto& request = line_of(device_).request;
   if (const auto error = port_.write_all(request, device_.response_timeout); !error.empty()) {
     lose_port(error, ts_ms, out, tally);
     return;
@@ -375,54 +343,16 @@ void SerialLineDriver::poll_request(Batch& out, Tally& tally) {
   fail_all(Quality::kTimeout, tally.problem, unix_ms_now(), out);
 }
 
-drivers::WriteResult SerialLineDriver::write(const std::string& name, const Value& value) {
-  using drivers::WriteStatus;
-  const auto point = std::find_if(device_.points.begin(), device_.points.end(),
-                                  [&](const config::PointConfig& p) { return p.name == name; });
-  if (point == device_.points.end() || !point->write.writable) {
-    return {WriteStatus::kRejected, Quality::kGood, "not writable", {}};
-  }
-  const auto text = format_write_value(*point, value);
-  if (!text) {
-    return {WriteStatus::kRejected,
-            Quality::kGood,
-            fmt::format("expected a value of type {}, got {}",
-                        config::to_string(point->serial.type), format_value(value)),
-            {}};
-  }
-  std::string bytes = point->write.write_template;
-  for (auto at = bytes.find("{value}"); at != std::string::npos;
-       at = bytes.find("{value}", at + text->size())) {
-    bytes.replace(at, 7, *text);
-  }
-  const std::int64_t ts_ms = unix_ms_now();
-  if (!port_.is_open()) {
-    if (const auto error = port_.open(device_.serial.port, device_.serial); !error.empty()) {
-      ++health_.connection_errors;
-      return {
-          WriteStatus::kFailed, Quality::kNoConnection, "no connection: cannot open " + error, {}};
-    }
-    framer_.reset();
-    synced_ = false;
-  }
-  ++health_.requests;
-  if (const auto error = port_.write_all(bytes, device_.response_timeout); !error.empty()) {
-    ++health_.connection_errors;
-    port_.close();
-    framer_.reset();
-    return {WriteStatus::kFailed, Quality::kNoConnection, "no connection: " + error, {}};
-  }
-  raw(escape_bytes(bytes), "sent (write)", ts_ms);
-  return {WriteStatus::kOk,
-          Quality::kGood,
-          "sent; serial-line devices are not read back (the next frames show the value)",
-          {}};
-}
-
 void register_driver(drivers::DriverRegistry& registry) {
-  registry.add("serial-line", [](const config::DeviceConfig& device, drivers::DriverContext&) {
-    return std::unique_ptr<drivers::Driver>(std::make_unique<SerialLineDriver>(device));
-  });
+  registry.add({"serial-line", make_schema(),
+                [](const config::DeviceConfig& device, drivers::DriverContext&) {
+                  return std::unique_ptr<drivers::Driver>(
+                      std::make_unique<SerialLineDriver>(device));
+                },
+                [](const config::DeviceConfig& device, const config::Config&) {
+                  return fmt::format("serial-line on {} ({} baud, {})", line_of(device).port,
+                                     line_of(device).baud, to_string(line_of(device).mode));
+                }});
 }
 
 }  // namespace fieldgate::serial

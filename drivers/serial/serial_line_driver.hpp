@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/serial_port.hpp"
 #include "drivers/driver.hpp"
 #include "drivers/serial/framer.hpp"
 #include "drivers/serial/parser.hpp"
-#include "core/serial_port.hpp"
 
 namespace fieldgate::drivers {
 class DriverRegistry;

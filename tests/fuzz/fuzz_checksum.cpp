@@ -23,9 +23,9 @@
 namespace {
 
 using namespace fieldgate;
-using config::ChecksumFormat;
-using config::ChecksumKind;
-using config::ChecksumPosition;
+using serial::ChecksumFormat;
+using serial::ChecksumKind;
+using serial::ChecksumPosition;
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -36,7 +36,7 @@ std::string lower(std::string s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::FuzzInput in(data, size);
-  config::SerialLineConfig line;
+  serial::SerialLineConfig line;
   const std::uint8_t settings = in.byte();
   line.checksum = static_cast<ChecksumKind>(settings % 5);
   line.checksum_format = (settings & 0x10) != 0 ? ChecksumFormat::kHex : ChecksumFormat::kBinary;

@@ -121,6 +121,7 @@ class Rig {
     config::PointConfig label;
     label.name = "label";
     label.type = config::ValueType::kString;
+    label.value_kind = config::ValueKind::kString;
     label.count = 4;
     label.write.writable = true;
     device.points.push_back(label);

@@ -22,6 +22,7 @@
 #include "drivers/serial/framer.hpp"
 #include "drivers/serial/parser.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace {
 
@@ -60,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   config::Config loaded;
   try {
-    loaded = config::load_config_string(text, "fuzz.toml");
+    loaded = fieldgate::test_support::load_config_string(text, "fuzz.toml");
   } catch (const config::ConfigError& e) {
     FUZZ_CHECK(!e.issues().empty());
     for (const config::ConfigIssue& issue : e.issues()) {
@@ -74,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!device.points.empty());
     if (device.driver == "serial-line") {
       // Throws for a pattern or group the loader should have refused.
-      const serial::Framer framer(device.serial);
+      const serial::Framer framer(serial::line_of(device));
       const serial::FrameParser parser(device);
       (void)framer;
       (void)parser;

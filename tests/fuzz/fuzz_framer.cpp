@@ -28,15 +28,15 @@
 
 namespace {
 
-using fieldgate::config::ChecksumFormat;
-using fieldgate::config::ChecksumKind;
-using fieldgate::config::ChecksumPosition;
-using fieldgate::config::Framing;
-using fieldgate::config::SerialLineConfig;
+using fieldgate::serial::ChecksumFormat;
+using fieldgate::serial::ChecksumKind;
+using fieldgate::serial::ChecksumPosition;
 using fieldgate::serial::Frame;
 using fieldgate::serial::Framer;
+using fieldgate::serial::Framing;
+using fieldgate::serial::SerialLineConfig;
 
-// A configuration as the loader would accept it (config/loader_serial.cpp).
+// A configuration as the loader would accept it (drivers/serial/schema.cpp).
 SerialLineConfig make_config(fieldgate::fuzz::FuzzInput& in) {
   SerialLineConfig c;
   const std::uint8_t framing = in.byte();

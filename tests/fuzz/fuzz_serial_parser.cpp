@@ -29,7 +29,7 @@
 namespace {
 
 using namespace fieldgate;
-using config::SerialValueType;
+using serial::SerialValueType;
 
 double finite_or(double v, double fallback) {
   return std::isfinite(v) && v != 0 ? v : fallback;
@@ -40,7 +40,7 @@ void check_converted(const serial::Converted& c, const config::PointConfig& poin
     FUZZ_CHECK(std::holds_alternative<std::monostate>(c.value));
     return;
   }
-  switch (point.serial.type) {
+  switch (serial::point_of(point).type) {
     case SerialValueType::kString:
       FUZZ_CHECK(std::holds_alternative<std::string>(c.value));
       break;
@@ -66,23 +66,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   device.name = "fuzz";
   device.driver = "serial-line";
   const std::uint8_t mode = in.byte();
-  device.serial.parse = static_cast<config::ParseMode>(mode % 3);
-  device.serial.separator = in.text(8);
-  device.serial.assign = (mode & 0x80) != 0 ? device.serial.separator : in.text(8);
-  if (device.serial.separator.empty()) device.serial.separator = ",";  // the loader's rule
-  if (device.serial.assign.empty()) device.serial.assign = "=";
-  if (device.serial.parse == config::ParseMode::kRegex) device.serial.pattern = in.text(64);
+  serial::edit_line_of(device).parse = static_cast<serial::ParseMode>(mode % 3);
+  serial::edit_line_of(device).separator = in.text(8);
+  serial::edit_line_of(device).assign =
+      (mode & 0x80) != 0 ? serial::line_of(device).separator : in.text(8);
+  if (serial::line_of(device).separator.empty())
+    serial::edit_line_of(device).separator = ",";  // the loader's rule
+  if (serial::line_of(device).assign.empty()) serial::edit_line_of(device).assign = "=";
+  if (serial::line_of(device).parse == serial::ParseMode::kRegex)
+    serial::edit_line_of(device).pattern = in.text(64);
 
   const int points = 1 + in.byte() % 4;
   for (int i = 0; i < points; ++i) {
     config::PointConfig p;
     p.name = "p" + std::to_string(i);
-    p.serial.type = static_cast<SerialValueType>(in.byte() % 4);
-    p.serial.field = in.byte() % 16;
-    p.serial.key = in.text(8);
-    p.serial.group = in.text(8);
-    p.serial.split = in.text(4);
-    p.serial.part = in.byte() % 4;
+    serial::edit_point_of(p).type = static_cast<SerialValueType>(in.byte() % 4);
+    serial::edit_point_of(p).field = in.byte() % 16;
+    serial::edit_point_of(p).key = in.text(8);
+    serial::edit_point_of(p).group = in.text(8);
+    serial::edit_point_of(p).split = in.text(4);
+    serial::edit_point_of(p).part = in.byte() % 4;
     p.scale = finite_or(std::bit_cast<double>(in.u64()), 1.0);
     p.offset = finite_or(std::bit_cast<double>(in.u64()), 0.0);
     device.points.push_back(std::move(p));
@@ -93,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     parser = std::make_unique<serial::FrameParser>(device);
   } catch (const std::invalid_argument&) {
-    FUZZ_CHECK(device.serial.parse == config::ParseMode::kRegex);
+    FUZZ_CHECK(serial::line_of(device).parse == serial::ParseMode::kRegex);
     return 0;
   }
   const serial::FrameParser::Result result = parser->parse(payload);

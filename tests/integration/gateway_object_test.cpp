@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "queue/queue_db.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/support/mosquitto.hpp"
 #include "tests/support/mqtt_helpers.hpp"
 #include "tests/support/process.hpp"
@@ -90,7 +91,7 @@ TEST(GatewayObjectTest, StartReloadStopDeliversOrKeepsEveryReading) {
   options.config_path = path.string();
   options.log_level_from_config = false;  // the test's log level stays
   {
-    gateway::Gateway gateway(options, std::make_shared<config::Config>(config::load_config(path)));
+    gateway::Gateway gateway(options, std::make_shared<config::Config>(test_support::load_config(path)));
     ASSERT_EQ(gateway.start(), gateway::kExitOk);
     ASSERT_TRUE(tick_until(
         gateway, [&] { return readings.messages().size() >= 5; }, seconds(20)));

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/serial_line_driver.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/pty.hpp"
 
@@ -29,7 +30,7 @@ config::DeviceConfig device_from(const std::string& port, const std::string& key
   const auto text =
       fmt::format("[[devices]]\nname = \"dev\"\ndriver = \"serial-line\"\nport = \"{}\"\n{}\n{}",
                   port, keys, points);
-  return config::load_config_string(text, "inline.toml").devices.at(0);
+  return fieldgate::test_support::load_config_string(text, "inline.toml").devices.at(0);
 }
 
 constexpr const char* kCardioKeys = R"(
@@ -279,8 +280,8 @@ unit = "kg"
 )";
 
 std::string scale_reply(const std::string& content, bool corrupt = false) {
-  std::string crc = serial::encode_checksum(config::ChecksumKind::kCrc16Modbus,
-                                            config::ChecksumFormat::kBinary, content + "\x03");
+  std::string crc = serial::encode_checksum(serial::ChecksumKind::kCrc16Modbus,
+                                            serial::ChecksumFormat::kBinary, content + "\x03");
   if (corrupt) crc[0] = static_cast<char>(crc[0] ^ 0x40);
   return "\x02" + content + "\x03" + crc;
 }
@@ -404,7 +405,7 @@ scale = 0.1
   (void)poll_due(driver);
   const auto frame = [](const std::string& digits) {
     return "\xAA" + digits +
-           serial::encode_checksum(config::ChecksumKind::kSum8, config::ChecksumFormat::kBinary,
+           serial::encode_checksum(serial::ChecksumKind::kSum8, serial::ChecksumFormat::kBinary,
                                    digits);
   };
   pty.write("\x01" + frame("0123") + frame("0456"));

@@ -10,13 +10,14 @@
 #include "config/config.hpp"
 #include "core/reading.hpp"
 #include "drivers/registry.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::testing {
 
 class InlineGateway {
  public:
   explicit InlineGateway(const std::string& toml)
-      : config_(config::load_config_string(toml, "inline.toml")),
+      : config_(fieldgate::test_support::load_config_string(toml, "inline.toml")),
         registry_(drivers::make_default_registry()),
         drivers_(drivers::create_drivers(config_, registry_, shared_)) {}
 

@@ -2,6 +2,7 @@
 // and ts), its bounds for hostile input (size, UTF-8, nesting, ts), and the
 // checks a value must pass (writable, kind, min/max, allowed).
 #include "gateway/command_check.hpp"
+#include "tests/support/config_loading.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,10 +24,12 @@ config::DeviceConfig modbus_device() {
   return d;
 }
 
-config::PointConfig writable(config::ValueType type) {
+// A writable point that takes `kind` (what the driver's schema derives from
+// the point's type: a Modbus int16 or a serial-line int take numbers, ...).
+config::PointConfig writable(config::ValueKind kind) {
   config::PointConfig p;
   p.name = "p";
-  p.type = type;
+  p.value_kind = kind;
   p.write.writable = true;
   return p;
 }
@@ -161,7 +164,7 @@ TEST(CommandCheckTest, JsonForLogNeverThrowsAndIsBounded) {
 }
 
 TEST(CommandCheckTest, NothingIsWritableUnlessConfigured) {
-  config::PointConfig p = writable(config::ValueType::kUInt16);
+  config::PointConfig p = writable(config::ValueKind::kNumber);
   p.write.writable = false;
   Value v = std::int64_t{1};
   EXPECT_EQ(check_write(modbus_device(), p, v),
@@ -169,7 +172,7 @@ TEST(CommandCheckTest, NothingIsWritableUnlessConfigured) {
 }
 
 TEST(CommandCheckTest, LimitsAndAllowedValues) {
-  auto p = writable(config::ValueType::kInt16);
+  auto p = writable(config::ValueKind::kNumber);
   p.write.min = 5;
   p.write.max = 30;
   Value v = 21.5;
@@ -183,14 +186,14 @@ TEST(CommandCheckTest, LimitsAndAllowedValues) {
   v = true;
   EXPECT_EQ(check_write(modbus_device(), p, v), "expected a number, got true");
 
-  auto mode = writable(config::ValueType::kUInt16);
+  auto mode = writable(config::ValueKind::kNumber);
   mode.write.allowed = {1.0, 2.0, 5.0};
   v = std::int64_t{2};
   EXPECT_EQ(check_write(modbus_device(), mode, v), "");
   v = std::int64_t{3};
   EXPECT_EQ(check_write(modbus_device(), mode, v), "not allowed: 3 is not one of 1, 2, 5");
 
-  auto text = writable(config::ValueType::kString);
+  auto text = writable(config::ValueKind::kString);
   text.write.allowed = {std::string("auto"), std::string("manual")};
   v = std::string("manual");
   EXPECT_EQ(check_write(modbus_device(), text, v), "");
@@ -200,7 +203,7 @@ TEST(CommandCheckTest, LimitsAndAllowedValues) {
 }
 
 TEST(CommandCheckTest, BoolPointsTakeOnOffAndOneZero) {
-  auto relay = writable(config::ValueType::kBool);
+  auto relay = writable(config::ValueKind::kBool);
   for (const auto& [given, expected] :
        std::vector<std::pair<Value, bool>>{{Value(true), true},
                                            {Value(std::int64_t{0}), false},
@@ -223,11 +226,22 @@ TEST(CommandCheckTest, SerialLinePointsUseTheirOwnTypes) {
   config::DeviceConfig d;
   d.name = "scale";
   d.driver = "serial-line";
-  config::PointConfig p;
-  p.name = "tare";
-  p.serial.type = config::SerialValueType::kInt;
-  p.write.writable = true;
-  p.write.max = 100;
+  const config::PointConfig p = fieldgate::test_support::load_config_string(R"(
+[[devices]]
+name = "scale"
+driver = "serial-line"
+port = "/dev/ttyUSB0"
+[[devices.points]]
+name = "tare"
+field = 0
+type = "int"
+writable = true
+write_template = "T{value}"
+max = 100
+)",
+                                                                            "t.toml")
+                                    .devices.at(0)
+                                    .points.at(0);
   Value v = std::int64_t{50};
   EXPECT_EQ(check_write(d, p, v), "");
   v = std::int64_t{101};

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
@@ -94,7 +95,7 @@ TEST(ConfigBounds, EveryDurationLoadsAtItsEndsAndIsRefusedBeyond) {
                               : b.key == "reconnect_max" ? "\nreconnect_min = \"1ms\""
                                                          : "";
     for (const std::string& ok : {b.min, b.max}) {
-      EXPECT_NO_THROW((void)load_config_string(
+      EXPECT_NO_THROW((void)fieldgate::test_support::load_config_string(
           with_key(b.table, fmt::format("{} = \"{}\"{}", b.key, ok, extra)), "t.toml"))
           << b.key << " = " << ok;
     }
@@ -112,7 +113,7 @@ TEST(ConfigBounds, EveryDurationLoadsAtItsEndsAndIsRefusedBeyond) {
 TEST(ConfigBounds, EverySizeLoadsAtItsEndsAndIsRefusedBeyond) {
   for (const Bound& b : kSizes) {
     for (const std::string& ok : {b.min, b.max}) {
-      EXPECT_NO_THROW((void)load_config_string(
+      EXPECT_NO_THROW((void)fieldgate::test_support::load_config_string(
           with_key(b.table, fmt::format("{} = \"{}\"", b.key, ok)), "t.toml"))
           << b.key << " = " << ok;
     }
@@ -155,11 +156,11 @@ TEST(ConfigBounds, NamesAndUnitsHaveAMaximumLengthAndAreNotQuotedBack) {
             std::string::npos);
   EXPECT_LT(errors.size(), 1000u) << "a name or unit was quoted back";
   // 128 bytes and 64 bytes are fine.
-  EXPECT_NO_THROW(
-      (void)load_config_string(with_key("point", fmt::format("unit = \"{}\"", std::string(64, 'u')))
-                                   .replace(with_key("point", "").find("name = \"voltage\""), 16,
-                                            fmt::format("name = \"{}\"", std::string(128, 'v'))),
-                               "t.toml"));
+  EXPECT_NO_THROW((void)fieldgate::test_support::load_config_string(
+      with_key("point", fmt::format("unit = \"{}\"", std::string(64, 'u')))
+          .replace(with_key("point", "").find("name = \"voltage\""), 16,
+                   fmt::format("name = \"{}\"", std::string(128, 'v'))),
+      "t.toml"));
 }
 
 // One device with one writable point, under `topic`.
@@ -192,8 +193,8 @@ TEST(ConfigBounds, NoTopicCanExceedMqttsLimit) {
                 "template or the names in it)");
   // The command topics: "<topic>/set" and "<topic>/set/result".
   const std::string at_limit = std::string(65535 - 11 - 2, 'x') + "/{point}";  // + "/p/set/result"
-  EXPECT_NO_THROW(
-      (void)load_config_string(topic_config("topic = \"" + at_limit + "\"", "d", "p"), "t.toml"));
+  EXPECT_NO_THROW((void)fieldgate::test_support::load_config_string(
+      topic_config("topic = \"" + at_limit + "\"", "d", "p"), "t.toml"));
   EXPECT_EQ(errors_of(topic_config("topic = \"" + at_limit + "\"", "d", "pq")),
             "t.toml:3:9: mqtt.topic: devices[0].points[0] (d/pq)'s result topic is 65536 bytes "
             "long; MQTT allows at most 65535 (shorten the template or the names in it)");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -40,7 +41,7 @@ std::vector<fs::path> driver_samples() {
 
 void expect_loads(const fs::path& file) {
   try {
-    const Config config = load_config(file.string());
+    const Config config = fieldgate::test_support::load_config(file.string());
     EXPECT_FALSE(config.devices.empty()) << file;
     for (const DeviceConfig& device : config.devices) {
       EXPECT_FALSE(device.points.empty()) << file << ": " << device.name;
@@ -71,13 +72,15 @@ TEST(ConfigExamplesTest, EveryDriverSampleLoads) {
 TEST(ConfigExamplesTest, TcpExampleUsesTheDocumentedDefaults) {
   // The examples are documentation: check the values a technician relies on.
   ::unsetenv("METER_PORT");
-  const Config c = load_config((kSourceDir / "config/examples/power-meter-tcp.toml").string());
+  const Config c = fieldgate::test_support::load_config(
+      (kSourceDir / "config/examples/power-meter-tcp.toml").string());
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].driver, "modbus-tcp");
   EXPECT_EQ(c.devices[0].host, "127.0.0.1");
   EXPECT_EQ(c.devices[0].port, 5020);
   ::setenv("METER_PORT", "15020", 1);
-  EXPECT_EQ(load_config((kSourceDir / "config/examples/power-meter-tcp.toml").string())
+  EXPECT_EQ(fieldgate::test_support::load_config(
+                (kSourceDir / "config/examples/power-meter-tcp.toml").string())
                 .devices.at(0)
                 .port,
             15020);
@@ -86,7 +89,8 @@ TEST(ConfigExamplesTest, TcpExampleUsesTheDocumentedDefaults) {
 
 TEST(ConfigExamplesTest, RtuExampleIs9600Baud8N1Unit1) {
   ::unsetenv("METER_TTY");
-  const Config c = load_config((kSourceDir / "config/examples/power-meter-rtu.toml").string());
+  const Config c = fieldgate::test_support::load_config(
+      (kSourceDir / "config/examples/power-meter-rtu.toml").string());
   ASSERT_EQ(c.buses.size(), 1u);
   EXPECT_EQ(c.buses[0].port, "/dev/ttyUSB0");
   EXPECT_EQ(c.buses[0].baud, 9600);

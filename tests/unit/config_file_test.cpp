@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "config/file_read.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -126,7 +127,7 @@ TEST(LoadConfig, AFifoOrADeviceAsTheConfigIsAnErrorNamingTheFile) {
   const std::string fifo = dir.fifo("gateway.toml");
   const std::string message = without_hanging(fifo, [&]() -> std::string {
     try {
-      (void)load_config(fifo);
+      (void)fieldgate::test_support::load_config(fifo);
     } catch (const ConfigError& e) {
       return e.what();
     }
@@ -135,7 +136,7 @@ TEST(LoadConfig, AFifoOrADeviceAsTheConfigIsAnErrorNamingTheFile) {
   EXPECT_EQ(message,
             fifo + ": cannot read the file: it is a FIFO (named pipe), not a regular file");
   try {
-    (void)load_config("/dev/zero");
+    (void)fieldgate::test_support::load_config("/dev/zero");
     ADD_FAILURE() << "/dev/zero loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
@@ -148,7 +149,7 @@ TEST(LoadConfig, AConfigAboveFourMiBIsRefused) {
   // Valid TOML all the way: only the size is wrong.
   const std::string path = dir.write("big.toml", std::string(kMaxConfigBytes + 1, '#'));
   try {
-    (void)load_config(path);
+    (void)fieldgate::test_support::load_config(path);
     ADD_FAILURE() << "a file above the bound loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -52,7 +53,7 @@ TEST_P(ConfigGoldenTest, ReportsExactlyTheExpectedIssues) {
   std::string actual;
   try {
     // The file name as a user would pass it from inside the case directory.
-    (void)load_config_string(read_file(input), "gateway.toml");
+    (void)fieldgate::test_support::load_config_string(read_file(input), "gateway.toml");
     actual = "(loaded without error)";
   } catch (const ConfigError& e) {
     actual = e.what();

@@ -1,6 +1,6 @@
-// load_config(): the happy path, every key and default, ${ENV} in values, and
-// the shape of ConfigIssue / ConfigError. Error cases with exact messages live
-// in tests/testcases/ (config_golden_test.cpp).
+// load_config(): the happy path, every key and default, ${ENV} in values,
+// and the shape of ConfigIssue / ConfigError. Error cases with exact messages live in
+// tests/testcases/ (config_golden_test.cpp).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
@@ -125,7 +126,7 @@ class ConfigLoaderTest : public ::testing::Test {
 };
 
 TEST_F(ConfigLoaderTest, LoadsEveryKey) {
-  const Config c = load_config_string(kFullConfig, "full.toml");
+  const Config c = fieldgate::test_support::load_config_string(kFullConfig, "full.toml");
   EXPECT_EQ(c.path, "full.toml");
   EXPECT_EQ(c.gateway.name, "plant-3.gw");
   EXPECT_EQ(c.gateway.log_level, "debug");
@@ -213,7 +214,7 @@ TEST_F(ConfigLoaderTest, LoadsEveryKey) {
 }
 
 TEST_F(ConfigLoaderTest, AppliesDefaults) {
-  const Config c = load_config_string(R"toml(
+  const Config c = fieldgate::test_support::load_config_string(R"toml(
 [[buses]]
 name = "b"
 port = "/dev/ttyUSB0"
@@ -224,7 +225,7 @@ driver = "modbus-rtu"
 bus = "b"
 points = [{ name = "p", kind = "holding", address = 7 }]
 )toml",
-                                      "t.toml");
+                                                               "t.toml");
   EXPECT_EQ(c.gateway.name, "fieldgate");
   EXPECT_EQ(c.gateway.log_level, "info");
   const BusConfig& b = c.buses.at(0);
@@ -264,7 +265,7 @@ TEST_F(ConfigLoaderTest, SubstitutesEnvironmentInEveryKindOfValue) {
   ::setenv("FIELDGATE_TEST_SCALE", "0.5", 1);
   ::setenv("FIELDGATE_TEST_BOOL", "true", 1);
   ::setenv("FIELDGATE_TEST_TYPE", "int32", 1);
-  const Config c = load_config_string(R"toml(
+  const Config c = fieldgate::test_support::load_config_string(R"toml(
 [[devices]]
 name = "${FIELDGATE_TEST_NAME:-meter}"
 driver = "modbus-tcp"
@@ -279,7 +280,7 @@ poll_interval = "${FIELDGATE_TEST_POLL:-2s}"
   type = "${FIELDGATE_TEST_TYPE}"
   scale = "${FIELDGATE_TEST_SCALE}"
 )toml",
-                                      "t.toml");
+                                                               "t.toml");
   ::unsetenv("FIELDGATE_TEST_SCALE");
   ::unsetenv("FIELDGATE_TEST_BOOL");
   ::unsetenv("FIELDGATE_TEST_TYPE");
@@ -332,7 +333,7 @@ unit_id = 250
 points = [{ name = "p", kind = "coil", address = 0 }]
 )toml"),
             "t.toml:6:11: devices[0].unit_id: expected an integer 0..247 or 255, got 250");
-  const Config c = load_config_string(R"toml(
+  const Config c = fieldgate::test_support::load_config_string(R"toml(
 [[devices]]
 name = "d"
 driver = "modbus-tcp"
@@ -340,7 +341,7 @@ host = "h"
 unit_id = 255
 points = [{ name = "p", kind = "coil", address = 0 }]
 )toml",
-                                      "t.toml");
+                                                               "t.toml");
   EXPECT_EQ(c.devices.at(0).unit_id, 255);
 }
 
@@ -367,12 +368,12 @@ TEST_F(ConfigLoaderTest, LoadsFromAFileAndNamesItInIssues) {
                          "points = [{ name = \"p\", kind = \"input\", address = 1 }]\n";
   std::ofstream(bad) << "[gateway]\nnmae = \"x\"\n";
 
-  const Config c = load_config(good);
+  const Config c = fieldgate::test_support::load_config(good);
   EXPECT_EQ(c.path, good);
   EXPECT_EQ(c.devices.at(0).host, "h");
 
   try {
-    (void)load_config(bad);
+    (void)fieldgate::test_support::load_config(bad);
     ADD_FAILURE() << "bad.toml loaded";
   } catch (const ConfigError& e) {
     ASSERT_EQ(e.issues().size(), 2u);
@@ -387,13 +388,13 @@ TEST_F(ConfigLoaderTest, LoadsFromAFileAndNamesItInIssues) {
 
   const std::string missing = (dir / "missing.toml").string();
   try {
-    (void)load_config(missing);
+    (void)fieldgate::test_support::load_config(missing);
     ADD_FAILURE() << "missing.toml loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), (missing + ": cannot open the file: No such file or directory").c_str());
   }
   try {
-    (void)load_config(dir.string());
+    (void)fieldgate::test_support::load_config(dir.string());
     ADD_FAILURE() << "a directory loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(

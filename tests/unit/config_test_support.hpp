@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 
@@ -13,7 +14,7 @@ namespace fieldgate::config {
 /// line, loaded as "t.toml". Fails the calling test when it loads.
 inline std::string errors_of(const std::string& toml) {
   try {
-    (void)load_config_string(toml, "t.toml");
+    (void)fieldgate::test_support::load_config_string(toml, "t.toml");
   } catch (const ConfigError& e) {
     return e.what();
   }

@@ -1,7 +1,7 @@
-// load_config() of the uplink's tables: [store], [mqtt], [mqtt.tls] and the
-// MQTT keys of devices and points — every key, every default, and the errors
-// that are clearer as assertions than as golden files. More error cases with
-// exact messages are in tests/testcases/ (config_golden_test.cpp).
+// load_config() of the uplink's tables: [store], [mqtt], [mqtt.tls] and
+// the MQTT keys of devices and points — every key, every default, and the errors that are clearer
+// as assertions than as golden files. More error cases with exact messages are in tests/testcases/
+// (config_golden_test.cpp).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
@@ -40,7 +41,7 @@ host = "h"
 )toml";
 
 Config load(const std::string& toml) {
-  return load_config_string(toml, "t.toml");
+  return fieldgate::test_support::load_config_string(toml, "t.toml");
 }
 
 TEST(ConfigUplinkTest, LoadsEveryStoreAndMqttKey) {

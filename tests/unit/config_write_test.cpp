@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
@@ -19,13 +20,13 @@ host = "127.0.0.1"
 )";
 
 TEST(ConfigWriteTest, PointsAreReadOnlyByDefault) {
-  const auto c = load_config_string(kDevice + R"(
+  const auto c = fieldgate::test_support::load_config_string(kDevice + R"(
 [[devices.points]]
 name = "relay_1"
 kind = "coil"
 address = 0
 )",
-                                    "t.toml");
+                                                             "t.toml");
   const auto& w = c.devices[0].points[0].write;
   EXPECT_FALSE(w.writable);
   EXPECT_FALSE(w.min);
@@ -38,7 +39,7 @@ address = 0
 }
 
 TEST(ConfigWriteTest, ReadsEveryWriteKey) {
-  const auto c = load_config_string(R"(
+  const auto c = fieldgate::test_support::load_config_string(R"(
 [mqtt]
 command_qos = 2
 command_max_age = "3s"
@@ -69,7 +70,7 @@ address = 8
 writable = true
 allowed = [true]
 )",
-                                    "t.toml");
+                                                             "t.toml");
   EXPECT_EQ(c.mqtt.command_qos, 2);
   EXPECT_EQ(c.mqtt.command_max_age, Duration(3000));
   EXPECT_EQ(c.mqtt.command_max_size, 4096u);
@@ -88,7 +89,7 @@ allowed = [true]
 }
 
 TEST(ConfigWriteTest, SerialLinePointWithATemplate) {
-  const auto c = load_config_string(R"(
+  const auto c = fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "scale"
 driver = "serial-line"
@@ -100,7 +101,7 @@ writable = true
 min = 0
 write_template = "T {value}\r\n"
 )",
-                                    "t.toml");
+                                                             "t.toml");
   EXPECT_EQ(c.devices[0].points[0].write.write_template, "T {value}\r\n");
   EXPECT_EQ(c.devices[0].points[0].write.min, 0.0);
 }

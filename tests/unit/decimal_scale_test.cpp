@@ -18,6 +18,7 @@
 #include "drivers/decimal_scale.hpp"
 #include "drivers/modbus/codec.hpp"
 #include "drivers/serial/parser.hpp"
+#include "drivers/serial/settings.hpp"
 
 namespace fieldgate {
 namespace {
@@ -195,9 +196,9 @@ TEST(DecimalScale, DecimalTextIsReadExactly) {
 TEST(DecimalScale, SerialTextIsScaledInDecimalToo) {
   config::PointConfig point;
   point.scale = 0.1;
-  point.serial.type = config::SerialValueType::kInt;
+  serial::edit_point_of(point).type = serial::SerialValueType::kInt;
   EXPECT_EQ(fmt::format("{}", std::get<double>(serial::convert("353", point).value)), "35.3");
-  point.serial.type = config::SerialValueType::kNumber;
+  serial::edit_point_of(point).type = serial::SerialValueType::kNumber;
   EXPECT_EQ(fmt::format("{}", std::get<double>(serial::convert(" 35.37 ", point).value)), "3.537");
   point.scale = 1.0;  // unscaled: the text's own double, untouched
   EXPECT_EQ(std::get<double>(serial::convert("0.30000000000000004", point).value),

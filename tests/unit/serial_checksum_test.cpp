@@ -10,10 +10,6 @@
 namespace fieldgate::serial {
 namespace {
 
-using config::ChecksumFormat;
-using config::ChecksumKind;
-using config::ChecksumPosition;
-
 TEST(SerialChecksumTest, KnownCheckValues) {
   EXPECT_EQ(crc16_modbus("123456789"), 0x4B37);  // CRC-16/MODBUS check value
   EXPECT_EQ(crc16_ccitt("123456789"), 0x29B1);   // CRC-16/CCITT-FALSE check value
@@ -24,7 +20,7 @@ TEST(SerialChecksumTest, KnownCheckValues) {
 }
 
 TEST(SerialChecksumTest, NmeaSentenceFromTheStandardVerifies) {
-  config::SerialLineConfig line;
+  serial::SerialLineConfig line;
   line.checksum = ChecksumKind::kNmeaXor;
   const auto r = verify_checksum(
       line, "$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47", "", 0);
@@ -33,7 +29,7 @@ TEST(SerialChecksumTest, NmeaSentenceFromTheStandardVerifies) {
 }
 
 TEST(SerialChecksumTest, NmeaCardioLineAndItsFailures) {
-  config::SerialLineConfig line;
+  serial::SerialLineConfig line;
   line.checksum = ChecksumKind::kNmeaXor;
   const std::string body = "HR,72,SPO2,98,RESP,16,NIBP,120/80";
   const std::string good = "$" + body + "*" + encode_checksum(ChecksumKind::kNmeaXor, {}, body);
@@ -72,7 +68,7 @@ class SerialChecksumKindsTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(SerialChecksumKindsTest, EncodedChecksumVerifiesAndACorruptedByteDoesNot) {
   const Case c = GetParam();
-  config::SerialLineConfig line;
+  serial::SerialLineConfig line;
   line.checksum = c.kind;
   line.checksum_format = c.format;
   line.checksum_position = c.position;
@@ -125,7 +121,7 @@ TEST(SerialChecksumTest, BinaryByteOrders) {
 }
 
 TEST(SerialChecksumTest, NoneKeepsTheContent) {
-  config::SerialLineConfig line;
+  serial::SerialLineConfig line;
   const auto r = verify_checksum(line, "anything", "", 0);
   EXPECT_TRUE(r.ok);
   EXPECT_EQ(r.payload, "anything");

@@ -8,10 +8,20 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "drivers/serial/settings.hpp"
+#include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
 namespace {
 
+using serial::ChecksumFormat;
+using serial::ChecksumKind;
+using serial::ChecksumPosition;
+using serial::Framing;
+using serial::LineMode;
+using serial::ParseMode;
+using serial::SerialLineConfig;
+using serial::SerialValueType;
 using std::chrono::milliseconds;
 
 constexpr const char* kEveryKey = R"toml(
@@ -56,11 +66,11 @@ qos = 2
 )toml";
 
 TEST(SerialConfigTest, EveryKeyIsRead) {
-  const Config c = load_config_string(kEveryKey, "inline.toml");
+  const Config c = fieldgate::test_support::load_config_string(kEveryKey, "inline.toml");
   ASSERT_EQ(c.devices.size(), 1u);
   const DeviceConfig& d = c.devices[0];
   EXPECT_EQ(d.driver, "serial-line");
-  const SerialLineConfig& s = d.serial;
+  const SerialLineConfig& s = serial::line_of(d);
   EXPECT_EQ(s.port, "/dev/ttyS4");
   EXPECT_EQ(s.baud, 19200);
   EXPECT_EQ(s.parity, Parity::kEven);
@@ -86,10 +96,10 @@ TEST(SerialConfigTest, EveryKeyIsRead) {
 
   ASSERT_EQ(d.points.size(), 1u);
   const PointConfig& p = d.points[0];
-  EXPECT_EQ(p.serial.key, "BP");
-  EXPECT_EQ(p.serial.split, "/");
-  EXPECT_EQ(p.serial.part, 0);
-  EXPECT_EQ(p.serial.type, SerialValueType::kInt);
+  EXPECT_EQ(serial::point_of(p).key, "BP");
+  EXPECT_EQ(serial::point_of(p).split, "/");
+  EXPECT_EQ(serial::point_of(p).part, 0);
+  EXPECT_EQ(serial::point_of(p).type, SerialValueType::kInt);
   EXPECT_EQ(p.scale, 2.0);
   EXPECT_EQ(p.offset, 1.5);
   EXPECT_EQ(p.unit, "mmHg");
@@ -99,7 +109,7 @@ TEST(SerialConfigTest, EveryKeyIsRead) {
 }
 
 TEST(SerialConfigTest, DefaultsAreAStreamingLineOf8N1FieldsAt9600Baud) {
-  const Config c = load_config_string(R"(
+  const Config c = fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "gps"
 driver = "serial-line"
@@ -108,8 +118,8 @@ port = "/dev/ttyUSB0"
 name = "lat"
 field = 2
 )",
-                                      "inline.toml");
-  const SerialLineConfig& s = c.devices.at(0).serial;
+                                                               "inline.toml");
+  const SerialLineConfig& s = serial::line_of(c.devices.at(0));
   EXPECT_EQ(s.baud, 9600);
   EXPECT_EQ(s.parity, Parity::kNone);
   EXPECT_EQ(s.data_bits, 8);
@@ -124,12 +134,12 @@ field = 2
   EXPECT_EQ(s.parse, ParseMode::kFields);
   EXPECT_EQ(s.separator, ",");
   EXPECT_FALSE(s.stale_after);
-  EXPECT_EQ(c.devices[0].points.at(0).serial.field, 2);
-  EXPECT_EQ(c.devices[0].points[0].serial.type, SerialValueType::kNumber);
+  EXPECT_EQ(serial::point_of(c.devices[0].points.at(0)).field, 2);
+  EXPECT_EQ(serial::point_of(c.devices[0].points[0]).type, SerialValueType::kNumber);
 }
 
 TEST(SerialConfigTest, RegexPatternWithNamedGroupsLoads) {
-  const Config c = load_config_string(R"(
+  const Config c = fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "scale"
 driver = "serial-line"
@@ -140,14 +150,14 @@ pattern = '^(?<sign>[+-])(?<kg>\d+\.\d+)'
 name = "weight"
 group = "kg"
 )",
-                                      "inline.toml");
-  EXPECT_EQ(c.devices.at(0).serial.pattern, R"(^(?<sign>[+-])(?<kg>\d+\.\d+))");
-  EXPECT_EQ(c.devices[0].points.at(0).serial.group, "kg");
+                                                               "inline.toml");
+  EXPECT_EQ(serial::line_of(c.devices.at(0)).pattern, R"(^(?<sign>[+-])(?<kg>\d+\.\d+))");
+  EXPECT_EQ(serial::point_of(c.devices[0].points.at(0)).group, "kg");
 }
 
 TEST(SerialConfigTest, ErrorsPointAtTheValueWithFileLineAndColumn) {
   try {
-    (void)load_config_string(R"(
+    (void)fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "m"
 driver = "serial-line"
@@ -158,7 +168,7 @@ pattern = '(?<hr>\d+'
 name = "hr"
 group = "hr"
 )",
-                             "ward.toml");
+                                                      "ward.toml");
     FAIL() << "loaded a pattern that does not compile";
   } catch (const ConfigError& e) {
     ASSERT_EQ(e.issues().size(), 1u) << e.what();
@@ -189,13 +199,15 @@ field = 0
     text.replace(text.find("%START%"), 7, start);
     return text;
   };
-  const Config c = load_config_string(with(""), "t.toml");
-  EXPECT_TRUE(c.devices.at(0).serial.any_line_end);
-  EXPECT_TRUE(
-      load_config_string(with("start_byte = \"$\""), "t.toml").devices.at(0).serial.any_line_end);
+  const Config c = fieldgate::test_support::load_config_string(with(""), "t.toml");
+  EXPECT_TRUE(serial::line_of(c.devices.at(0)).any_line_end);
+  EXPECT_TRUE(serial::line_of(
+                  fieldgate::test_support::load_config_string(with("start_byte = \"$\""), "t.toml")
+                      .devices.at(0))
+                  .any_line_end);
   // A line end byte cannot start a frame whose end is any line end.
   try {
-    (void)load_config_string(with("start_byte = \"\\r\""), "t.toml");
+    (void)fieldgate::test_support::load_config_string(with("start_byte = \"\\r\""), "t.toml");
     FAIL() << "loaded";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
@@ -203,7 +215,7 @@ field = 0
                  "delimiter \"any-line-end\", got 0x0D");
   }
   // An ordinary delimiter is not a line-end set, and is at most 16 bytes.
-  EXPECT_FALSE(load_config_string(R"(
+  EXPECT_FALSE(serial::line_of(fieldgate::test_support::load_config_string(R"(
 [[devices]]
 name = "probe"
 driver = "serial-line"
@@ -213,30 +225,30 @@ delimiter = "\r\n"
 name = "t"
 field = 0
 )",
-                                  "t.toml")
-                   .devices.at(0)
-                   .serial.any_line_end);
+                                                                           "t.toml")
+                                   .devices.at(0))
+                   .any_line_end);
 }
 
 TEST(SerialConfigTest, CardioExampleIsAStreamingNmeaMonitorPublishedAtQos2) {
   ::unsetenv("MONITOR_TTY");
-  const Config c = load_config(
+  const Config c = fieldgate::test_support::load_config(
       (std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples/cardio-monitor.toml")
           .string());
   ASSERT_EQ(c.devices.size(), 1u);
   const DeviceConfig& d = c.devices[0];
   EXPECT_EQ(d.driver, "serial-line");
-  EXPECT_EQ(d.serial.port, "/dev/ttyUSB0");
-  EXPECT_EQ(d.serial.checksum, ChecksumKind::kNmeaXor);
-  EXPECT_EQ(d.serial.delimiter, "\r\n");
-  EXPECT_EQ(d.serial.start_byte, '$');
+  EXPECT_EQ(serial::line_of(d).port, "/dev/ttyUSB0");
+  EXPECT_EQ(serial::line_of(d).checksum, ChecksumKind::kNmeaXor);
+  EXPECT_EQ(serial::line_of(d).delimiter, "\r\n");
+  EXPECT_EQ(serial::line_of(d).start_byte, '$');
   EXPECT_EQ(d.qos, 2);
   EXPECT_EQ(d.topic, "{site}/{device}/{point}");
   EXPECT_EQ(c.gateway.site, "ward-3");
-  EXPECT_TRUE(d.serial.stale_after);
+  EXPECT_TRUE(serial::line_of(d).stale_after);
   ASSERT_EQ(d.points.size(), 5u);
-  EXPECT_EQ(d.points[3].serial.key, "NIBP");
-  EXPECT_EQ(d.points[4].serial.part, 1);
+  EXPECT_EQ(serial::point_of(d.points[3]).key, "NIBP");
+  EXPECT_EQ(serial::point_of(d.points[4]).part, 1);
 }
 
 }  // namespace

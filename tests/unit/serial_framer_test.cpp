@@ -14,9 +14,9 @@ namespace {
 using Kind = Frame::Kind;
 using namespace std::literals;
 
-config::SerialLineConfig delimited(std::string delimiter, int max_frame = 64) {
-  config::SerialLineConfig c;
-  c.framing = config::Framing::kDelimiter;
+serial::SerialLineConfig delimited(std::string delimiter, int max_frame = 64) {
+  serial::SerialLineConfig c;
+  c.framing = serial::Framing::kDelimiter;
   c.delimiter = std::move(delimiter);
   c.max_frame = max_frame;
   return c;
@@ -283,9 +283,9 @@ TEST(SerialFramerTest, OversizeEndingInHalfADelimiterKeepsTheNextFrame) {
   EXPECT_EQ(contents(frames), (std::vector<std::string>{"ok"}));
 }
 
-config::SerialLineConfig stx_etx() {
-  config::SerialLineConfig c;
-  c.framing = config::Framing::kStartEnd;
+serial::SerialLineConfig stx_etx() {
+  serial::SerialLineConfig c;
+  c.framing = serial::Framing::kStartEnd;
   c.start_byte = 0x02;
   c.end_byte = 0x03;
   c.max_frame = 16;
@@ -318,11 +318,11 @@ TEST(SerialFramerTest, StartEndSplitAcrossReadsAndCutShortFrames) {
 
 TEST(SerialFramerTest, StartEndChecksumAfterTheEndByteIsWaitedFor) {
   auto c = stx_etx();
-  c.checksum = config::ChecksumKind::kCrc16Modbus;
-  c.checksum_position = config::ChecksumPosition::kAfterEnd;
+  c.checksum = serial::ChecksumKind::kCrc16Modbus;
+  c.checksum_position = serial::ChecksumPosition::kAfterEnd;
   Framer framer(c);
   const std::string crc =
-      encode_checksum(c.checksum, config::ChecksumFormat::kBinary, std::string("DATA\x03"));
+      encode_checksum(c.checksum, serial::ChecksumFormat::kBinary, std::string("DATA\x03"));
   auto frames = framer.feed(
       "\x02"
       "DATA\x03" +
@@ -355,8 +355,8 @@ TEST(SerialFramerTest, StartEndOversizeIsDiscardedUpToTheNextStart) {
 // once. Both ways now give the same frames and hold nothing oversize.
 TEST(SerialFramerTest, StartEndOversizeIsNotHeldWhileItsChecksumIsComing) {
   auto c = stx_etx();
-  c.checksum = config::ChecksumKind::kCrc16Modbus;
-  c.checksum_position = config::ChecksumPosition::kAfterEnd;
+  c.checksum = serial::ChecksumKind::kCrc16Modbus;
+  c.checksum_position = serial::ChecksumPosition::kAfterEnd;
   Framer framer(c);
   auto frames = framer.feed(
       "\x02"
@@ -372,8 +372,8 @@ TEST(SerialFramerTest, StartEndOversizeIsNotHeldWhileItsChecksumIsComing) {
 }
 
 TEST(SerialFramerTest, FixedLengthFrames) {
-  config::SerialLineConfig c;
-  c.framing = config::Framing::kFixed;
+  serial::SerialLineConfig c;
+  c.framing = serial::Framing::kFixed;
   c.frame_length = 4;
   Framer framer(c);
   auto frames = framer.feed("ABCDEFG");
@@ -383,8 +383,8 @@ TEST(SerialFramerTest, FixedLengthFrames) {
 }
 
 TEST(SerialFramerTest, FixedLengthWithStartByteResynchronises) {
-  config::SerialLineConfig c;
-  c.framing = config::Framing::kFixed;
+  serial::SerialLineConfig c;
+  c.framing = serial::Framing::kFixed;
   c.frame_length = 4;
   c.start_byte = 0xAA;
   Framer framer(c);

@@ -12,8 +12,6 @@
 namespace fieldgate::serial {
 namespace {
 
-using config::ParseMode;
-using config::SerialValueType;
 using State = PointText::State;
 
 config::PointConfig point(const std::string& name) {
@@ -26,7 +24,7 @@ config::DeviceConfig device(ParseMode mode) {
   config::DeviceConfig d;
   d.name = "dev";
   d.driver = "serial-line";
-  d.serial.parse = mode;
+  serial::edit_line_of(d).parse = mode;
   return d;
 }
 
@@ -42,10 +40,10 @@ std::vector<std::string> texts(const FrameParser::Result& r) {
 
 TEST(SerialParserTest, FieldsByIndexWithMissingTrailingFields) {
   auto d = device(ParseMode::kFields);
-  d.serial.separator = ";";
+  serial::edit_line_of(d).separator = ";";
   for (int i : {0, 2, 5}) {
     d.points.push_back(point("f" + std::to_string(i)));
-    d.points.back().serial.field = i;
+    serial::edit_point_of(d.points.back()).field = i;
   }
   const FrameParser parser(d);
   EXPECT_EQ(texts(parser.parse("a;b;c")), (std::vector<std::string>{"a", "c", "<absent>"}));
@@ -54,11 +52,11 @@ TEST(SerialParserTest, FieldsByIndexWithMissingTrailingFields) {
 
 TEST(SerialParserTest, KeyValuePairsInAnyOrder) {
   auto d = device(ParseMode::kKeyValue);
-  d.serial.separator = " ";
-  d.serial.assign = "=";
+  serial::edit_line_of(d).separator = " ";
+  serial::edit_line_of(d).assign = "=";
   for (const char* key : {"T", "RH", "P"}) {
     d.points.push_back(point(key));
-    d.points.back().serial.key = key;
+    serial::edit_point_of(d.points.back()).key = key;
   }
   const FrameParser parser(d);
   EXPECT_EQ(texts(parser.parse("RH=45.2 T=21.5 X=9")),
@@ -67,18 +65,18 @@ TEST(SerialParserTest, KeyValuePairsInAnyOrder) {
 
 TEST(SerialParserTest, KeyValueAlternatingWhenAssignEqualsSeparator) {
   auto d = device(ParseMode::kKeyValue);
-  d.serial.separator = ",";
-  d.serial.assign = ",";
+  serial::edit_line_of(d).separator = ",";
+  serial::edit_line_of(d).assign = ",";
   for (const char* key : {"HR", "SPO2", "NIBP"}) {
     d.points.push_back(point(key));
-    d.points.back().serial.key = key;
+    serial::edit_point_of(d.points.back()).key = key;
   }
   // One field split into two points: systolic and diastolic.
   d.points.push_back(point("dia"));
-  d.points.back().serial.key = "NIBP";
-  d.points.back().serial.split = "/";
-  d.points.back().serial.part = 1;
-  d.points[2].serial.split = "/";
+  serial::edit_point_of(d.points.back()).key = "NIBP";
+  serial::edit_point_of(d.points.back()).split = "/";
+  serial::edit_point_of(d.points.back()).part = 1;
+  serial::edit_point_of(d.points[2]).split = "/";
   const FrameParser parser(d);
   EXPECT_EQ(texts(parser.parse("HR,72,SPO2,98,RESP,16,NIBP,120/80")),
             (std::vector<std::string>{"72", "98", "120", "80"}));
@@ -91,11 +89,11 @@ TEST(SerialParserTest, KeyValueAlternatingWhenAssignEqualsSeparator) {
 
 TEST(SerialParserTest, RegexNamedGroupsAndAnOptionalGroup) {
   auto d = device(ParseMode::kRegex);
-  d.serial.pattern =
+  serial::edit_line_of(d).pattern =
       R"(^(?<sign>[+-])\s*(?<weight>\d+\.\d+)\s*(?<unit>kg|lb)(?:\s+(?<stable>ST|US))?$)";
   for (const char* g : {"weight", "unit", "stable"}) {
     d.points.push_back(point(g));
-    d.points.back().serial.group = g;
+    serial::edit_point_of(d.points.back()).group = g;
   }
   const FrameParser parser(d);
   const auto r = parser.parse("+ 12.345 kg ST");
@@ -108,18 +106,18 @@ TEST(SerialParserTest, RegexNamedGroupsAndAnOptionalGroup) {
 
 TEST(SerialParserTest, RegexErrorsAreRefusedAtConstruction) {
   auto d = device(ParseMode::kRegex);
-  d.serial.pattern = "(?<a>\\d+";
+  serial::edit_line_of(d).pattern = "(?<a>\\d+";
   d.points.push_back(point("a"));
-  d.points.back().serial.group = "a";
+  serial::edit_point_of(d.points.back()).group = "a";
   EXPECT_THROW(FrameParser{d}, std::invalid_argument);
-  d.serial.pattern = "(?<a>\\d+)";
-  d.points.back().serial.group = "b";
+  serial::edit_line_of(d).pattern = "(?<a>\\d+)";
+  serial::edit_point_of(d.points.back()).group = "b";
   EXPECT_THROW(FrameParser{d}, std::invalid_argument);
 }
 
 TEST(SerialParserTest, ConvertNumbersWithScaleAndOffset) {
   auto p = point("t");
-  p.serial.type = SerialValueType::kNumber;
+  serial::edit_point_of(p).type = SerialValueType::kNumber;
   EXPECT_EQ(std::get<double>(convert(" 21.5 ", p).value), 21.5);
   EXPECT_EQ(std::get<double>(convert("+7", p).value), 7.0);
   p.scale = 0.1;
@@ -136,12 +134,12 @@ TEST(SerialParserTest, ConvertNumbersWithScaleAndOffset) {
 // not after scale and offset ("1e308" × 10) became an infinite reading.
 TEST(SerialParserTest, ConvertRefusesANumberThatOverflowsWhenScaled) {
   auto p = point("t");
-  p.serial.type = SerialValueType::kNumber;
+  serial::edit_point_of(p).type = SerialValueType::kNumber;
   p.scale = 10;
   const auto big = convert("1e308", p);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(big.value));
   EXPECT_NE(big.error.find("within range"), std::string::npos) << big.error;
-  p.serial.type = SerialValueType::kInt;
+  serial::edit_point_of(p).type = SerialValueType::kInt;
   p.scale = 1e300;
   EXPECT_TRUE(std::holds_alternative<std::monostate>(convert("1000000000", p).value));
   EXPECT_DOUBLE_EQ(std::get<double>(convert("9", p).value), 9e300);
@@ -149,7 +147,7 @@ TEST(SerialParserTest, ConvertRefusesANumberThatOverflowsWhenScaled) {
 
 TEST(SerialParserTest, ConvertIntegersStayIntegersWithoutScale) {
   auto p = point("hr");
-  p.serial.type = SerialValueType::kInt;
+  serial::edit_point_of(p).type = SerialValueType::kInt;
   EXPECT_EQ(std::get<std::int64_t>(convert("72", p).value), 72);
   EXPECT_EQ(std::get<std::int64_t>(convert("-3", p).value), -3);
   EXPECT_FALSE(convert("72.5", p).error.empty());
@@ -160,12 +158,12 @@ TEST(SerialParserTest, ConvertIntegersStayIntegersWithoutScale) {
 
 TEST(SerialParserTest, ConvertBoolsAndStrings) {
   auto p = point("b");
-  p.serial.type = SerialValueType::kBool;
+  serial::edit_point_of(p).type = SerialValueType::kBool;
   for (const char* t : {"1", "true", "ON", "yes"}) EXPECT_TRUE(std::get<bool>(convert(t, p).value));
   for (const char* f : {"0", "False", "off", "NO"})
     EXPECT_FALSE(std::get<bool>(convert(f, p).value));
   EXPECT_FALSE(convert("2", p).error.empty());
-  p.serial.type = SerialValueType::kString;
+  serial::edit_point_of(p).type = SerialValueType::kString;
   EXPECT_EQ(std::get<std::string>(convert("SN-42 ", p).value), "SN-42 ");
 }
 

@@ -49,8 +49,8 @@ TEST(SerialSimTest, SentencesCarryAValidNmeaChecksum) {
   const std::string line = CardioMonitor::sentence(v);
   EXPECT_EQ(line.substr(0, line.find('*')), "$HR,72,SPO2,98,RESP,16,NIBP,120/80");
   EXPECT_EQ(line.substr(line.size() - 2), "\r\n");
-  config::SerialLineConfig c;
-  c.checksum = config::ChecksumKind::kNmeaXor;
+  serial::SerialLineConfig c;
+  c.checksum = serial::ChecksumKind::kNmeaXor;
   const auto r = serial::verify_checksum(c, line.substr(0, line.size() - 2), "", 0);
   EXPECT_TRUE(r.ok) << r.error;
 }

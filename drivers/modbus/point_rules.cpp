@@ -1,4 +1,4 @@
-#include "config/point_rules.hpp"
+#include "drivers/modbus/point_rules.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace fieldgate::config {
+namespace fieldgate::modbus {
 namespace {
 
 constexpr std::int64_t kLastAddress = 65535;
@@ -90,4 +90,4 @@ std::vector<KeyProblem> check_point_rules(const PointFacts& f) {
   return out;
 }
 
-}  // namespace fieldgate::config
+}  // namespace fieldgate::modbus

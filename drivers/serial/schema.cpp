@@ -1,4 +1,4 @@
-#include "config/loader_serial.hpp"
+#include "drivers/serial/schema.hpp"
 
 #include <fmt/format.h>
 
@@ -12,12 +12,37 @@
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
 #include "config/schema.hpp"
-#include "config/serial_pattern.hpp"
+#include "config/toml_section.hpp"
+#include "drivers/serial/checksum.hpp"
+#include "drivers/serial/pcre_regex.hpp"
+#include "drivers/serial/schema_points.hpp"
+#include "drivers/serial/settings.hpp"
 
-namespace fieldgate::config {
+namespace fieldgate::serial {
 namespace {
 
-constexpr std::int64_t kLargestFrame = 65536;
+using namespace config;  // NOLINT(google-build-using-namespace): the schema's vocabulary
+
+constexpr std::string_view kDriver = "serial-line";
+constexpr std::array<std::string_view, 1> kNames{kDriver};
+constexpr auto kDeviceKeys = std::to_array<std::string_view>(
+    {"port",         "baud",       "parity",    "data_bits",         "stop_bits",
+     "flow_control", "framing",    "delimiter", "start_byte",        "end_byte",
+     "frame_length", "max_frame",  "checksum",  "checksum_position", "checksum_format",
+     "parse",        "separator",  "assign",    "pattern",           "mode",
+     "request",      "stale_after"});
+constexpr auto kPointKeys = std::to_array<std::string_view>(
+    {"type", "field", "key", "group", "split", "part", "write_template"});
+
+constexpr std::array kFlowControls{FlowControl::kNone, FlowControl::kRtsCts, FlowControl::kXonXoff};
+constexpr std::array kFramings{Framing::kDelimiter, Framing::kStartEnd, Framing::kFixed};
+constexpr std::array kChecksumKinds{ChecksumKind::kNone, ChecksumKind::kNmeaXor,
+                                    ChecksumKind::kCrc16Modbus, ChecksumKind::kCrc16Ccitt,
+                                    ChecksumKind::kSum8};
+constexpr std::array kChecksumPositions{ChecksumPosition::kEnd, ChecksumPosition::kAfterEnd};
+constexpr std::array kChecksumFormats{ChecksumFormat::kBinary, ChecksumFormat::kHex};
+constexpr std::array kParseModes{ParseMode::kKeyValue, ParseMode::kFields, ParseMode::kRegex};
+constexpr std::array kLineModes{LineMode::kStreaming, LineMode::kRequest};
 constexpr std::string_view kByteExpected =
     "a byte: an integer 0..255 such as 0x02, or a one-character string such as \"$\"";
 
@@ -62,23 +87,6 @@ std::optional<int> byte_value(Section& s, std::string_view key) {
 std::string byte_name(int b) {
   if (b >= 0x20 && b < 0x7f) return quote(std::string(1, static_cast<char>(b)));
   return fmt::format("0x{:02X}", b);
-}
-
-// Bytes a checksum of this kind occupies in the frame, as written (the same
-// rule as drivers/serial/checksum.hpp; config/ does not link drivers/).
-int checksum_size(ChecksumKind kind, ChecksumFormat format) {
-  switch (kind) {
-    case ChecksumKind::kNone:
-      return 0;
-    case ChecksumKind::kNmeaXor:
-      return 3;  // "*HH"
-    case ChecksumKind::kSum8:
-      return format == ChecksumFormat::kHex ? 2 : 1;
-    case ChecksumKind::kCrc16Modbus:
-    case ChecksumKind::kCrc16Ccitt:
-      return format == ChecksumFormat::kHex ? 4 : 2;
-  }
-  return 0;
 }
 
 void check_framing_keys(Section& s, const SerialLineConfig& c) {
@@ -171,7 +179,7 @@ void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) 
         break;
       }
       if (c.pattern.empty()) break;  // reported by the read
-      PatternInfo info = inspect_pattern(c.pattern);
+      PatternInfo info = PcreRegex::inspect(c.pattern);
       if (!info.error.empty()) {
         s.report("pattern", fmt::format("regular expression {} does not compile: {} at offset {}",
                                         quote(c.pattern), info.error, info.offset));
@@ -179,34 +187,6 @@ void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) 
         ctx.groups = std::move(info.group_names);
       }
       break;
-    }
-  }
-}
-
-}  // namespace
-
-void reject_modbus_device_keys(Section& s) {
-  for (std::string_view key : kModbusOnlyDeviceKeys) {
-    if (key == "host") {
-      s.reject(key, "only allowed for driver \"modbus-tcp\"");
-    } else if (key == "bus") {
-      s.reject(key, "only allowed for driver \"modbus-rtu\"");
-    } else {
-      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
-    }
-  }
-}
-
-void reject_serial_device_keys(Section& s, std::string_view driver) {
-  for (std::string_view key : kSerialOnlyDeviceKeys) {
-    const bool line_setting =
-        key == "baud" || key == "parity" || key == "data_bits" || key == "stop_bits";
-    if (line_setting && driver == kModbusRtu) {
-      s.reject(key,
-               "only allowed for driver \"serial-line\" (a Modbus RTU device takes the line "
-               "settings of the [[buses]] entry it names)");
-    } else {
-      s.reject(key, "only allowed for driver \"serial-line\"");
     }
   }
 }
@@ -260,7 +240,8 @@ SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
   if (framing_ok) check_framing_keys(s, c);
   if (framing_ok && checksum_ok && position_ok) check_checksum_fit(s, c, format_ok);
   if (framing_ok && checksum_ok && format_ok && c.framing == Framing::kFixed && frame_length) {
-    const int overhead = checksum_size(c.checksum, c.checksum_format) + (c.start_byte ? 1 : 0);
+    const int overhead =
+        static_cast<int>(checksum_length(c.checksum, c.checksum_format)) + (c.start_byte ? 1 : 0);
     if (c.frame_length <= overhead) {
       s.report("frame_length",
                fmt::format("expected more than the {} bytes of start byte and checksum, got {}",
@@ -293,87 +274,43 @@ SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
   return ctx;
 }
 
-PointConfig read_serial_point(Section& s, const SerialPointContext& ctx) {
-  PointConfig p;
-  p.pos = s.pos();
-  assign(p.name, s.name("name", Need::kRequired));
-  for (std::string_view key : kModbusOnlyPointKeys) {
-    if (key == "interval") {
-      s.reject(key,
-               "not allowed for driver \"serial-line\" (every point comes from the same frames; "
-               "set poll_interval on the device)");
-    } else {
-      s.reject(key, "only allowed for the Modbus drivers (\"modbus-tcp\", \"modbus-rtu\")");
-    }
-  }
-  const auto type = s.choice("type", kSerialValueTypes);
-  assign(p.serial.type, type);
-  const auto scale = s.number("scale");
-  const auto offset = s.number("offset");
-  assign(p.scale, scale);
-  assign(p.offset, offset);
-  assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
-  read_point_uplink(s, p);
-  const auto field = s.integer("field", 0, kLargestFrame);
-  assign(p.serial.field, field);
-  assign(p.serial.key, s.non_empty_string("key", Need::kOptional));
-  const auto group = s.non_empty_string("group", Need::kOptional);
-  assign(p.serial.group, group);
-  assign(p.serial.split, s.non_empty_string("split", Need::kOptional));
-  assign(p.serial.part, s.integer("part", 0, kLargestFrame));
+class PointsOfDevice final : public PointReader {
+ public:
+  explicit PointsOfDevice(SerialPointContext context) : context_(std::move(context)) {}
+  PointConfig read(Section& s) override { return read_serial_point(s, context_); }
 
-  if (ctx.parse) {
-    constexpr std::array<std::string_view, 3> kSources{"field", "key", "group"};
-    const std::size_t wanted = *ctx.parse == ParseMode::kFields     ? 0
-                               : *ctx.parse == ParseMode::kKeyValue ? 1
-                                                                    : 2;
-    const std::string mode = quote(to_string(*ctx.parse));
-    for (std::size_t i = 0; i < kSources.size(); ++i) {
-      if (i != wanted) {
-        s.reject(kSources[i], fmt::format("not used with the device's parse = {} (use {})", mode,
-                                          kSources[wanted]));
-      } else if (!s.has(kSources[i])) {
-        s.missing(kSources[i],
-                  fmt::format("parse {} takes each point's value from a {}", mode, kSources[i]));
-      }
-    }
-    if (wanted == 0 && field && ctx.last_field && *field > *ctx.last_field) {
-      s.report("field",
-               fmt::format("field {} cannot exist: a frame of at most {} bytes has at most {} "
-                           "fields separated by {}",
-                           *field, ctx.largest_frame, *ctx.last_field + 1, quote(ctx.separator)));
-    }
-    if (wanted == 2 && group && ctx.groups &&
-        std::find(ctx.groups->begin(), ctx.groups->end(), *group) == ctx.groups->end()) {
-      s.report("group", ctx.groups->empty()
-                            ? fmt::format("the pattern has no group named {} (it has no named "
-                                          "groups; write (?<{}>...))",
-                                          quote(*group), *group)
-                            : fmt::format("the pattern has no group named {} (its groups: {})",
-                                          quote(*group), fmt::join(*ctx.groups, ", ")));
-    }
+ private:
+  SerialPointContext context_;
+};
+
+class Schema final : public DriverSchema {
+ public:
+  std::span<const std::string_view> names() const override { return kNames; }
+  std::span<const std::string_view> device_keys() const override { return kDeviceKeys; }
+  std::span<const std::string_view> point_keys() const override { return kPointKeys; }
+  std::string foreign_key_message(std::string_view) const override {
+    return "only allowed for driver \"serial-line\"";
   }
-  if (!s.has("split")) {
-    s.reject("part", "only allowed with split");
-  } else if (!s.has("part")) {
-    s.missing("part", "split needs part: 0 for the first piece, 1 for the second, ...");
+
+  std::unique_ptr<PointReader> read_device(Section& s, std::string_view,
+                                           DeviceConfig& device) const override {
+    auto line = std::make_shared<SerialLineConfig>();
+    auto points = std::make_unique<PointsOfDevice>(read_serial_line(s, *line));
+    device.settings = std::move(line);
+    return points;
   }
-  if (scale && (*scale == 0 || !std::isfinite(*scale))) {
-    s.report("scale", fmt::format("expected a non-zero finite number, got {}", *scale));
+
+  void check_device(const Config&, const DeviceConfig& device, const std::string& key_base,
+                    DeviceChecks& checks) const override {
+    // The device owns its port like a bus does: nobody else may talk on it.
+    checks.claim_port(line_of(device).port, key_base + ".port", device.pos);
   }
-  if (offset && !std::isfinite(*offset)) {
-    s.report("offset", fmt::format("expected a finite number, got {}", *offset));
-  }
-  if (type && (*type == SerialValueType::kBool || *type == SerialValueType::kString)) {
-    const std::string why = fmt::format("not allowed for type {}", quote(to_string(*type)));
-    s.reject("scale", why);
-    s.reject("offset", why);
-  }
-  // The type's default when absent; nullopt when it was invalid (reported).
-  const auto line_type = type || s.has("type") ? type : std::optional(p.serial.type);
-  p.write = read_point_write(s, WriteContext{true, std::nullopt, std::nullopt, line_type});
-  s.check_unknown_keys();
-  return p;
+};
+
+}  // namespace
+
+std::shared_ptr<const config::DriverSchema> make_schema() {
+  return std::make_shared<const Schema>();
 }
 
-}  // namespace fieldgate::config
+}  // namespace fieldgate::serial

@@ -1,6 +1,6 @@
 // Rules that combine several keys of one [[devices.points]] table: type vs
 // kind, which keys a type allows, address + length, the device's request size.
-// Kept apart from TOML so they read as a list of rules. Private to config/.
+// Kept apart from TOML so they read as a list of rules. Used by schema.cpp.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,10 @@
 
 #include "config/config.hpp"
 
-namespace fieldgate::config {
+namespace fieldgate::modbus {
+
+using config::RegisterKind;
+using config::ValueType;
 
 /// What the loader read from one point table. A value is nullopt when it was
 /// absent or invalid (already reported); rules that need it are then skipped.
@@ -40,4 +43,4 @@ struct KeyProblem {
 
 [[nodiscard]] std::vector<KeyProblem> check_point_rules(const PointFacts& facts);
 
-}  // namespace fieldgate::config
+}  // namespace fieldgate::modbus
