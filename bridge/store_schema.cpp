@@ -13,25 +13,23 @@
 namespace fieldgate::bridge::schema {
 namespace {
 
+// A reading's row: the columns of `readings`, and the first columns of
+// `dead_letters`, whose rows are readings moved whole plus why and when.
+constexpr const char* kReadingColumns =
+    "seq INTEGER PRIMARY KEY, device TEXT NOT NULL, point TEXT NOT NULL, ts_ms INTEGER NOT NULL, "
+    "quality INTEGER NOT NULL, value_kind INTEGER NOT NULL, value, unit TEXT NOT NULL, "
+    "error TEXT NOT NULL, size INTEGER NOT NULL";
 
 // Version 1. `value` has no declared type on purpose: each row keeps the
 // storage class it was bound with (NULL, INTEGER, REAL, TEXT). The ts_ms index
 // serves max_age expiry and the oldest/newest figures of stats without a scan.
 void migrate_to_v1(sqlite3* db) {
-  sqlite::exec(db,
-               "CREATE TABLE readings ("
-               " seq INTEGER PRIMARY KEY,"
-               " device TEXT NOT NULL,"
-               " point TEXT NOT NULL,"
-               " ts_ms INTEGER NOT NULL,"
-               " quality INTEGER NOT NULL,"
-               " value_kind INTEGER NOT NULL,"
-               " value,"
-               " unit TEXT NOT NULL,"
-               " error TEXT NOT NULL,"
-               " size INTEGER NOT NULL);"
-               "CREATE INDEX readings_by_ts ON readings(ts_ms);"
-               "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;");
+  sqlite::exec(db, fmt::format("CREATE TABLE readings ({});"
+                               "CREATE INDEX readings_by_ts ON readings(ts_ms);"
+                               "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+                               "WITHOUT ROWID;",
+                               kReadingColumns)
+                       .c_str());
   sqlite::exec(db, fmt::format("INSERT INTO meta(key, value) VALUES ('{}', 1), ('{}', 0), "
                                "('{}', 0), ('{}', 0), ('{}', 0), ('{}', {});",
                                kMetaNextSeq, kMetaDroppedOldest, kMetaDroppedNewest,
@@ -45,20 +43,10 @@ void migrate_to_v1(sqlite3* db) {
 // leave `readings` so that they never block the readings behind them, and are
 // kept here, with the reason, for `fieldgate queue` to show, export and purge.
 void migrate_to_v2(sqlite3* db) {
-  sqlite::exec(db,
-               "CREATE TABLE dead_letters ("
-               " seq INTEGER PRIMARY KEY,"
-               " device TEXT NOT NULL,"
-               " point TEXT NOT NULL,"
-               " ts_ms INTEGER NOT NULL,"
-               " quality INTEGER NOT NULL,"
-               " value_kind INTEGER NOT NULL,"
-               " value,"
-               " unit TEXT NOT NULL,"
-               " error TEXT NOT NULL,"
-               " size INTEGER NOT NULL,"
-               " reason TEXT NOT NULL,"
-               " dead_ms INTEGER NOT NULL);");
+  sqlite::exec(db, fmt::format("CREATE TABLE dead_letters ({}, reason TEXT NOT NULL, dead_ms "
+                               "INTEGER NOT NULL);",
+                               kReadingColumns)
+                       .c_str());
   sqlite::exec(db, fmt::format("INSERT OR IGNORE INTO meta(key, value) VALUES ('{}', 0), "
                                "('{}', 0), ('{}', 0);",
                                kMetaDeadLettered, kMetaDeadDropped, kMetaRefusedOversize)

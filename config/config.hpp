@@ -234,7 +234,7 @@ struct PointConfig {
 
 struct DeviceConfig {
   std::string name;
-  std::string driver;  // registry name: "modbus-tcp", "modbus-rtu", ...
+  std::string driver;  // the registry name written in `driver = "..."`
   // modbus-tcp
   std::string host;
   int port = 502;

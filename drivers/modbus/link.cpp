@@ -11,6 +11,13 @@
 #include "core/serial_port.hpp"
 
 namespace fieldgate::modbus {
+
+Quality quality_of_errno(int err) noexcept {
+  if (err == ETIMEDOUT) return Quality::kTimeout;
+  if (err >= EMBXILFUN && err <= EMBXGTAR) return Quality::kException;
+  if (err >= EMBBADCRC && err <= EMBBADSLAVE) return Quality::kBadResponse;
+  return Quality::kNoConnection;
+}
 namespace {
 
 void set_timeout(modbus_t* ctx, config::Duration d,

@@ -10,8 +10,14 @@
 #include <modbus/modbus.h>
 
 #include "config/config.hpp"
+#include "core/reading.hpp"
 
 namespace fieldgate::modbus {
+
+/// Sorts the errno of a failed libmodbus call into a reading's quality: a
+/// timeout, a Modbus exception (EMBXILFUN..EMBXGTAR), a frame refused (CRC,
+/// length, unit id), or else a lost connection.
+[[nodiscard]] Quality quality_of_errno(int err) noexcept;
 
 struct ModbusContextDeleter {
   void operator()(modbus_t* ctx) const noexcept;

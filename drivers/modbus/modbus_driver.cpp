@@ -19,14 +19,6 @@ namespace {
 
 using config::RegisterKind;
 
-/// Sorts a libmodbus errno into a reading quality.
-Quality classify(int err) {
-  if (err == ETIMEDOUT) return Quality::kTimeout;
-  if (err >= EMBXILFUN && err <= EMBXGTAR) return Quality::kException;
-  if (err >= EMBBADCRC && err <= EMBBADSLAVE) return Quality::kBadResponse;
-  return Quality::kNoConnection;
-}
-
 std::string point_names(const ReadRequest& request, const config::DeviceConfig& device) {
   std::string names;
   for (auto index : request.points) {
@@ -127,29 +119,23 @@ ModbusDriver::Outcome ModbusDriver::execute(const ReadRequest& request,
     ++health_.requests;
     int rc = -1;
     auto* ctx = link_->context();
-    switch (request.kind) {
-      case RegisterKind::kHolding:
-        registers.resize(static_cast<std::size_t>(request.count));
-        rc = modbus_read_registers(ctx, request.start, request.count, registers.data());
-        break;
-      case RegisterKind::kInput:
-        registers.resize(static_cast<std::size_t>(request.count));
-        rc = modbus_read_input_registers(ctx, request.start, request.count, registers.data());
-        break;
-      case RegisterKind::kCoil:
-        bits.resize(static_cast<std::size_t>(request.count));
-        rc = modbus_read_bits(ctx, request.start, request.count, bits.data());
-        break;
-      case RegisterKind::kDiscreteInput:
-        bits.resize(static_cast<std::size_t>(request.count));
-        rc = modbus_read_input_bits(ctx, request.start, request.count, bits.data());
-        break;
+    const auto count = static_cast<std::size_t>(request.count);
+    if (config::is_bit_kind(request.kind)) {  // FC1 coils, FC2 discrete inputs
+      bits.resize(count);
+      const auto read =
+          request.kind == RegisterKind::kCoil ? modbus_read_bits : modbus_read_input_bits;
+      rc = read(ctx, request.start, request.count, bits.data());
+    } else {  // FC3 holding, FC4 input registers
+      registers.resize(count);
+      const auto read = request.kind == RegisterKind::kHolding ? modbus_read_registers
+                                                               : modbus_read_input_registers;
+      rc = read(ctx, request.start, request.count, registers.data());
     }
     const int err = errno;
     link_->end_transaction();
     if (rc == request.count) return {};
 
-    outcome.quality = rc < 0 ? classify(err) : Quality::kBadResponse;
+    outcome.quality = rc < 0 ? quality_of_errno(err) : Quality::kBadResponse;
     outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
                            : fmt::format("{}: {} values instead of {}", what, rc, request.count);
     switch (outcome.quality) {

@@ -26,13 +26,6 @@ using config::ValueType;
 using drivers::WriteResult;
 using drivers::WriteStatus;
 
-Quality classify_write(int err) {
-  if (err == ETIMEDOUT) return Quality::kTimeout;
-  if (err >= EMBXILFUN && err <= EMBXGTAR) return Quality::kException;
-  if (err >= EMBBADCRC && err <= EMBBADSLAVE) return Quality::kBadResponse;
-  return Quality::kNoConnection;
-}
-
 std::string_view failure_kind(Quality q) {
   switch (q) {
     case Quality::kTimeout:
@@ -70,7 +63,7 @@ ModbusDriver::Outcome ModbusDriver::transact(const std::string& what,
     const int err = errno;
     link_->end_transaction();
     if (rc == expected) return {};
-    outcome.quality = rc < 0 ? classify_write(err) : Quality::kBadResponse;
+    outcome.quality = rc < 0 ? quality_of_errno(err) : Quality::kBadResponse;
     outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
                            : fmt::format("{}: {} values instead of {}", what, rc, expected);
     switch (outcome.quality) {
