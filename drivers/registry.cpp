@@ -8,6 +8,7 @@
 
 #include "drivers/modbus/modbus_driver.hpp"
 #include "drivers/serial/serial_line_driver.hpp"
+#include "drivers/sim/simulators.hpp"
 
 namespace fieldgate::drivers {
 
@@ -18,6 +19,10 @@ void DriverRegistry::add(DriverDescriptor descriptor) {
   }
   std::string name = descriptor.name;
   drivers_.insert_or_assign(std::move(name), std::move(descriptor));
+}
+
+void DriverRegistry::add_simulator(SimulatorEntry simulator) {
+  simulators_.push_back(std::move(simulator));
 }
 
 std::string DriverRegistry::describe_endpoint(const config::DeviceConfig& device,
@@ -47,6 +52,7 @@ DriverRegistry make_default_registry() {
   DriverRegistry registry;
   modbus::register_drivers(registry);
   serial::register_driver(registry);
+  sim::register_simulators(registry);
   return registry;
 }
 

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/driver_schema.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/simulator.hpp"
 
 namespace fieldgate::drivers {
 
@@ -79,6 +80,12 @@ class DriverRegistry {
   /// The schemas of every registered driver, for load_config().
   [[nodiscard]] const config::SchemaCatalog& schemas() const noexcept { return schemas_; }
 
+  /// Adds a `fieldgate simulate` subcommand; they are listed in this order.
+  void add_simulator(SimulatorEntry simulator);
+  [[nodiscard]] const std::vector<SimulatorEntry>& simulators() const noexcept {
+    return simulators_;
+  }
+
   /// How `check` names `device`'s endpoint; the driver name for an unknown one.
   [[nodiscard]] std::string describe_endpoint(const config::DeviceConfig& device,
                                               const config::Config& config) const;
@@ -87,10 +94,11 @@ class DriverRegistry {
   std::map<std::string, DriverDescriptor, std::less<>> drivers_;
   config::SchemaCatalog schemas_;
   std::vector<const config::DriverSchema*> added_;  // each schema enters the catalog once
+  std::vector<SimulatorEntry> simulators_;
 };
 
-/// The registry with every driver fieldgate ships (each drivers/<kind>/ folder's
-/// register function).
+/// The registry with every driver and simulator fieldgate ships (each
+/// drivers/<kind>/ folder's register function).
 [[nodiscard]] DriverRegistry make_default_registry();
 
 /// Creates one driver per configured device (all of them, or only `only` when

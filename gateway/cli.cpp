@@ -1,10 +1,13 @@
 #include "gateway/cli.hpp"
 
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "config/units.hpp"
+#include "drivers/registry.hpp"
 #include "gateway/cmd_queue.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/logging.hpp"
@@ -109,59 +112,28 @@ int run_cli(int argc, char** argv) {
 
   add_queue_command(app, exit_code);
 
+  const auto registry = drivers::make_default_registry();
   auto* simulate_cmd =
       app.add_subcommand("simulate", "Serve a simulated device for tests and demos");
   simulate_cmd->require_subcommand(1);
-  SimulateOptions sim_tcp;
-  sim_tcp.transport = "modbus-tcp";
-  auto* sim_tcp_cmd = simulate_cmd->add_subcommand("modbus-tcp", "Modbus TCP server (libmodbus)");
-  sim_tcp_cmd->add_option("--profile", sim_tcp.profile, "Device to simulate")
-      ->capture_default_str();
-  sim_tcp_cmd->add_option("--host", sim_tcp.host, "Address to listen on")->capture_default_str();
-  sim_tcp_cmd->add_option("--port", sim_tcp.port, "TCP port (0: any free port)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
-  add_duration_option(*sim_tcp_cmd, "--duration", sim_tcp.duration, "Stop after this long");
-  sim_tcp_cmd->callback([&] {
-    setup_logging(log_level);
-    exit_code = run_simulate(sim_tcp, std::cout, std::cerr);
-  });
-
-  SimulateOptions sim_rtu;
-  sim_rtu.transport = "modbus-rtu";
-  auto* sim_rtu_cmd =
-      simulate_cmd->add_subcommand("modbus-rtu", "Modbus RTU server on a serial port or pty");
-  sim_rtu_cmd->add_option("--device", sim_rtu.device, "Serial port or pty path")->required();
-  sim_rtu_cmd->add_option("--profile", sim_rtu.profile, "Device to simulate")
-      ->capture_default_str();
-  sim_rtu_cmd->add_option("--baud", sim_rtu.baud, "Baud rate")->capture_default_str();
-  sim_rtu_cmd->add_option("--parity", sim_rtu.parity, "none, even or odd")->capture_default_str();
-  sim_rtu_cmd->add_option("--unit", sim_rtu.unit_id, "Unit id to answer as")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 247));
-  add_duration_option(*sim_rtu_cmd, "--duration", sim_rtu.duration, "Stop after this long");
-  sim_rtu_cmd->callback([&] {
-    setup_logging(log_level);
-    exit_code = run_simulate(sim_rtu, std::cout, std::cerr);
-  });
-
-  SimulateSerialOptions sim_serial;
-  auto* sim_serial_cmd = simulate_cmd->add_subcommand(
-      "serial", "Serial instrument (cardio monitor) writing to a serial port or pty");
-  sim_serial_cmd->add_option("--device", sim_serial.device, "Serial port or pty path")->required();
-  sim_serial_cmd->add_option("--profile", sim_serial.profile, "Device to simulate")
-      ->capture_default_str();
-  sim_serial_cmd->add_option("--baud", sim_serial.baud, "Baud rate")->capture_default_str();
-  sim_serial_cmd->add_option("--rate", sim_serial.rate, "Lines per second (faster for tests)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.01, 1000.0));
-  sim_serial_cmd->add_flag("!--no-faults", sim_serial.faults,
-                           "No noise, checksum errors or dropouts");
-  add_duration_option(*sim_serial_cmd, "--duration", sim_serial.duration, "Stop after this long");
-  sim_serial_cmd->callback([&] {
-    setup_logging(log_level);
-    exit_code = run_simulate_serial(sim_serial, std::cout, std::cerr);
-  });
+  // One subcommand per simulator the drivers register, in their order; each
+  // gets the simulator's own options, then --duration.
+  struct SimulateCommand {
+    drivers::SimulatorFactory make;
+    std::optional<std::chrono::milliseconds> duration;
+  };
+  std::vector<std::unique_ptr<SimulateCommand>> simulate_commands;
+  for (const auto& entry : registry.simulators()) {
+    auto* cmd = simulate_cmd->add_subcommand(entry.name, entry.description);
+    auto& command = *simulate_commands.emplace_back(std::make_unique<SimulateCommand>());
+    command.make = entry.add_options(*cmd);
+    add_duration_option(*cmd, "--duration", command.duration, "Stop after this long");
+    cmd->callback([&log_level, &exit_code, state = &command] {
+      setup_logging(log_level);
+      const auto simulator = state->make();
+      exit_code = run_simulator(*simulator, state->duration, std::cout, std::cerr);
+    });
+  }
 
   try {
     app.parse(argc, argv);

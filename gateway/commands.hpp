@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "drivers/simulator.hpp"
 
 namespace fieldgate::gateway {
 
@@ -62,29 +63,9 @@ struct WriteOptions {
 /// Writes one value with the same checks as an MQTT command, reads it back, prints both.
 int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err);
 
-struct SimulateOptions {
-  std::string transport;  // "modbus-tcp" or "modbus-rtu"
-  std::string profile = "power-meter";
-  std::string host = "127.0.0.1";
-  int port = 5020;
-  std::string device;  // serial port or pty for RTU
-  int baud = 9600;
-  std::string parity = "none";
-  int unit_id = 1;
-  std::optional<std::chrono::milliseconds> duration;
-};
-/// Serves a simulated device until SIGINT/SIGTERM or `duration`.
-int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
-
-struct SimulateSerialOptions {
-  std::string device;  // serial port or pty to write to
-  std::string profile = "cardio";
-  int baud = 9600;
-  double rate = 1.0;  // lines per second
-  bool faults = true;
-  std::optional<std::chrono::milliseconds> duration;
-};
-/// Writes a simulated serial instrument's lines until SIGINT/SIGTERM or `duration`.
-int run_simulate_serial(const SimulateSerialOptions& options, std::ostream& out, std::ostream& err);
+/// Starts `simulator` (its options parsed), serves until SIGINT/SIGTERM or
+/// `duration`, then prints what it did.
+int run_simulator(drivers::Simulator& simulator, std::optional<std::chrono::milliseconds> duration,
+                  std::ostream& out, std::ostream& err);
 
 }  // namespace fieldgate::gateway

@@ -1,0 +1,169 @@
+// The simulators fieldgate ships, as `fieldgate simulate` subcommands:
+// modbus-tcp and modbus-rtu (the power meter behind a libmodbus server) and
+// serial (the cardio monitor writing lines to a serial port or pty).
+#include "drivers/sim/simulators.hpp"
+
+#include <fmt/format.h>
+
+#include "drivers/sim/modbus_server.hpp"
+#include "drivers/sim/serial_sim.hpp"
+
+namespace fieldgate::sim {
+namespace {
+
+using drivers::Simulator;
+using drivers::SimulatorError;
+using drivers::SimulatorFactory;
+
+struct ModbusOptions {
+  std::string profile = "power-meter";
+  std::string host = "127.0.0.1";
+  int port = 5020;
+  std::string device;  // serial port or pty for RTU
+  int baud = 9600;
+  std::string parity = "none";
+  int unit_id = 1;
+};
+
+class ModbusSimulator final : public Simulator {
+ public:
+  ModbusSimulator(ModbusOptions options, bool tcp) : options_(std::move(options)), tcp_(tcp) {}
+
+  std::string start() override {
+    std::string where;
+    if (tcp_) {
+      server_ = make([&] {
+        return ModbusSimServer::tcp({options_.host, options_.port}, options_.profile);
+      });
+      where = fmt::format("Modbus TCP on {}:{}", options_.host, server_->port());
+    } else {
+      RtuServerOptions rtu;
+      rtu.device = options_.device;
+      rtu.baud = options_.baud;
+      rtu.parity = parity();
+      rtu.unit_id = options_.unit_id;
+      server_ = make([&] { return ModbusSimServer::rtu(rtu, options_.profile); });
+      where = fmt::format("Modbus RTU on {} ({} baud, unit {})", options_.device, options_.baud,
+                          options_.unit_id);
+    }
+    return fmt::format("simulating {} on {}", options_.profile, where);
+  }
+
+  void run(const std::atomic<bool>& stop) override { server_->run(stop); }
+
+  std::string summary() const override {
+    return fmt::format("served {} requests", server_->requests_served());
+  }
+
+ private:
+  template <class Make>
+  static std::unique_ptr<ModbusSimServer> make(Make&& make_server) {
+    try {
+      return make_server();
+    } catch (const std::exception& e) {
+      throw SimulatorError(fmt::format("fieldgate simulate: {}", e.what()));
+    }
+  }
+
+  Parity parity() const {
+    if (options_.parity == "none") return Parity::kNone;
+    if (options_.parity == "even") return Parity::kEven;
+    if (options_.parity == "odd") return Parity::kOdd;
+    throw SimulatorError(
+        fmt::format("--parity: expected none, even or odd, got \"{}\"", options_.parity));
+  }
+
+  ModbusOptions options_;
+  bool tcp_;
+  std::unique_ptr<ModbusSimServer> server_;
+};
+
+struct SerialOptions {
+  std::string device;  // serial port or pty to write to
+  std::string profile = "cardio";
+  int baud = 9600;
+  double rate = 1.0;  // lines per second
+  bool faults = true;
+};
+
+class SerialSimulator final : public Simulator {
+ public:
+  explicit SerialSimulator(SerialOptions options) : options_(std::move(options)) {}
+
+  std::string start() override {
+    try {
+      SerialSimOptions sim_options;
+      sim_options.device = options_.device;
+      sim_options.baud = options_.baud;
+      sim_options.rate = options_.rate;
+      sim_options.faults = options_.faults;
+      sim_ = std::make_unique<SerialCardioSim>(sim_options, options_.profile);
+    } catch (const std::exception& e) {
+      throw SimulatorError(fmt::format("fieldgate simulate serial: {}", e.what()));
+    }
+    return fmt::format("simulating {} on {} ({} baud, {} lines/s{})", options_.profile,
+                       options_.device, options_.baud, options_.rate,
+                       options_.faults ? ", with noise, checksum errors and dropouts" : "");
+  }
+
+  void run(const std::atomic<bool>& stop) override { sim_->run(stop); }
+
+  std::string summary() const override {
+    const auto stats = sim_->stats();
+    return fmt::format(
+        "wrote {} lines ({} with a wrong checksum), {} noise bursts, {} dropouts, {} write "
+        "errors",
+        stats.lines, stats.bad_checksums, stats.noise_bursts, stats.dropouts, stats.write_errors);
+  }
+
+ private:
+  SerialOptions options_;
+  std::unique_ptr<SerialCardioSim> sim_;
+};
+
+SimulatorFactory add_modbus_tcp_options(CLI::App& cmd) {
+  auto options = std::make_shared<ModbusOptions>();
+  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
+  cmd.add_option("--host", options->host, "Address to listen on")->capture_default_str();
+  cmd.add_option("--port", options->port, "TCP port (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  return [options] { return std::make_unique<ModbusSimulator>(*options, true); };
+}
+
+SimulatorFactory add_modbus_rtu_options(CLI::App& cmd) {
+  auto options = std::make_shared<ModbusOptions>();
+  cmd.add_option("--device", options->device, "Serial port or pty path")->required();
+  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
+  cmd.add_option("--baud", options->baud, "Baud rate")->capture_default_str();
+  cmd.add_option("--parity", options->parity, "none, even or odd")->capture_default_str();
+  cmd.add_option("--unit", options->unit_id, "Unit id to answer as")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 247));
+  return [options] { return std::make_unique<ModbusSimulator>(*options, false); };
+}
+
+SimulatorFactory add_serial_options(CLI::App& cmd) {
+  auto options = std::make_shared<SerialOptions>();
+  cmd.add_option("--device", options->device, "Serial port or pty path")->required();
+  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
+  cmd.add_option("--baud", options->baud, "Baud rate")->capture_default_str();
+  cmd.add_option("--rate", options->rate, "Lines per second (faster for tests)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1000.0));
+  cmd.add_flag("!--no-faults", options->faults, "No noise, checksum errors or dropouts");
+  return [options] { return std::make_unique<SerialSimulator>(*options); };
+}
+
+}  // namespace
+
+void register_simulators(drivers::DriverRegistry& registry) {
+  registry.add_simulator({"modbus-tcp", "Modbus TCP server (libmodbus)", add_modbus_tcp_options});
+  registry.add_simulator(
+      {"modbus-rtu", "Modbus RTU server on a serial port or pty", add_modbus_rtu_options});
+  registry.add_simulator({"serial",
+                          "Serial instrument (cardio monitor) writing to a serial port or pty",
+                          add_serial_options});
+}
+
+}  // namespace fieldgate::sim
