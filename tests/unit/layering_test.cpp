@@ -86,6 +86,26 @@ TEST(LayeringTest, EveryLayerIncludesOnlyItselfAndTheLayersBelow) {
   EXPECT_GT(checked, 200U);
 }
 
+// Outside drivers/, only the drivers' common headers (driver.hpp,
+// registry.hpp, simulator.hpp): a drivers/<kind>/ folder is reached through
+// the registry, so that adding a driver touches no other layer.
+TEST(LayeringTest, NoLayerButDriversIncludesADriverKindsHeader) {
+  const std::filesystem::path root = FIELDGATE_SOURCE_DIR;
+  static const std::regex kKindHeader(R"re(^drivers/[^/]+/)re");
+  std::size_t checked = 0;
+  for (const auto layer : kLayers) {
+    if (layer == "drivers") continue;
+    for (const auto& inc : includes_of(root, layer)) {
+      ++checked;
+      EXPECT_FALSE(std::regex_search(inc.header, kKindHeader))
+          << inc.file << ":" << inc.line << ": \"" << inc.header << "\" is a driver's own header";
+    }
+  }
+  EXPECT_GT(checked, 200U);
+  EXPECT_TRUE(std::regex_search(std::string("drivers/modbus/codec.hpp"), kKindHeader));
+  EXPECT_FALSE(std::regex_search(std::string("drivers/registry.hpp"), kKindHeader));
+}
+
 TEST(LayeringTest, AnIncludeAgainstTheDirectionIsReported) {
   const std::vector<Include> includes{{"config/a.cpp", 3, "bridge/store.hpp"},
                                       {"config/a.cpp", 4, "core/reading.hpp"},
