@@ -31,6 +31,7 @@
 #include "config/file_read.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/schema.hpp"
+#include "config/serial_keys.hpp"
 #include "config/toml_section.hpp"
 
 namespace fieldgate::config {
@@ -49,13 +50,7 @@ BusConfig read_bus(Section& s) {
   BusConfig b;
   b.pos = s.pos();
   assign(b.name, s.name("name", Need::kRequired));
-  assign(b.port, s.non_empty_string("port", Need::kRequired));
-  assign(b.baud, s.integer_of("baud", kBaudRates,
-                              "a standard baud rate (1200, 2400, 4800, 9600, 19200, 38400, "
-                              "57600, 115200, ... 4000000)"));
-  assign(b.parity, s.choice("parity", kParities));
-  assign(b.data_bits, s.integer("data_bits", 5, 8));
-  assign(b.stop_bits, s.integer("stop_bits", 1, 2));
+  read_serial_settings(s, b);
   assign(b.mode, s.choice("mode", kSerialModes));
   if (const auto delay = s.duration("inter_frame_delay", bounds::kInterFrameDelay))
     b.inter_frame_delay = *delay;

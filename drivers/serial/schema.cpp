@@ -12,6 +12,7 @@
 #include "config/loader_uplink.hpp"
 #include "config/loader_write.hpp"
 #include "config/schema.hpp"
+#include "config/serial_keys.hpp"
 #include "config/toml_section.hpp"
 #include "drivers/serial/checksum.hpp"
 #include "drivers/serial/pcre_regex.hpp"
@@ -193,13 +194,7 @@ void check_parse_keys(Section& s, SerialLineConfig& c, SerialPointContext& ctx) 
 
 SerialPointContext read_serial_line(Section& s, SerialLineConfig& c) {
   SerialPointContext ctx;
-  assign(c.port, s.non_empty_string("port", Need::kRequired));
-  assign(c.baud, s.integer_of("baud", kBaudRates,
-                              "a standard baud rate (1200, 2400, 4800, 9600, 19200, 38400, "
-                              "57600, 115200, ... 4000000)"));
-  assign(c.parity, s.choice("parity", kParities));
-  assign(c.data_bits, s.integer("data_bits", 5, 8));
-  assign(c.stop_bits, s.integer("stop_bits", 1, 2));
+  read_serial_settings(s, c);
   assign(c.flow_control, s.choice("flow_control", kFlowControls));
 
   const auto framing = s.choice("framing", kFramings);
