@@ -121,33 +121,36 @@ class SerialSimulator final : public Simulator {
   std::unique_ptr<SerialCardioSim> sim_;
 };
 
-SimulatorFactory add_modbus_tcp_options(CLI::App& cmd) {
-  auto options = std::make_shared<ModbusOptions>();
-  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
-  cmd.add_option("--host", options->host, "Address to listen on")->capture_default_str();
-  cmd.add_option("--port", options->port, "TCP port (0: any free port)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
-  return [options] { return std::make_unique<ModbusSimulator>(*options, true); };
+// --device, --profile and --baud, first, for a simulator on a serial port.
+template <class Options>
+void add_serial_port_options(CLI::App& cmd, Options& options) {
+  cmd.add_option("--device", options.device, "Serial port or pty path")->required();
+  cmd.add_option("--profile", options.profile, "Device to simulate")->capture_default_str();
+  cmd.add_option("--baud", options.baud, "Baud rate")->capture_default_str();
 }
 
-SimulatorFactory add_modbus_rtu_options(CLI::App& cmd) {
+// The power meter behind a libmodbus server: on TCP, or RTU on a serial port.
+SimulatorFactory add_modbus_options(CLI::App& cmd, bool tcp) {
   auto options = std::make_shared<ModbusOptions>();
-  cmd.add_option("--device", options->device, "Serial port or pty path")->required();
-  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
-  cmd.add_option("--baud", options->baud, "Baud rate")->capture_default_str();
-  cmd.add_option("--parity", options->parity, "none, even or odd")->capture_default_str();
-  cmd.add_option("--unit", options->unit_id, "Unit id to answer as")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 247));
-  return [options] { return std::make_unique<ModbusSimulator>(*options, false); };
+  if (tcp) {
+    cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
+    cmd.add_option("--host", options->host, "Address to listen on")->capture_default_str();
+    cmd.add_option("--port", options->port, "TCP port (0: any free port)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+  } else {
+    add_serial_port_options(cmd, *options);
+    cmd.add_option("--parity", options->parity, "none, even or odd")->capture_default_str();
+    cmd.add_option("--unit", options->unit_id, "Unit id to answer as")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 247));
+  }
+  return [options, tcp] { return std::make_unique<ModbusSimulator>(*options, tcp); };
 }
 
 SimulatorFactory add_serial_options(CLI::App& cmd) {
   auto options = std::make_shared<SerialOptions>();
-  cmd.add_option("--device", options->device, "Serial port or pty path")->required();
-  cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
-  cmd.add_option("--baud", options->baud, "Baud rate")->capture_default_str();
+  add_serial_port_options(cmd, *options);
   cmd.add_option("--rate", options->rate, "Lines per second (faster for tests)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 1000.0));
@@ -158,9 +161,10 @@ SimulatorFactory add_serial_options(CLI::App& cmd) {
 }  // namespace
 
 void register_simulators(drivers::DriverRegistry& registry) {
-  registry.add_simulator({"modbus-tcp", "Modbus TCP server (libmodbus)", add_modbus_tcp_options});
-  registry.add_simulator(
-      {"modbus-rtu", "Modbus RTU server on a serial port or pty", add_modbus_rtu_options});
+  registry.add_simulator({"modbus-tcp", "Modbus TCP server (libmodbus)",
+                          [](CLI::App& cmd) { return add_modbus_options(cmd, true); }});
+  registry.add_simulator({"modbus-rtu", "Modbus RTU server on a serial port or pty",
+                          [](CLI::App& cmd) { return add_modbus_options(cmd, false); }});
   registry.add_simulator({"serial",
                           "Serial instrument (cardio monitor) writing to a serial port or pty",
                           add_serial_options});
