@@ -90,12 +90,8 @@ std::vector<config::PayloadFormat> TopicMap::payload_formats() const {
 CommandRoute TopicMap::command_route(std::string_view device, std::string_view point,
                                      std::string_view unit) const {
   const Route r = route(device, point, unit);
-  // The same rule as config/uplink_checks.cpp, which checks these topics.
-  const std::string base = r.per_device ? fmt::format("{}/{}", r.topic, point) : r.topic;
-  CommandRoute out;
-  out.command = fmt::format("{}/{}", base, config_.mqtt.command_suffix);
-  out.result = fmt::format("{}/{}", out.command, config_.mqtt.result_suffix);
-  return out;
+  // The rule `check` applies to these topics too.
+  return config::command_topics(config_.mqtt, r.topic, r.per_device, point);
 }
 
 }  // namespace fieldgate::bridge

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/route.hpp"
 #include "core/reading.hpp"
 
 namespace fieldgate::bridge {
@@ -24,10 +25,8 @@ struct Route {
 };
 
 /// Where commands to a writable point arrive and where their results go.
-struct CommandRoute {
-  std::string command;  // "<point topic>/set" ("<device topic>/<point>/set" for device-json)
-  std::string result;   // "<command topic>/result"
-};
+/// "<point topic>/set" and "<command topic>/result" (config::command_topics).
+using CommandRoute = config::CommandTopics;
 
 class TopicMap {
  public:

@@ -1,5 +1,7 @@
 #include "config/route.hpp"
 
+#include <fmt/format.h>
+
 namespace fieldgate::config {
 
 PayloadFormat payload_format(const Config& config, const DeviceConfig* device) noexcept {
@@ -42,6 +44,19 @@ RouteRule resolve_route(const Config& config, const DeviceConfig* device,
     rule.retain = *device->retain;
   }
   return rule;
+}
+
+CommandTopics command_topics(const MqttConfig& mqtt, std::string_view topic, bool per_device,
+                             std::string_view point) {
+  CommandTopics out;
+  out.command = per_device ? fmt::format("{}/{}/{}", topic, point, mqtt.command_suffix)
+                           : fmt::format("{}/{}", topic, mqtt.command_suffix);
+  out.result = result_topic(out.command, mqtt.result_suffix);
+  return out;
+}
+
+std::string result_topic(std::string_view command_topic, std::string_view result_suffix) {
+  return fmt::format("{}/{}", command_topic, result_suffix);
 }
 
 }  // namespace fieldgate::config

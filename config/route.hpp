@@ -4,6 +4,7 @@
 // disagree.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -35,5 +36,23 @@ struct RouteRule {
 /// The payload format a device publishes with (its own, else [mqtt]'s).
 [[nodiscard]] PayloadFormat payload_format(const Config& config,
                                            const DeviceConfig* device) noexcept;
+
+/// Where a writable point's commands arrive and where their results go.
+struct CommandTopics {
+  std::string command;  // "<base>/<command_suffix>"
+  std::string result;   // "<base>/<command_suffix>/<result_suffix>"
+};
+
+/// The one rule for command topics, used by `check` (on templates, with
+/// `point` "{point}"), the bridge and the command router (on expanded
+/// topics): the base is the point's own topic, or for a format with one
+/// message per device poll "<device topic>/<point>", since the device topic
+/// alone would not say which point to write.
+[[nodiscard]] CommandTopics command_topics(const MqttConfig& mqtt, std::string_view topic,
+                                           bool per_device, std::string_view point);
+
+/// The result topic of a command that arrived on `command_topic` ([mqtt] result_suffix).
+[[nodiscard]] std::string result_topic(std::string_view command_topic,
+                                       std::string_view result_suffix);
 
 }  // namespace fieldgate::config

@@ -127,16 +127,17 @@ class TopicRegistry {
 // A writable point's command topic ("<topic>/set") must not be one the
 // gateway publishes to (it would take its own readings for commands), and its
 // result topic ("<topic>/set/result") must be its own.
+// `point.text` is the template the point (per_device: its device) publishes to.
 void add_command_topics(TopicRegistry& topics, const TopicRegistry::Publisher& point,
-                        const MqttConfig& mqtt, const TopicVars& vars) {
-  const std::string command = fmt::format("{}/{}", point.text, mqtt.command_suffix);
-  const std::string result = fmt::format("{}/{}", command, mqtt.result_suffix);
+                        bool per_device, const MqttConfig& mqtt, const TopicVars& vars) {
+  const CommandTopics templates = command_topics(mqtt, point.text, per_device, "{point}");
   TopicRegistry::Publisher who = point;
+  who.per_device = false;
   who.what = point.what + "'s command topic";
-  who.text = command;
+  who.text = templates.command;
   topics.add(who, vars);
   who.what = point.what + "'s result topic";
-  who.text = result;
+  who.text = templates.result;
   topics.add(who, vars);
 }
 
@@ -197,14 +198,10 @@ void check_topics(const Config& config, Diagnostics& diag) {
       for (std::size_t j = 0; j < device.points.size(); ++j) {
         const PointConfig& point = device.points[j];
         if (!point.write.writable) continue;
-        // Commands of a device-json device: "<device topic>/<point>/set".
-        const std::string text = std::string(who.text) + "/{point}";
         TopicRegistry::Publisher cmd = who;
         cmd.what = fmt::format("{}.points[{}] ({}/{})", base, j, device.name, point.name);
-        cmd.text = text;
-        cmd.per_device = false;
         add_command_topics(
-            topics, cmd, mqtt,
+            topics, cmd, true, mqtt,
             {config.gateway.name, config.gateway.site, device.name, point.name, point.unit});
       }
       continue;
@@ -232,7 +229,7 @@ void check_topics(const Config& config, Diagnostics& diag) {
       const TopicVars vars{config.gateway.name, config.gateway.site, device.name, point.name,
                            point.unit};
       topics.add(who, vars);
-      if (point.write.writable) add_command_topics(topics, who, mqtt, vars);
+      if (point.write.writable) add_command_topics(topics, who, false, mqtt, vars);
     }
   }
 }

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "bridge/topics.hpp"
+#include "config/route.hpp"
 #include "core/clock.hpp"
 #include "gateway/command_check.hpp"
 #include "gateway/logging.hpp"
@@ -15,8 +16,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-
 
 // A refused command's line shows this much of the last one not logged.
 constexpr std::size_t kSummaryLineBytes = 512;
@@ -221,8 +220,7 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
     return;
   }
   const Target target = it->second;  // a copy: the callback outlives a reload
-  // The rule of bridge::TopicMap::command_route.
-  answer.topic = fmt::format("{}/{}", command.topic, result_suffix_);
+  answer.topic = config::result_topic(command.topic, result_suffix_);
   answer.qos = qos_;
   const std::string& result_topic = answer.topic;
   const int qos = qos_;
