@@ -52,13 +52,13 @@ ValueKind value_kind_of(ValueType type) {
 }
 
 // `writable` and the write function; only coils and holding registers can be written.
-void read_write(Section& s, PointConfig& p, ModbusPointConfig& m, std::optional<RegisterKind> kind,
-                std::optional<ValueType> type) {
+void read_write(Section& s, PointConfig& p, ModbusPointConfig& settings,
+                std::optional<RegisterKind> kind, std::optional<ValueType> type) {
   WriteContext context;
   if (type) context = {value_kind_of(*type), std::string(to_string(*type))};
   p.write = read_point_write(s, context);
   const auto function = s.choice("write_function", kWriteFunctions);
-  assign(m.write_function, function);
+  assign(settings.write_function, function);
   if (!p.write.writable) {
     reject_unless_writable(s, p.write, "write_function");
   } else if (kind && (*kind == RegisterKind::kInput || *kind == RegisterKind::kDiscreteInput)) {
@@ -71,7 +71,7 @@ void read_write(Section& s, PointConfig& p, ModbusPointConfig& m, std::optional<
 
 PointConfig read_point(Section& s, std::optional<int> max_registers) {
   PointConfig p;
-  auto m = std::make_shared<ModbusPointConfig>();
+  auto settings = std::make_shared<ModbusPointConfig>();
   p.pos = s.pos();
   assign(p.name, s.name("name", Need::kRequired));
   const auto kind = s.choice("kind", kRegisterKinds, Need::kRequired);
@@ -83,22 +83,22 @@ PointConfig read_point(Section& s, std::optional<int> max_registers) {
   const auto offset = s.number("offset");
   assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
   if (const auto interval = s.duration("interval", bounds::kPollInterval)) p.interval = *interval;
-  if (const auto order = s.choice("byte_order", kByteOrders)) m->byte_order = *order;
+  if (const auto order = s.choice("byte_order", kByteOrders)) settings->byte_order = *order;
   read_point_uplink(s, p);
 
   if (!s.has("type") && kind) {
     type = is_bit_kind(*kind) ? ValueType::kBool : ValueType::kUInt16;
   }
-  read_write(s, p, *m, kind, type);
-  assign(m->kind, kind);
-  assign(m->address, address);
-  assign(m->type, type);
-  assign(m->count, count);
-  assign(m->bit, bit);
+  read_write(s, p, *settings, kind, type);
+  assign(settings->kind, kind);
+  assign(settings->address, address);
+  assign(settings->type, type);
+  assign(settings->count, count);
+  assign(settings->bit, bit);
   assign(p.scale, scale);
   assign(p.offset, offset);
-  p.value_kind = value_kind_of(m->type);
-  p.settings = std::move(m);
+  p.value_kind = value_kind_of(settings->type);
+  p.settings = std::move(settings);
 
   PointFacts facts;
   facts.kind = kind;
@@ -126,7 +126,7 @@ PointConfig read_point(Section& s, std::optional<int> max_registers) {
 // The Modbus keys of a device; returns whether max_registers is known (valid
 // or default), which the point rules need. `driver` is "" for an entry whose
 // driver is missing or unknown.
-bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& d,
+bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& settings,
                       std::string_view driver) {
   const bool tcp = driver == kModbusTcp;
   const bool rtu = driver == kModbusRtu;
@@ -143,31 +143,31 @@ bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& d,
   } else if (tcp && !s.has("host")) {
     s.missing("host", "driver \"modbus-tcp\" needs a host");
   } else {
-    assign(d.host, s.non_empty_string("host", Need::kOptional));
+    assign(settings.host, s.non_empty_string("host", Need::kOptional));
   }
-  if (!rtu) assign(d.port, s.integer("port", 1, 65535));
+  if (!rtu) assign(settings.port, s.integer("port", 1, 65535));
 
   if (tcp) {
     s.reject("bus", "only allowed for driver \"modbus-rtu\"");
   } else if (rtu && !s.has("bus")) {
     s.missing("bus", "driver \"modbus-rtu\" needs a bus, the name of a [[buses]] entry");
   } else {
-    assign(d.bus, s.name("bus", Need::kOptional));
+    assign(settings.bus, s.name("bus", Need::kOptional));
   }
   // Unit 0 is the RTU broadcast address: nobody answers a read sent to it.
   if (rtu) {
-    assign(d.unit_id, s.integer("unit_id", 1, 247));
+    assign(settings.unit_id, s.integer("unit_id", 1, 247));
   } else {
-    assign(d.unit_id, s.integer_or("unit_id", 0, 247, kTcpUnitIdsBeyondRange));
+    assign(settings.unit_id, s.integer_or("unit_id", 0, 247, kTcpUnitIdsBeyondRange));
   }
-  assign(d.byte_timeout, s.duration("byte_timeout", bounds::kByteTimeout));
+  assign(settings.byte_timeout, s.duration("byte_timeout", bounds::kByteTimeout));
   assign(device.retries, s.integer("retries", 0, 10));
-  assign(d.byte_order, s.choice("byte_order", kByteOrders));
-  assign(d.max_gap, s.integer("max_gap", 0, 125));
+  assign(settings.byte_order, s.choice("byte_order", kByteOrders));
+  assign(settings.max_gap, s.integer("max_gap", 0, 125));
   const auto max_registers = s.integer("max_registers", 1, 125);
-  assign(d.max_registers, max_registers);
-  assign(d.max_bits, s.integer("max_bits", 1, 2000));
-  assign(d.single_point_reads, s.boolean("single_point_reads"));
+  assign(settings.max_registers, max_registers);
+  assign(settings.max_bits, s.integer("max_bits", 1, 2000));
+  assign(settings.single_point_reads, s.boolean("single_point_reads"));
   return max_registers || !s.has("max_registers");
 }
 
