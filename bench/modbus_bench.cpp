@@ -29,6 +29,7 @@
 #include "bench/register_bank.hpp"
 #include "drivers/modbus/link.hpp"
 #include "drivers/modbus/plan.hpp"
+#include "drivers/modbus/settings.hpp"
 #include "drivers/registry.hpp"
 #include "drivers/sim/modbus_server.hpp"
 
@@ -37,22 +38,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int length_of(const config::PointConfig& p) {
-  return config::is_bit_kind(p.kind) ? 1 : config::register_count(p.type, p.count);
+int length_of(const modbus::ModbusPointConfig& p) {
+  return modbus::is_bit_kind(p.kind) ? 1 : modbus::register_count(p.type, p.count);
 }
 
 std::size_t minimum_requests(const config::DeviceConfig& device) {
-  if (device.single_point_reads) return device.points.size();
+  const modbus::ModbusDeviceConfig& settings = modbus::device_of(device);
+  if (settings.single_point_reads) return device.points.size();
   std::map<std::tuple<std::int64_t, int>, std::vector<std::pair<int, int>>> groups;
   for (const auto& p : device.points) {
-    groups[{device.interval_of(p).count(), static_cast<int>(p.kind)}].emplace_back(p.address,
-                                                                                   length_of(p));
+    const modbus::ModbusPointConfig& m = modbus::point_of(p);
+    groups[{device.interval_of(p).count(), static_cast<int>(m.kind)}].emplace_back(m.address,
+                                                                                   length_of(m));
   }
   std::size_t total = 0;
   for (auto& [key, pts] : groups) {
     std::sort(pts.begin(), pts.end());
-    const bool bits = config::is_bit_kind(static_cast<config::RegisterKind>(std::get<1>(key)));
-    const int limit = bits ? device.max_bits : device.max_registers;
+    const bool bits = modbus::is_bit_kind(static_cast<modbus::RegisterKind>(std::get<1>(key)));
+    const int limit = bits ? settings.max_bits : settings.max_registers;
     const std::size_t n = pts.size();
     std::vector<std::size_t> best(n + 1, SIZE_MAX);
     best[0] = 0;
@@ -61,7 +64,7 @@ std::size_t minimum_requests(const config::DeviceConfig& device) {
       int end = pts[i].first + pts[i].second;
       for (std::size_t j = i; j < n; ++j) {  // points i..j in one request
         if (j > i) {
-          if (pts[j].first - end > device.max_gap) break;
+          if (pts[j].first - end > settings.max_gap) break;
           end = std::max(end, pts[j].first + pts[j].second);
         }
         if (end - pts[i].first > limit) break;
@@ -182,7 +185,7 @@ std::string rtu_points() {
 
 // Bytes on the wire for one read request: 8 out; 5 + data back.
 std::size_t reply_bytes(const modbus::ReadRequest& r) {
-  const bool bits = config::is_bit_kind(r.kind);
+  const bool bits = modbus::is_bit_kind(r.kind);
   return 5 + static_cast<std::size_t>(bits ? (r.count + 7) / 8 : 2 * r.count);
 }
 
@@ -193,8 +196,9 @@ PlanResult run_plan(const std::string& config_path, int cycles) {
   if (config.devices.empty()) throw std::runtime_error(config_path + ": no device");
   RegisterBank bank;
   auto& device = config.devices.front();
-  device.host = "127.0.0.1";
-  device.port = bank.port();
+  modbus::ModbusDeviceConfig& settings = modbus::edit_device_of(device);
+  settings.host = "127.0.0.1";
+  settings.port = bank.port();
   PlanResult result;
   result.points = device.points.size();
   result.planned = modbus::plan_requests(device).size();

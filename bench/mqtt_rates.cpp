@@ -77,7 +77,6 @@ config::Config bench_config(const RateOptions& options) {
     for (int p = 0; p < kPointsPerDevice; ++p) {
       config::PointConfig point;
       point.name = fmt::format("p{}", p);
-      point.type = config::ValueType::kFloat32;
       point.unit = "V";
       device.points.push_back(point);
     }

@@ -73,8 +73,8 @@ inline constexpr DurationRange kReconnect{kOneMs, hours{1}};  // reconnect_min a
 inline constexpr DurationRange kDrainTimeout{kZero, minutes{5}};
 inline constexpr DurationRange kStatusInterval{seconds{1}, kDay};
 inline constexpr DurationRange kCommandMaxAge{kOneMs, kDay};
-// A command sets one value: a few bytes, an id and a ts (a Modbus string is
-// at most 250 bytes).
+// A command sets one value: a few bytes, an id and a ts (the longest string
+// value a shipped driver writes is 250 bytes).
 inline constexpr SizeRange kCommandMaxSize{256, kMiB};
 inline constexpr std::size_t kMaxMqttStringBytes = 65535;  // client_id, username
 // An MQTT packet is at most 256 MiB (a four-byte remaining length); a payload

@@ -27,30 +27,6 @@ struct SourcePos {
 
 using fieldgate::Parity;
 
-/// Modbus data model tables.
-enum class RegisterKind { kCoil, kDiscreteInput, kHolding, kInput };
-
-/// How the registers (or bits) of a point are turned into a value.
-/// kBit is one bit of a 16-bit holding or input register (`bit = 0..15`).
-enum class ValueType {
-  kBool,
-  kBit,
-  kInt16,
-  kUInt16,
-  kInt32,
-  kUInt32,
-  kInt64,
-  kUInt64,
-  kFloat32,
-  kFloat64,
-  kString,
-};
-
-/// Byte order of a multi-byte value: A is the most significant byte.
-/// ABCD = big-endian (Modbus standard), CDAB = word-swapped,
-/// BADC = byte-swapped within words, DCBA = little-endian.
-enum class ByteOrder { kABCD, kCDAB, kBADC, kDCBA };
-
 enum class SerialMode { kRs232, kRs485 };
 
 using fieldgate::FlowControl;
@@ -173,50 +149,36 @@ struct MqttConfig {
   SourcePos pos;
 };
 
-/// One RS-485 (or RS-232) line, shared by every Modbus RTU device that names it.
+/// One RS-485 (or RS-232) line, shared by every device that names it
+/// (`bus = "..."`, read by that device's driver).
 struct BusConfig : SerialSettings {
   std::string name;
   SerialMode mode = SerialMode::kRs232;  // kRs485 uses the kernel's RS-485 ioctl
   /// Silence enforced between the end of one transaction and the next request.
-  /// nullopt: the Modbus t3.5 for this baud rate (3.5 characters of 11 bits,
-  /// 1.75 ms above 19200 baud).
+  /// nullopt: the default of the driver that uses the line, for its baud rate.
   std::optional<Duration> inter_frame_delay;
   SourcePos pos;
 };
-
-/// Which Modbus write function a writable point uses. kSingle: FC5 for a
-/// coil, FC6 for a one-register value, FC16 for longer ones. kMultiple: always
-/// FC15 / FC16 (some devices accept nothing else).
-enum class WriteFunction { kSingle, kMultiple };
 
 /// A value of an `allowed` list, as written in TOML (integers become doubles).
 using AllowedValue = std::variant<bool, double, std::string>;
 
 /// Whether and how a point may be written from MQTT or `fieldgate write`.
-/// Everything is read-only unless `writable` says otherwise.
+/// Everything is read-only unless `writable` says otherwise. How the value
+/// reaches the device (a function code, a template) is the driver's setting.
 struct WriteConfig {
   bool writable = false;
   std::optional<double> min;  // in the point's units (after scale and offset)
   std::optional<double> max;
   std::vector<AllowedValue> allowed;  // empty: any value within min/max
-  WriteFunction function = WriteFunction::kSingle;
-  /// The bytes sent for a write, with "{value}" replaced by the value (drivers
-  /// that write text, such as serial-line).
-  std::string write_template;
 };
 
 struct PointConfig {
   std::string name;
-  RegisterKind kind = RegisterKind::kHolding;
-  int address = 0;  // 0-based protocol address
-  ValueType type = ValueType::kUInt16;
-  int count = 0;  // registers, only for type string (required there)
-  int bit = 0;    // only for type bit: 0 = least significant
   double scale = 1.0;
   double offset = 0.0;
   std::string unit;
-  std::optional<Duration> interval;     // overrides the device's poll_interval
-  std::optional<ByteOrder> byte_order;  // overrides the device's byte_order
+  std::optional<Duration> interval;  // overrides the device's poll_interval
   // MQTT mapping; unset = the device's, then the [mqtt] defaults.
   std::optional<std::string> topic;
   std::optional<int> qos;
@@ -225,36 +187,16 @@ struct PointConfig {
   ValueKind value_kind = ValueKind::kNumber;
   std::shared_ptr<const PointSettings> settings;  // the driver's own, if it has any
   SourcePos pos;
-
-  /// Effective settings after applying the device defaults.
-  [[nodiscard]] ByteOrder order_or(ByteOrder device_default) const noexcept {
-    return byte_order.value_or(device_default);
-  }
 };
 
 struct DeviceConfig {
   std::string name;
   std::string driver;  // the registry name written in `driver = "..."`
-  // modbus-tcp
-  std::string host;
-  int port = 502;
-  // modbus-rtu
-  std::string bus;  // name of a [[buses]] entry
-  int unit_id = 1;
   Duration poll_interval{1000};
   Duration response_timeout{1000};
-  Duration byte_timeout{500};
-  int retries = 1;  // extra attempts of a failed request within one poll
-  ByteOrder byte_order = ByteOrder::kABCD;
-  /// Largest number of unused registers (or bits) read through to merge two
-  /// points into one request. 0 reads only registers that belong to points.
-  int max_gap = 16;
-  /// Largest request in registers (holding/input, at most 125) and bits
-  /// (coils/discrete inputs, at most 2000), for devices with smaller buffers.
-  int max_registers = 125;
-  int max_bits = 2000;
-  /// One request per point, for devices that reject multi-point reads.
-  bool single_point_reads = false;
+  /// Extra attempts of a failed request within one poll (the driver's schema
+  /// reads it; the scheduler counts it in a poll's worst-case duration).
+  int retries = 1;
   /// Cap of the exponential back-off applied to a failing device.
   Duration backoff_max{60000};
   // MQTT mapping; unset = the [mqtt] defaults.
@@ -318,9 +260,6 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
                                         const SchemaCatalog& drivers);
 
 // Names as spelled in TOML, shared by the loader, `fieldgate check` and `poll`.
-[[nodiscard]] std::string_view to_string(RegisterKind k) noexcept;
-[[nodiscard]] std::string_view to_string(ValueType t) noexcept;
-[[nodiscard]] std::string_view to_string(ByteOrder o) noexcept;
 [[nodiscard]] std::string_view to_string(Parity p) noexcept;
 [[nodiscard]] std::string_view to_string(PayloadFormat f) noexcept;
 [[nodiscard]] std::string_view to_string(Durability d) noexcept;
@@ -328,14 +267,5 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
 [[nodiscard]] std::string_view to_string(StoreMode m) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
-[[nodiscard]] std::string_view to_string(WriteFunction f) noexcept;
-
-/// Registers a value of this type occupies (1 for bool/bit, `count` for strings).
-[[nodiscard]] int register_count(ValueType t, int string_count) noexcept;
-
-/// Is this a bit table (coils, discrete inputs)?
-[[nodiscard]] constexpr bool is_bit_kind(RegisterKind k) noexcept {
-  return k == RegisterKind::kCoil || k == RegisterKind::kDiscreteInput;
-}
 
 }  // namespace fieldgate::config

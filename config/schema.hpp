@@ -67,27 +67,18 @@ inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file"
 
 inline constexpr std::array<std::string_view, 5> kLogLevels{"trace", "debug", "info", "warn",
                                                             "error"};
-// The rates termios (and so libmodbus) can set; libmodbus silently falls back
-// to 9600 for any other, which is worse than refusing to start.
+// The rates termios can set; a serial library that silently falls back to
+// 9600 for any other would be worse than refusing to start.
 inline constexpr std::array<std::int64_t, 23> kBaudRates{
     300,     600,     1200,    2400,    4800,    9600,    19200,  38400,
     57600,   115200,  230400,  460800,  500000,  576000,  921600, 1000000,
     1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
 
-inline constexpr std::array kRegisterKinds{RegisterKind::kCoil, RegisterKind::kDiscreteInput,
-                                           RegisterKind::kHolding, RegisterKind::kInput};
-inline constexpr std::array kValueTypes{
-    ValueType::kBool,    ValueType::kBit,     ValueType::kInt16, ValueType::kUInt16,
-    ValueType::kInt32,   ValueType::kUInt32,  ValueType::kInt64, ValueType::kUInt64,
-    ValueType::kFloat32, ValueType::kFloat64, ValueType::kString};
-inline constexpr std::array kByteOrders{ByteOrder::kABCD, ByteOrder::kCDAB, ByteOrder::kBADC,
-                                        ByteOrder::kDCBA};
 inline constexpr std::array kParities{Parity::kNone, Parity::kEven, Parity::kOdd};
 inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
-inline constexpr std::array kWriteFunctions{WriteFunction::kSingle, WriteFunction::kMultiple};
 inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat::kValue,
                                             PayloadFormat::kDeviceJson};
 

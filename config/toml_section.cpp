@@ -177,14 +177,18 @@ std::optional<std::int64_t> Section::integer(std::string_view key, std::int64_t 
   return value ? ok(key, *value) : value;
 }
 
-std::optional<std::int64_t> Section::raw_unit_id_tcp() {
-  const std::string expected = "an integer 0..247 or 255";
-  const auto value = raw_integer("unit_id", Need::kOptional, expected);
-  if (value && !((*value >= 0 && *value <= 247) || *value == 255)) {
-    report("unit_id", fmt::format("expected {}, got {}", expected, *value));
+std::optional<std::int64_t> Section::integer_or(std::string_view key, std::int64_t lo,
+                                                std::int64_t hi,
+                                                std::span<const std::int64_t> also) {
+  std::string expected = fmt::format("an integer {}..{}", lo, hi);
+  for (const std::int64_t v : also) expected += fmt::format(" or {}", v);
+  const auto value = raw_integer(key, Need::kOptional, expected);
+  const bool in_range = value && *value >= lo && *value <= hi;
+  if (value && !in_range && std::find(also.begin(), also.end(), *value) == also.end()) {
+    report(key, fmt::format("expected {}, got {}", expected, *value));
     return std::nullopt;
   }
-  return value ? ok("unit_id", *value) : value;
+  return value ? ok(key, *value) : value;
 }
 
 std::optional<std::int64_t> Section::integer_of(std::string_view key,

@@ -73,8 +73,10 @@ class Section {
   std::optional<std::int64_t> integer(std::string_view key, std::int64_t lo,
                                       std::int64_t hi = std::numeric_limits<std::int64_t>::max(),
                                       Need need = Need::kOptional);
-  /// A Modbus TCP unit id: 0..247 or 255.
-  std::optional<std::int64_t> raw_unit_id_tcp();
+  /// An integer in lo..hi or one of a few values beyond it ("an integer
+  /// 0..247 or 255"), for protocols that reserve such values.
+  std::optional<std::int64_t> integer_or(std::string_view key, std::int64_t lo, std::int64_t hi,
+                                         std::span<const std::int64_t> also);
   std::optional<std::int64_t> integer_of(std::string_view key,
                                          std::span<const std::int64_t> allowed,
                                          std::string_view expected);

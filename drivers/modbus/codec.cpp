@@ -39,9 +39,6 @@ double widen_float(float f) {
   return d;
 }
 
-using config::ByteOrder;
-using config::ValueType;
-
 constexpr bool swaps_words(ByteOrder o) noexcept {
   return o == ByteOrder::kCDAB || o == ByteOrder::kDCBA;
 }
@@ -145,8 +142,7 @@ std::optional<bool> to_bool(const Value& v) {
 Value decode_registers(std::span<const std::uint16_t> regs, ValueType type, ByteOrder order,
                        int bit) {
   // Strings are sized by the caller; they need at least one register.
-  if (regs.size() < static_cast<std::size_t>(config::register_count(type, 1)))
-    return std::monostate{};
+  if (regs.size() < static_cast<std::size_t>(register_count(type, 1))) return std::monostate{};
   switch (type) {
     case ValueType::kBool:
       // Coils and discrete inputs arrive as one register-sized 0/1 each.
@@ -310,8 +306,9 @@ std::string describe_value(const Value& v) {
 
 EncodedWrite encode_point_value(const config::PointConfig& point, ByteOrder order,
                                 const Value& value) {
-  const ValueType type = point.type;
-  const std::string type_name(config::to_string(type));
+  const ModbusPointConfig& spec = point_of(point);
+  const ValueType type = spec.type;
+  const std::string type_name(to_string(type));
   Value raw = value;
   const bool scaled = point.scale != 1.0 || point.offset != 0.0;
   if (scaled && type != ValueType::kBool && type != ValueType::kBit && type != ValueType::kString) {
@@ -335,7 +332,7 @@ EncodedWrite encode_point_value(const config::PointConfig& point, ByteOrder orde
       return {{}, fmt::format("{} is not a whole number, as {} needs", *d, type_name)};
     }
   }
-  auto regs = encode_registers(raw, type, order, point.count, point.bit);
+  auto regs = encode_registers(raw, type, order, spec.count, spec.bit);
   if (regs) return {std::move(*regs), {}};
   // Why not: the wrong kind of value, or out of the type's range.
   const bool numeric =
@@ -348,7 +345,7 @@ EncodedWrite encode_point_value(const config::PointConfig& point, ByteOrder orde
       return {{}, fmt::format("expected a string, got {}", describe_value(value))};
     }
     return {{},
-            fmt::format("expected at most {} printable ASCII characters, got {}", point.count * 2,
+            fmt::format("expected at most {} printable ASCII characters, got {}", spec.count * 2,
                         describe_value(value))};
   }
   if (!numeric) return {{}, fmt::format("expected a number, got {}", describe_value(value))};

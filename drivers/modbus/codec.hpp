@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "core/reading.hpp"
+#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::modbus {
 
@@ -19,8 +20,8 @@ namespace fieldgate::modbus {
 /// bool/kBit are returned as bool, integers as int64 (uint64 above INT64_MAX
 /// becomes double), floats as double, strings with trailing NULs and spaces
 /// removed. `bit` is used for kBit only. Returns monostate if regs is too short.
-[[nodiscard]] Value decode_registers(std::span<const std::uint16_t> regs, config::ValueType type,
-                                     config::ByteOrder order, int bit = 0);
+[[nodiscard]] Value decode_registers(std::span<const std::uint16_t> regs, ValueType type,
+                                     ByteOrder order, int bit = 0);
 
 /// Applies scale and offset: bool and string unchanged; an integer stays an
 /// integer when scale == 1 and offset == 0, otherwise raw * scale + offset as
@@ -35,11 +36,8 @@ namespace fieldgate::modbus {
 /// Integer types take int64 or an integral double; floats take double or int64;
 /// bool/kBit take bool (or int64 0/1); strings must be printable ASCII.
 /// Returns nullopt when the value does not fit the type.
-[[nodiscard]] std::optional<std::vector<std::uint16_t>> encode_registers(const Value& value,
-                                                                         config::ValueType type,
-                                                                         config::ByteOrder order,
-                                                                         int count = 0,
-                                                                         int bit = 0);
+[[nodiscard]] std::optional<std::vector<std::uint16_t>> encode_registers(
+    const Value& value, ValueType type, ByteOrder order, int count = 0, int bit = 0);
 
 /// Registers (or, for a coil, one 0/1 "register") for writing `value`, given
 /// in the point's units as readings show it: scale and offset are inverted
@@ -52,7 +50,7 @@ struct EncodedWrite {
   std::vector<std::uint16_t> registers;
   std::string error;  // why the value cannot be written; registers empty then
 };
-[[nodiscard]] EncodedWrite encode_point_value(const config::PointConfig& point,
-                                              config::ByteOrder order, const Value& value);
+[[nodiscard]] EncodedWrite encode_point_value(const config::PointConfig& point, ByteOrder order,
+                                              const Value& value);
 
 }  // namespace fieldgate::modbus

@@ -17,8 +17,6 @@
 namespace fieldgate::modbus {
 namespace {
 
-using config::RegisterKind;
-
 std::string point_names(const ReadRequest& request, const config::DeviceConfig& device) {
   std::string names;
   for (auto index : request.points) {
@@ -34,6 +32,7 @@ ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, s
                            std::shared_ptr<ModbusLink> link)
     : device_owner_(std::move(device)),
       device_(*device_owner_),
+      settings_(device_of(device_)),
       channel_(std::move(channel)),
       link_(std::move(link)) {
   for (auto& request : plan_requests(device_)) groups_.push_back(Group{std::move(request), {}});
@@ -108,19 +107,19 @@ ModbusDriver::Outcome ModbusDriver::execute(const ReadRequest& request,
                                             std::vector<std::uint16_t>& registers,
                                             std::vector<std::uint8_t>& bits) {
   Outcome outcome;
-  const auto what = fmt::format("{} {}..{}", config::to_string(request.kind), request.start,
+  const auto what = fmt::format("{} {}..{}", to_string(request.kind), request.start,
                                 request.start + request.count - 1);
   for (int attempt = 0; attempt <= device_.retries; ++attempt) {
     if (auto reason = link_->ensure_connected(); !reason.empty()) {
       ++health_.connection_errors;
       return {Quality::kNoConnection, std::move(reason)};
     }
-    link_->begin_transaction(device_.unit_id, device_.response_timeout, device_.byte_timeout);
+    link_->begin_transaction(settings_.unit_id, device_.response_timeout, settings_.byte_timeout);
     ++health_.requests;
     int rc = -1;
     auto* ctx = link_->context();
     const auto count = static_cast<std::size_t>(request.count);
-    if (config::is_bit_kind(request.kind)) {  // FC1 coils, FC2 discrete inputs
+    if (is_bit_kind(request.kind)) {  // FC1 coils, FC2 discrete inputs
       bits.resize(count);
       const auto read =
           request.kind == RegisterKind::kCoil ? modbus_read_bits : modbus_read_input_bits;
@@ -169,14 +168,15 @@ void ModbusDriver::decode_into(const ReadRequest& request,
                                Batch& out) const {
   for (auto index : request.points) {
     const auto& point = device_.points[index];
-    const auto offset = static_cast<std::size_t>(point.address - request.start);
+    const ModbusPointConfig& m = point_of(point);
+    const auto offset = static_cast<std::size_t>(m.address - request.start);
     Value raw;
-    if (config::is_bit_kind(request.kind)) {
+    if (is_bit_kind(request.kind)) {
       raw = bits.at(offset) != 0;
     } else {
-      const auto n = static_cast<std::size_t>(config::register_count(point.type, point.count));
-      raw = decode_registers(std::span(registers).subspan(offset, n), point.type,
-                             point.order_or(device_.byte_order), point.bit);
+      const auto n = static_cast<std::size_t>(register_count(m.type, m.count));
+      raw = decode_registers(std::span(registers).subspan(offset, n), m.type,
+                             m.order_or(settings_.byte_order), m.bit);
     }
     out.push_back(Reading{device_.name,
                           point.name,
@@ -202,22 +202,25 @@ void register_drivers(drivers::DriverRegistry& registry) {
   const auto schema = make_schema();
   registry.add({"modbus-tcp", schema,
                 [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
-                  auto channel = fmt::format("modbus-tcp:{}:{}", device.host, device.port);
+                  const ModbusDeviceConfig& settings = device_of(device);
+                  auto channel = fmt::format("modbus-tcp:{}:{}", settings.host, settings.port);
                   auto link = ctx.shared.get_or_create<ModbusLink>(
-                      channel, [&] { return ModbusLink::tcp(device.host, device.port); });
+                      channel, [&] { return ModbusLink::tcp(settings.host, settings.port); });
                   return std::unique_ptr<drivers::Driver>(
                       std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
                 },
                 [](const config::DeviceConfig& device, const config::Config&) {
-                  return fmt::format("modbus-tcp {}:{} unit {}", device.host, device.port,
-                                     device.unit_id);
+                  const ModbusDeviceConfig& settings = device_of(device);
+                  return fmt::format("modbus-tcp {}:{} unit {}", settings.host, settings.port,
+                                     settings.unit_id);
                 }});
   registry.add({"modbus-rtu", schema,
                 [](const config::DeviceConfig& device, drivers::DriverContext& ctx) {
-                  const auto* bus = ctx.config.find_bus(device.bus);
+                  const std::string& bus_name = device_of(device).bus;
+                  const auto* bus = ctx.config.find_bus(bus_name);
                   if (bus == nullptr) {
                     throw std::invalid_argument(
-                        fmt::format("device \"{}\": no bus named \"{}\"", device.name, device.bus));
+                        fmt::format("device \"{}\": no bus named \"{}\"", device.name, bus_name));
                   }
                   auto channel = fmt::format("modbus-rtu:{}", bus->name);
                   auto link = ctx.shared.get_or_create<ModbusLink>(
@@ -226,10 +229,11 @@ void register_drivers(drivers::DriverRegistry& registry) {
                       std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
                 },
                 [](const config::DeviceConfig& device, const config::Config& config) {
-                  const auto* bus = config.find_bus(device.bus);
+                  const ModbusDeviceConfig& settings = device_of(device);
+                  const auto* bus = config.find_bus(settings.bus);
                   if (bus == nullptr) return device.driver;
                   return fmt::format("{} on bus {} ({} {} baud) unit {}", device.driver, bus->name,
-                                     bus->port, bus->baud, device.unit_id);
+                                     bus->port, bus->baud, settings.unit_id);
                 }});
 }
 

@@ -11,6 +11,7 @@
 #include "drivers/driver.hpp"
 #include "drivers/modbus/link.hpp"
 #include "drivers/modbus/plan.hpp"
+#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::drivers {
 class DriverRegistry;
@@ -66,6 +67,7 @@ class ModbusDriver final : public drivers::Driver {
 
   std::shared_ptr<const config::DeviceConfig> device_owner_;
   const config::DeviceConfig& device_;  // *device_owner_
+  const ModbusDeviceConfig& settings_;  // device_of(device_)
   std::string channel_;
   std::shared_ptr<ModbusLink> link_;
   std::vector<Group> groups_;

@@ -21,8 +21,6 @@
 namespace fieldgate::modbus {
 namespace {
 
-using config::RegisterKind;
-using config::ValueType;
 using drivers::WriteResult;
 using drivers::WriteStatus;
 
@@ -57,7 +55,7 @@ ModbusDriver::Outcome ModbusDriver::transact(const std::string& what,
       ++health_.connection_errors;
       return {Quality::kNoConnection, std::move(reason)};
     }
-    link_->begin_transaction(device_.unit_id, device_.response_timeout, device_.byte_timeout);
+    link_->begin_transaction(settings_.unit_id, device_.response_timeout, settings_.byte_timeout);
     ++health_.requests;
     const int rc = call(link_->context());
     const int err = errno;
@@ -92,23 +90,24 @@ ModbusDriver::Outcome ModbusDriver::transact(const std::string& what,
 }
 
 ModbusDriver::Outcome ModbusDriver::read_point(const config::PointConfig& point, Value& value) {
-  const auto order = point.order_or(device_.byte_order);
-  if (point.kind == RegisterKind::kCoil) {
+  const ModbusPointConfig& spec = point_of(point);
+  const auto order = spec.order_or(settings_.byte_order);
+  if (spec.kind == RegisterKind::kCoil) {
     std::uint8_t bit = 0;
     auto outcome = transact(
-        fmt::format("read back coil {}", point.address),
-        [&](modbus_t* ctx) { return modbus_read_bits(ctx, point.address, 1, &bit); }, 1);
+        fmt::format("read back coil {}", spec.address),
+        [&](modbus_t* ctx) { return modbus_read_bits(ctx, spec.address, 1, &bit); }, 1);
     if (outcome.quality == Quality::kGood) value = bit != 0;
     return outcome;
   }
-  const int n = config::register_count(point.type, point.count);
+  const int n = register_count(spec.type, spec.count);
   std::vector<std::uint16_t> regs(static_cast<std::size_t>(n));
   auto outcome = transact(
-      fmt::format("read back holding {}..{}", point.address, point.address + n - 1),
-      [&](modbus_t* ctx) { return modbus_read_registers(ctx, point.address, n, regs.data()); }, n);
+      fmt::format("read back holding {}..{}", spec.address, spec.address + n - 1),
+      [&](modbus_t* ctx) { return modbus_read_registers(ctx, spec.address, n, regs.data()); }, n);
   if (outcome.quality == Quality::kGood) {
-    value = apply_scale(decode_registers(regs, point.type, order, point.bit), point.scale,
-                        point.offset);
+    value =
+        apply_scale(decode_registers(regs, spec.type, order, spec.bit), point.scale, point.offset);
   }
   return outcome;
 }
@@ -120,51 +119,51 @@ WriteResult ModbusDriver::write(const std::string& name, const Value& value) {
     return rejected(fmt::format("device {} has no point {}", device_.name, name));
   }
   const config::PointConfig& point = *it;
-  if (point.kind != RegisterKind::kCoil && point.kind != RegisterKind::kHolding) {
-    return rejected(
-        fmt::format("not writable: kind {} is read-only", config::to_string(point.kind)));
+  const ModbusPointConfig& spec = point_of(point);
+  if (spec.kind != RegisterKind::kCoil && spec.kind != RegisterKind::kHolding) {
+    return rejected(fmt::format("not writable: kind {} is read-only", to_string(spec.kind)));
   }
   if (!point.write.writable) return rejected("not writable (the configuration says so)");
-  const auto order = point.order_or(device_.byte_order);
+  const auto order = spec.order_or(settings_.byte_order);
   EncodedWrite encoded = encode_point_value(point, order, value);
   if (!encoded.error.empty()) return rejected(std::move(encoded.error));
   auto& regs = encoded.registers;
-  const bool multiple = point.write.function == config::WriteFunction::kMultiple;
+  const bool multiple = spec.write_function == WriteFunction::kMultiple;
   const int n = static_cast<int>(regs.size());
 
   Outcome outcome;
-  if (point.type == ValueType::kBit) {
+  if (spec.type == ValueType::kBit) {
     // Read-modify-write: only this bit changes (the register's other bits
     // may be other points, or settings the device owns).
     std::uint16_t current = 0;
     outcome = transact(
-        fmt::format("read holding {} before writing bit {}", point.address, point.bit),
-        [&](modbus_t* ctx) { return modbus_read_registers(ctx, point.address, 1, &current); }, 1);
+        fmt::format("read holding {} before writing bit {}", spec.address, spec.bit),
+        [&](modbus_t* ctx) { return modbus_read_registers(ctx, spec.address, 1, &current); }, 1);
     if (outcome.quality == Quality::kGood) {
-      const auto mask = encode_registers(true, ValueType::kBit, order, 0, point.bit);
+      const auto mask = encode_registers(true, ValueType::kBit, order, 0, spec.bit);
       const std::uint16_t m = mask ? (*mask)[0] : 0;
       regs[0] = static_cast<std::uint16_t>((current & ~m) | (regs[0] & m));
     }
   }
   if (outcome.quality == Quality::kGood) {
-    if (point.kind == RegisterKind::kCoil) {
+    if (spec.kind == RegisterKind::kCoil) {
       const bool on = regs[0] != 0;
       std::uint8_t bit = on ? 1 : 0;
       outcome = transact(
-          fmt::format("write coil {} (FC{})", point.address, multiple ? 15 : 5),
+          fmt::format("write coil {} (FC{})", spec.address, multiple ? 15 : 5),
           [&](modbus_t* ctx) {
-            return multiple ? modbus_write_bits(ctx, point.address, 1, &bit)
-                            : modbus_write_bit(ctx, point.address, on ? 1 : 0);
+            return multiple ? modbus_write_bits(ctx, spec.address, 1, &bit)
+                            : modbus_write_bit(ctx, spec.address, on ? 1 : 0);
           },
           1);
     } else {
       const bool fc6 = !multiple && n == 1;
       outcome = transact(
-          fmt::format("write holding {}..{} (FC{})", point.address, point.address + n - 1,
+          fmt::format("write holding {}..{} (FC{})", spec.address, spec.address + n - 1,
                       fc6 ? 6 : 16),
           [&](modbus_t* ctx) {
-            return fc6 ? modbus_write_register(ctx, point.address, regs[0])
-                       : modbus_write_registers(ctx, point.address, n, regs.data());
+            return fc6 ? modbus_write_register(ctx, spec.address, regs[0])
+                       : modbus_write_registers(ctx, spec.address, n, regs.data());
           },
           fc6 ? 1 : n);
     }

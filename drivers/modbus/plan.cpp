@@ -30,12 +30,11 @@ namespace {
 
 using config::DeviceConfig;
 using config::PointConfig;
-using config::RegisterKind;
 
 // Registers (or bits) one point occupies.
-int point_length(const PointConfig& p) {
-  if (config::is_bit_kind(p.kind)) return 1;
-  return config::register_count(p.type, p.count);
+int point_length(const ModbusPointConfig& p) {
+  if (is_bit_kind(p.kind)) return 1;
+  return register_count(p.type, p.count);
 }
 
 }  // namespace
@@ -52,7 +51,8 @@ std::vector<ReadRequest> plan_requests(const DeviceConfig& device) {
   items.reserve(device.points.size());
   for (std::size_t i = 0; i < device.points.size(); ++i) {
     const PointConfig& p = device.points[i];
-    items.push_back({device.interval_of(p), p.kind, p.address, point_length(p), i});
+    const ModbusPointConfig& m = point_of(p);
+    items.push_back({device.interval_of(p), m.kind, m.address, point_length(m), i});
   }
   // The index breaks ties so the plan never depends on std::sort's whims.
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
@@ -60,15 +60,16 @@ std::vector<ReadRequest> plan_requests(const DeviceConfig& device) {
            std::tie(b.interval, b.kind, b.address, b.length, b.index);
   });
 
+  const ModbusDeviceConfig& settings = device_of(device);
   std::vector<ReadRequest> requests;
   int end = 0;  // one past the last address covered by requests.back()
   for (const Item& it : items) {
-    const int limit = config::is_bit_kind(it.kind) ? device.max_bits : device.max_registers;
-    if (!requests.empty() && !device.single_point_reads) {
+    const int limit = is_bit_kind(it.kind) ? settings.max_bits : settings.max_registers;
+    if (!requests.empty() && !settings.single_point_reads) {
       ReadRequest& r = requests.back();
       const int new_end = std::max(end, it.address + it.length);
       if (r.interval == it.interval && r.kind == it.kind && new_end - r.start <= limit &&
-          it.address - end <= device.max_gap) {
+          it.address - end <= settings.max_gap) {
         end = new_end;
         r.count = end - r.start;
         r.points.push_back(it.index);
@@ -82,16 +83,16 @@ std::vector<ReadRequest> plan_requests(const DeviceConfig& device) {
 }
 
 std::string describe(const ReadRequest& request, const DeviceConfig& device) {
-  const bool bits = config::is_bit_kind(request.kind);
+  const bool bits = is_bit_kind(request.kind);
   std::string names;
   for (std::size_t i : request.points) {
     if (!names.empty()) names += ", ";
     names += i < device.points.size() ? device.points[i].name : fmt::format("#{}", i);
   }
-  return fmt::format("{} {}..{} ({} {}{}) every {}: {}", config::to_string(request.kind),
-                     request.start, request.start + request.count - 1, request.count,
-                     bits ? "bit" : "register", request.count == 1 ? "" : "s",
-                     config::format_duration(request.interval), names);
+  return fmt::format("{} {}..{} ({} {}{}) every {}: {}", to_string(request.kind), request.start,
+                     request.start + request.count - 1, request.count, bits ? "bit" : "register",
+                     request.count == 1 ? "" : "s", config::format_duration(request.interval),
+                     names);
 }
 
 }  // namespace fieldgate::modbus

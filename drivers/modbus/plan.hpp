@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::modbus {
 
 /// One read request: a contiguous range of one register kind, and the points
 /// (indices into DeviceConfig::points) whose registers lie inside it.
 struct ReadRequest {
-  config::RegisterKind kind = config::RegisterKind::kHolding;
+  RegisterKind kind = RegisterKind::kHolding;
   int start = 0;  // first address
   int count = 0;  // registers or bits
   config::Duration interval{1000};

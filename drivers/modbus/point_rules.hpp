@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::modbus {
-
-using config::RegisterKind;
-using config::ValueType;
 
 /// What the loader read from one point table. A value is nullopt when it was
 /// absent or invalid (already reported); rules that need it are then skipped.

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,6 +14,7 @@
 #include "config/schema.hpp"
 #include "config/toml_section.hpp"
 #include "drivers/modbus/point_rules.hpp"
+#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::modbus {
 namespace {
@@ -26,6 +29,18 @@ constexpr auto kDeviceKeys = std::to_array<std::string_view>(
      "max_registers", "max_bits", "single_point_reads"});
 constexpr auto kPointKeys = std::to_array<std::string_view>(
     {"kind", "address", "type", "count", "bit", "interval", "byte_order", "write_function"});
+// The spellings of the Modbus keys' values, in the order `expected one of` lists them.
+constexpr std::array kRegisterKinds{RegisterKind::kCoil, RegisterKind::kDiscreteInput,
+                                    RegisterKind::kHolding, RegisterKind::kInput};
+constexpr std::array kValueTypes{ValueType::kBool,    ValueType::kBit,    ValueType::kInt16,
+                                 ValueType::kUInt16,  ValueType::kInt32,  ValueType::kUInt32,
+                                 ValueType::kInt64,   ValueType::kUInt64, ValueType::kFloat32,
+                                 ValueType::kFloat64, ValueType::kString};
+constexpr std::array kByteOrders{ByteOrder::kABCD, ByteOrder::kCDAB, ByteOrder::kBADC,
+                                 ByteOrder::kDCBA};
+constexpr std::array kWriteFunctions{WriteFunction::kSingle, WriteFunction::kMultiple};
+// On TCP, libmodbus accepts unit ids 0..247 and 255 (the "no gateway" unit id) only.
+constexpr std::array<std::int64_t, 1> kTcpUnitIdsBeyondRange{255};
 // The serial line settings a modbus-rtu device takes from its [[buses]] entry.
 constexpr auto kBusLineKeys =
     std::to_array<std::string_view>({"baud", "parity", "data_bits", "stop_bits"});
@@ -37,13 +52,13 @@ ValueKind value_kind_of(ValueType type) {
 }
 
 // `writable` and the write function; only coils and holding registers can be written.
-void read_write(Section& s, PointConfig& p, std::optional<RegisterKind> kind,
-                std::optional<ValueType> type) {
+void read_write(Section& s, PointConfig& p, ModbusPointConfig& settings,
+                std::optional<RegisterKind> kind, std::optional<ValueType> type) {
   WriteContext context;
   if (type) context = {value_kind_of(*type), std::string(to_string(*type))};
   p.write = read_point_write(s, context);
   const auto function = s.choice("write_function", kWriteFunctions);
-  assign(p.write.function, function);
+  assign(settings.write_function, function);
   if (!p.write.writable) {
     reject_unless_writable(s, p.write, "write_function");
   } else if (kind && (*kind == RegisterKind::kInput || *kind == RegisterKind::kDiscreteInput)) {
@@ -56,6 +71,7 @@ void read_write(Section& s, PointConfig& p, std::optional<RegisterKind> kind,
 
 PointConfig read_point(Section& s, std::optional<int> max_registers) {
   PointConfig p;
+  auto settings = std::make_shared<ModbusPointConfig>();
   p.pos = s.pos();
   assign(p.name, s.name("name", Need::kRequired));
   const auto kind = s.choice("kind", kRegisterKinds, Need::kRequired);
@@ -67,21 +83,22 @@ PointConfig read_point(Section& s, std::optional<int> max_registers) {
   const auto offset = s.number("offset");
   assign(p.unit, s.bounded_string("unit", bounds::kMaxUnitBytes));
   if (const auto interval = s.duration("interval", bounds::kPollInterval)) p.interval = *interval;
-  if (const auto order = s.choice("byte_order", kByteOrders)) p.byte_order = *order;
+  if (const auto order = s.choice("byte_order", kByteOrders)) settings->byte_order = *order;
   read_point_uplink(s, p);
 
   if (!s.has("type") && kind) {
     type = is_bit_kind(*kind) ? ValueType::kBool : ValueType::kUInt16;
   }
-  read_write(s, p, kind, type);
-  assign(p.kind, kind);
-  assign(p.address, address);
-  assign(p.type, type);
-  assign(p.count, count);
-  assign(p.bit, bit);
+  read_write(s, p, *settings, kind, type);
+  assign(settings->kind, kind);
+  assign(settings->address, address);
+  assign(settings->type, type);
+  assign(settings->count, count);
+  assign(settings->bit, bit);
   assign(p.scale, scale);
   assign(p.offset, offset);
-  p.value_kind = value_kind_of(p.type);
+  p.value_kind = value_kind_of(settings->type);
+  p.settings = std::move(settings);
 
   PointFacts facts;
   facts.kind = kind;
@@ -109,7 +126,8 @@ PointConfig read_point(Section& s, std::optional<int> max_registers) {
 // The Modbus keys of a device; returns whether max_registers is known (valid
 // or default), which the point rules need. `driver` is "" for an entry whose
 // driver is missing or unknown.
-bool read_device_keys(Section& s, DeviceConfig& d, std::string_view driver) {
+bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& settings,
+                      std::string_view driver) {
   const bool tcp = driver == kModbusTcp;
   const bool rtu = driver == kModbusRtu;
   if (rtu) {
@@ -125,32 +143,31 @@ bool read_device_keys(Section& s, DeviceConfig& d, std::string_view driver) {
   } else if (tcp && !s.has("host")) {
     s.missing("host", "driver \"modbus-tcp\" needs a host");
   } else {
-    assign(d.host, s.non_empty_string("host", Need::kOptional));
+    assign(settings.host, s.non_empty_string("host", Need::kOptional));
   }
-  if (!rtu) assign(d.port, s.integer("port", 1, 65535));
+  if (!rtu) assign(settings.port, s.integer("port", 1, 65535));
 
   if (tcp) {
     s.reject("bus", "only allowed for driver \"modbus-rtu\"");
   } else if (rtu && !s.has("bus")) {
     s.missing("bus", "driver \"modbus-rtu\" needs a bus, the name of a [[buses]] entry");
   } else {
-    assign(d.bus, s.name("bus", Need::kOptional));
+    assign(settings.bus, s.name("bus", Need::kOptional));
   }
   // Unit 0 is the RTU broadcast address: nobody answers a read sent to it.
-  // On TCP, libmodbus accepts 0..247 and 255 (the "no gateway" unit id) only.
   if (rtu) {
-    assign(d.unit_id, s.integer("unit_id", 1, 247));
-  } else if (const auto unit = s.raw_unit_id_tcp(); unit) {
-    d.unit_id = static_cast<int>(*unit);
+    assign(settings.unit_id, s.integer("unit_id", 1, 247));
+  } else {
+    assign(settings.unit_id, s.integer_or("unit_id", 0, 247, kTcpUnitIdsBeyondRange));
   }
-  assign(d.byte_timeout, s.duration("byte_timeout", bounds::kByteTimeout));
-  assign(d.retries, s.integer("retries", 0, 10));
-  assign(d.byte_order, s.choice("byte_order", kByteOrders));
-  assign(d.max_gap, s.integer("max_gap", 0, 125));
+  assign(settings.byte_timeout, s.duration("byte_timeout", bounds::kByteTimeout));
+  assign(device.retries, s.integer("retries", 0, 10));
+  assign(settings.byte_order, s.choice("byte_order", kByteOrders));
+  assign(settings.max_gap, s.integer("max_gap", 0, 125));
   const auto max_registers = s.integer("max_registers", 1, 125);
-  assign(d.max_registers, max_registers);
-  assign(d.max_bits, s.integer("max_bits", 1, 2000));
-  assign(d.single_point_reads, s.boolean("single_point_reads"));
+  assign(settings.max_registers, max_registers);
+  assign(settings.max_bits, s.integer("max_bits", 1, 2000));
+  assign(settings.single_point_reads, s.boolean("single_point_reads"));
   return max_registers || !s.has("max_registers");
 }
 
@@ -177,14 +194,17 @@ class Schema final : public DriverSchema {
 
   std::unique_ptr<PointReader> read_device(Section& s, std::string_view driver,
                                            DeviceConfig& device) const override {
-    const bool max_registers_known = read_device_keys(s, device, driver);
-    return std::make_unique<PointsOfDevice>(
-        max_registers_known ? std::optional<int>(device.max_registers) : std::nullopt);
+    auto settings = std::make_shared<ModbusDeviceConfig>();
+    const bool max_registers_known = read_device_keys(s, device, *settings, driver);
+    const int max_registers = settings->max_registers;
+    device.settings = std::move(settings);
+    return std::make_unique<PointsOfDevice>(max_registers_known ? std::optional<int>(max_registers)
+                                                                : std::nullopt);
   }
 
   void check_device(const Config&, const DeviceConfig& device, const std::string& key_base,
                     DeviceChecks& checks) const override {
-    checks.need_bus(device.bus, key_base + ".bus", device.pos);
+    checks.need_bus(device_of(device).bus, key_base + ".bus", device.pos);
   }
 };
 

@@ -29,9 +29,9 @@ ValueKind value_kind_of(SerialValueType type) {
 }
 
 // The bytes sent for a write, with "{value}" in them.
-void read_write_template(Section& s, WriteConfig& w) {
+void read_write_template(Section& s, const WriteConfig& w, SerialPointConfig& settings) {
   const auto write_template = s.non_empty_string("write_template", Need::kOptional);
-  assign(w.write_template, write_template);
+  assign(settings.write_template, write_template);
   if (!w.writable) {
     reject_unless_writable(s, w, "write_template");
   } else if (!s.has("write_template")) {
@@ -125,7 +125,7 @@ config::PointConfig read_serial_point(config::Section& s, const SerialPointConte
   WriteContext write_context;
   if (line_type) write_context = {value_kind_of(*line_type), std::string(to_string(*line_type))};
   p.write = read_point_write(s, write_context);
-  read_write_template(s, p.write);
+  read_write_template(s, p.write, *settings);
   return p;
 }
 

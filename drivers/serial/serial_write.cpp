@@ -59,11 +59,11 @@ drivers::WriteResult SerialLineDriver::write(const std::string& name, const Valu
   if (!text) {
     return {WriteStatus::kRejected,
             Quality::kGood,
-            fmt::format("expected a value of type {}, got {}",
-                        to_string(point_of(*point).type), format_value(value)),
+            fmt::format("expected a value of type {}, got {}", to_string(point_of(*point).type),
+                        format_value(value)),
             {}};
   }
-  std::string bytes = point->write.write_template;
+  std::string bytes = point_of(*point).write_template;
   for (auto at = bytes.find("{value}"); at != std::string::npos;
        at = bytes.find("{value}", at + text->size())) {
     bytes.replace(at, 7, *text);

@@ -68,6 +68,9 @@ struct SerialPointConfig : config::PointSettings {
   std::string split;
   int part = 0;
   SerialValueType type = SerialValueType::kNumber;
+  /// Writable points: the bytes sent for a write, with "{value}" replaced by
+  /// the value.
+  std::string write_template;
 };
 
 // Names as spelled in TOML (schema.cpp, `check`, `poll`).

@@ -24,8 +24,8 @@ namespace fieldgate::sim {
 
 namespace {
 
-using config::ByteOrder;
-using config::ValueType;
+using modbus::ByteOrder;
+using modbus::ValueType;
 
 // Table sizes: reads past them get ILLEGAL DATA ADDRESS, as on a real meter.
 constexpr std::size_t kInputRegisters = 32;

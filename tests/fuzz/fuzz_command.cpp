@@ -33,6 +33,7 @@
 #include "gateway/logging.hpp"
 #include "gateway/utf8.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
+#include "tests/support/modbus_config.hpp"
 
 namespace {
 
@@ -42,6 +43,8 @@ using fieldgate::drivers::Clock;
 namespace config = fieldgate::config;
 namespace drivers = fieldgate::drivers;
 namespace gateway = fieldgate::gateway;
+namespace modbus = fieldgate::modbus;
+namespace test_support = fieldgate::test_support;
 
 constexpr std::uint64_t kMaxSize = 1024;  // below libFuzzer's 4 KiB max_len: it crosses it
 constexpr double kMin = -5;
@@ -111,24 +114,19 @@ class Rig {
     config::DeviceConfig device;
     device.name = "meter";
     device.driver = "modbus-tcp";
-    config::PointConfig setpoint;
-    setpoint.name = "setpoint";
-    setpoint.type = config::ValueType::kInt16;
+    config::PointConfig setpoint = test_support::modbus_point(
+        "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
     setpoint.write.writable = true;
     setpoint.write.min = kMin;
     setpoint.write.max = kMax;
     device.points.push_back(setpoint);
-    config::PointConfig label;
-    label.name = "label";
-    label.type = config::ValueType::kString;
+    config::PointConfig label = test_support::modbus_point("label", modbus::RegisterKind::kHolding,
+                                                           0, modbus::ValueType::kString, 4);
     label.value_kind = config::ValueKind::kString;
-    label.count = 4;
     label.write.writable = true;
     device.points.push_back(label);
-    config::PointConfig relay;
-    relay.name = "relay";
-    relay.kind = config::RegisterKind::kCoil;
-    relay.type = config::ValueType::kBool;
+    config::PointConfig relay = test_support::modbus_point("relay", modbus::RegisterKind::kCoil, 0,
+                                                           modbus::ValueType::kBool);
     relay.write.writable = true;
     relay.write.allowed = {true};
     device.points.push_back(relay);

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "config/topic_template.hpp"
 #include "drivers/modbus/plan.hpp"
+#include "drivers/modbus/settings.hpp"
 #include "drivers/serial/framer.hpp"
 #include "drivers/serial/parser.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
@@ -31,7 +32,8 @@ using namespace fieldgate;
 void check_modbus_plan(const config::DeviceConfig& device) {
   std::vector<int> covered(device.points.size(), 0);
   for (const modbus::ReadRequest& r : modbus::plan_requests(device)) {
-    const int limit = config::is_bit_kind(r.kind) ? device.max_bits : device.max_registers;
+    const modbus::ModbusDeviceConfig& settings = modbus::device_of(device);
+    const int limit = modbus::is_bit_kind(r.kind) ? settings.max_bits : settings.max_registers;
     FUZZ_CHECK(r.count >= 1 && r.count <= limit);
     FUZZ_CHECK(r.start >= 0 && r.start + r.count <= 65536);
     for (std::size_t i : r.points) {

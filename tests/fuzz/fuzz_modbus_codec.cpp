@@ -32,8 +32,8 @@
 namespace {
 
 using namespace fieldgate;
-using config::ByteOrder;
-using config::ValueType;
+using modbus::ByteOrder;
+using modbus::ValueType;
 
 constexpr ValueType kTypes[] = {
     ValueType::kBool,    ValueType::kBit,     ValueType::kInt16,  ValueType::kUInt16,
@@ -56,7 +56,7 @@ std::string trim_trailing_spaces(std::string s) {
 void check_decode(std::span<const std::uint16_t> regs, ValueType type, ByteOrder order, int bit,
                   double scale, double offset) {
   const int count = type == ValueType::kString ? static_cast<int>(regs.size()) : 0;
-  const auto needed = static_cast<std::size_t>(config::register_count(type, count));
+  const auto needed = static_cast<std::size_t>(modbus::register_count(type, count));
   const Value v = modbus::decode_registers(regs, type, order, bit);
   if (needed == 0 || regs.size() < needed) {
     FUZZ_CHECK(std::holds_alternative<std::monostate>(v));
@@ -104,7 +104,7 @@ void check_decode(std::span<const std::uint16_t> regs, ValueType type, ByteOrder
 void check_encode(const Value& value, ValueType type, ByteOrder order, int count, int bit) {
   const auto regs = modbus::encode_registers(value, type, order, count, bit);
   if (!regs) return;
-  FUZZ_CHECK(regs->size() == static_cast<std::size_t>(config::register_count(type, count)));
+  FUZZ_CHECK(regs->size() == static_cast<std::size_t>(modbus::register_count(type, count)));
   const Value back = modbus::decode_registers(*regs, type, order, bit);
   switch (type) {
     case ValueType::kBool:

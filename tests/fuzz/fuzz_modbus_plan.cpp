@@ -19,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "drivers/modbus/plan.hpp"
+#include "drivers/modbus/settings.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
 using namespace fieldgate;
@@ -28,23 +29,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config::DeviceConfig device;
   device.name = "fuzz";
   device.driver = "modbus-tcp";
-  device.max_gap = in.byte() % 126;
-  device.max_registers = 1 + in.byte() % 125;
-  device.max_bits = 1 + in.u16() % 2000;
-  device.single_point_reads = (in.byte() & 1) != 0;
+  modbus::ModbusDeviceConfig& settings = modbus::edit_device_of(device);
+  settings.max_gap = in.byte() % 126;
+  settings.max_registers = 1 + in.byte() % 125;
+  settings.max_bits = 1 + in.u16() % 2000;
+  settings.single_point_reads = (in.byte() & 1) != 0;
   while (device.points.size() < 300 && in.remaining() >= 6) {
     config::PointConfig p;
     p.name = "p" + std::to_string(device.points.size());
-    p.kind = static_cast<config::RegisterKind>(in.byte() % 4);
-    const bool bits = config::is_bit_kind(p.kind);
-    p.type = bits ? config::ValueType::kBool : static_cast<config::ValueType>(in.byte() % 11);
-    if (p.type == config::ValueType::kBool && !bits) p.type = config::ValueType::kUInt16;
-    p.address = in.u16();
-    p.count = 1 + in.byte() % 125;
-    const int length = bits ? 1 : config::register_count(p.type, p.count);
-    if (length > device.max_registers && !bits) p.type = config::ValueType::kUInt16;
-    const int fitted = bits ? 1 : config::register_count(p.type, p.count);
-    if (p.address + fitted > 65536) p.address = 65536 - fitted;
+    modbus::ModbusPointConfig& m = modbus::edit_point_of(p);
+    m.kind = static_cast<modbus::RegisterKind>(in.byte() % 4);
+    const bool bits = modbus::is_bit_kind(m.kind);
+    m.type = bits ? modbus::ValueType::kBool : static_cast<modbus::ValueType>(in.byte() % 11);
+    if (m.type == modbus::ValueType::kBool && !bits) m.type = modbus::ValueType::kUInt16;
+    m.address = in.u16();
+    m.count = 1 + in.byte() % 125;
+    const int length = bits ? 1 : modbus::register_count(m.type, m.count);
+    if (length > settings.max_registers && !bits) m.type = modbus::ValueType::kUInt16;
+    const int fitted = bits ? 1 : modbus::register_count(m.type, m.count);
+    if (m.address + fitted > 65536) m.address = 65536 - fitted;
     switch (in.byte() % 3) {
       case 1:
         p.interval = config::Duration{1000};
@@ -62,8 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<int> seen(device.points.size(), 0);
   for (std::size_t r = 0; r < plan.size(); ++r) {
     const modbus::ReadRequest& req = plan[r];
-    const bool bits = config::is_bit_kind(req.kind);
-    FUZZ_CHECK(req.count >= 1 && req.count <= (bits ? device.max_bits : device.max_registers));
+    const bool bits = modbus::is_bit_kind(req.kind);
+    FUZZ_CHECK(req.count >= 1 && req.count <= (bits ? settings.max_bits : settings.max_registers));
     FUZZ_CHECK(req.start >= 0 && req.start + req.count <= 65536);
     FUZZ_CHECK(!req.points.empty());
     if (r > 0) {
@@ -74,13 +77,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const std::size_t i : req.points) {
       FUZZ_CHECK(i < device.points.size());
       const config::PointConfig& p = device.points[i];
-      const int length = bits ? 1 : config::register_count(p.type, p.count);
-      FUZZ_CHECK(p.kind == req.kind && device.interval_of(p) == req.interval);
-      FUZZ_CHECK(p.address >= req.start && p.address + length <= req.start + req.count);
+      const modbus::ModbusPointConfig& m = modbus::point_of(p);
+      const int length = bits ? 1 : modbus::register_count(m.type, m.count);
+      FUZZ_CHECK(m.kind == req.kind && device.interval_of(p) == req.interval);
+      FUZZ_CHECK(m.address >= req.start && m.address + length <= req.start + req.count);
       ++seen[i];
     }
   }
   for (const int n : seen) FUZZ_CHECK(n == 1);
-  if (device.single_point_reads) FUZZ_CHECK(plan.size() == device.points.size());
+  if (settings.single_point_reads) FUZZ_CHECK(plan.size() == device.points.size());
   return 0;
 }

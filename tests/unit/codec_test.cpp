@@ -13,8 +13,6 @@
 namespace fieldgate::modbus {
 namespace {
 
-using config::ByteOrder;
-using config::ValueType;
 using Regs = std::vector<std::uint16_t>;
 
 constexpr ByteOrder kAllOrders[] = {ByteOrder::kABCD, ByteOrder::kCDAB, ByteOrder::kBADC,
@@ -34,7 +32,7 @@ Value decode(const Regs& regs, ValueType type, ByteOrder order, int bit = 0) {
 void expect_vectors(ValueType type, const Value& value, const std::vector<Vector>& vectors,
                     int count = 0) {
   for (const Vector& v : vectors) {
-    SCOPED_TRACE(std::string(config::to_string(v.order)));
+    SCOPED_TRACE(std::string(to_string(v.order)));
     EXPECT_EQ(decode(v.regs, type, v.order), value);
     const auto encoded = encode_registers(value, type, v.order, count);
     ASSERT_TRUE(encoded.has_value());
@@ -214,7 +212,7 @@ TEST(Codec, TooShortInputIsMonostate) {
       {ValueType::kFloat64, 4}, {ValueType::kString, 1},
   };
   for (const auto& c : cases) {
-    SCOPED_TRACE(std::string(config::to_string(c.type)));
+    SCOPED_TRACE(std::string(to_string(c.type)));
     const Regs short_regs(c.needs - 1, 0x1234);
     EXPECT_EQ(decode(short_regs, c.type, ByteOrder::kABCD), Value());
     const Regs enough(c.needs, 0x4142);
@@ -300,8 +298,8 @@ TEST(Codec, RoundTripsEveryTypeAndOrder) {
   for (const auto& c : cases) {
     for (ByteOrder order : kAllOrders) {
       for (const Value& v : c.values) {
-        SCOPED_TRACE(std::string(config::to_string(c.type)) + " " +
-                     std::string(config::to_string(order)) + " " + format_value(v));
+        SCOPED_TRACE(std::string(to_string(c.type)) + " " + std::string(to_string(order)) + " " +
+                     format_value(v));
         const auto regs = encode_registers(v, c.type, order, c.count);
         ASSERT_TRUE(regs.has_value());
         const auto decoded = decode(*regs, c.type, order);

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/modbus_config.hpp"
+
 namespace fieldgate::gateway {
 namespace {
 
@@ -89,20 +91,17 @@ struct Rig {
     config::DeviceConfig device;
     device.name = "meter";
     device.driver = "modbus-tcp";
-    config::PointConfig setpoint;
-    setpoint.name = "setpoint";
-    setpoint.type = config::ValueType::kInt16;
+    config::PointConfig setpoint = test_support::modbus_point(
+        "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
     setpoint.write.writable = true;
     setpoint.write.max = 30;
     device.points.push_back(setpoint);
     config::PointConfig ratio;
     ratio.name = "ct_ratio";
     device.points.push_back(ratio);
-    config::PointConfig label;
-    label.name = "label";
-    label.type = config::ValueType::kString;
+    config::PointConfig label = test_support::modbus_point("label", modbus::RegisterKind::kHolding,
+                                                           0, modbus::ValueType::kString, 4);
     label.value_kind = config::ValueKind::kString;
-    label.count = 4;
     label.write.writable = true;
     device.points.push_back(label);
     config.mqtt.command_max_size = 1024;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "drivers/modbus/settings.hpp"
 #include "tests/support/config_loading.hpp"
 
 namespace fieldgate::config {
@@ -76,12 +77,12 @@ TEST(ConfigExamplesTest, TcpExampleUsesTheDocumentedDefaults) {
       (kSourceDir / "config/examples/power-meter-tcp.toml").string());
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].driver, "modbus-tcp");
-  EXPECT_EQ(c.devices[0].host, "127.0.0.1");
-  EXPECT_EQ(c.devices[0].port, 5020);
+  EXPECT_EQ(modbus::device_of(c.devices[0]).host, "127.0.0.1");
+  EXPECT_EQ(modbus::device_of(c.devices[0]).port, 5020);
   ::setenv("METER_PORT", "15020", 1);
-  EXPECT_EQ(fieldgate::test_support::load_config(
-                (kSourceDir / "config/examples/power-meter-tcp.toml").string())
-                .devices.at(0)
+  EXPECT_EQ(modbus::device_of(fieldgate::test_support::load_config(
+                                  (kSourceDir / "config/examples/power-meter-tcp.toml").string())
+                                  .devices.at(0))
                 .port,
             15020);
   ::unsetenv("METER_PORT");
@@ -99,8 +100,8 @@ TEST(ConfigExamplesTest, RtuExampleIs9600Baud8N1Unit1) {
   EXPECT_EQ(c.buses[0].stop_bits, 1);
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].driver, "modbus-rtu");
-  EXPECT_EQ(c.devices[0].bus, c.buses[0].name);
-  EXPECT_EQ(c.devices[0].unit_id, 1);
+  EXPECT_EQ(modbus::device_of(c.devices[0]).bus, c.buses[0].name);
+  EXPECT_EQ(modbus::device_of(c.devices[0]).unit_id, 1);
 }
 
 }  // namespace

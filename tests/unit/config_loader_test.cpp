@@ -11,12 +11,16 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "drivers/modbus/settings.hpp"
 #include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
 namespace fieldgate::config {
 namespace {
 
+using modbus::ByteOrder;
+using modbus::RegisterKind;
+using modbus::ValueType;
 using std::chrono::milliseconds;
 
 // Every key the schema knows, set to a value different from its default.
@@ -148,63 +152,64 @@ TEST_F(ConfigLoaderTest, LoadsEveryKey) {
   const DeviceConfig& tcp = c.devices[0];
   EXPECT_EQ(tcp.name, "meter-tcp");
   EXPECT_EQ(tcp.driver, "modbus-tcp");
-  EXPECT_EQ(tcp.host, "192.0.2.10");  // ${...} without default, variable set
-  EXPECT_EQ(tcp.port, 1502);          // integer key from a ${...:-default} string
-  EXPECT_EQ(tcp.unit_id, 0);
+  EXPECT_EQ(modbus::device_of(tcp).host, "192.0.2.10");  // ${...} without default, variable set
+  EXPECT_EQ(modbus::device_of(tcp).port, 1502);  // integer key from a ${...:-default} string
+  EXPECT_EQ(modbus::device_of(tcp).unit_id, 0);
   EXPECT_EQ(tcp.poll_interval, milliseconds{250});
   EXPECT_EQ(tcp.response_timeout, milliseconds{1500});
-  EXPECT_EQ(tcp.byte_timeout, milliseconds{100});
+  EXPECT_EQ(modbus::device_of(tcp).byte_timeout, milliseconds{100});
   EXPECT_EQ(tcp.retries, 3);
-  EXPECT_EQ(tcp.byte_order, ByteOrder::kCDAB);
-  EXPECT_EQ(tcp.max_gap, 0);
-  EXPECT_EQ(tcp.max_registers, 64);
-  EXPECT_EQ(tcp.max_bits, 512);
-  EXPECT_TRUE(tcp.single_point_reads);
+  EXPECT_EQ(modbus::device_of(tcp).byte_order, ByteOrder::kCDAB);
+  EXPECT_EQ(modbus::device_of(tcp).max_gap, 0);
+  EXPECT_EQ(modbus::device_of(tcp).max_registers, 64);
+  EXPECT_EQ(modbus::device_of(tcp).max_bits, 512);
+  EXPECT_TRUE(modbus::device_of(tcp).single_point_reads);
   EXPECT_EQ(tcp.backoff_max, milliseconds{5 * 60 * 1000});
-  EXPECT_TRUE(tcp.bus.empty());
+  EXPECT_TRUE(modbus::device_of(tcp).bus.empty());
 
   ASSERT_EQ(tcp.points.size(), 6u);
   const PointConfig& voltage = tcp.points[0];
   EXPECT_EQ(voltage.name, "voltage");
-  EXPECT_EQ(voltage.kind, RegisterKind::kInput);
-  EXPECT_EQ(voltage.address, 0);
-  EXPECT_EQ(voltage.type, ValueType::kFloat32);
+  EXPECT_EQ(modbus::point_of(voltage).kind, RegisterKind::kInput);
+  EXPECT_EQ(modbus::point_of(voltage).address, 0);
+  EXPECT_EQ(modbus::point_of(voltage).type, ValueType::kFloat32);
   EXPECT_DOUBLE_EQ(voltage.scale, 2.0);  // an integer is a valid number
   EXPECT_DOUBLE_EQ(voltage.offset, -1.5);
   EXPECT_EQ(voltage.unit, "V");
   EXPECT_EQ(voltage.interval, milliseconds{60 * 60 * 1000});
-  EXPECT_EQ(voltage.byte_order, ByteOrder::kDCBA);
-  EXPECT_EQ(voltage.order_or(tcp.byte_order), ByteOrder::kDCBA);
+  EXPECT_EQ(modbus::point_of(voltage).byte_order, ByteOrder::kDCBA);
+  EXPECT_EQ(modbus::point_of(voltage).order_or(modbus::device_of(tcp).byte_order),
+            ByteOrder::kDCBA);
   EXPECT_EQ(tcp.interval_of(voltage), milliseconds{60 * 60 * 1000});
   EXPECT_EQ(voltage.pos.line, 37);
   EXPECT_EQ(voltage.pos.column, 3);
 
   const PointConfig& alarm = tcp.points[1];
-  EXPECT_EQ(alarm.type, ValueType::kBit);
-  EXPECT_EQ(alarm.bit, 15);
-  EXPECT_EQ(alarm.byte_order, std::nullopt);
-  EXPECT_EQ(alarm.order_or(tcp.byte_order), ByteOrder::kCDAB);
+  EXPECT_EQ(modbus::point_of(alarm).type, ValueType::kBit);
+  EXPECT_EQ(modbus::point_of(alarm).bit, 15);
+  EXPECT_EQ(modbus::point_of(alarm).byte_order, std::nullopt);
+  EXPECT_EQ(modbus::point_of(alarm).order_or(modbus::device_of(tcp).byte_order), ByteOrder::kCDAB);
   EXPECT_EQ(tcp.interval_of(alarm), milliseconds{250});
 
   const PointConfig& serial = tcp.points[2];
-  EXPECT_EQ(serial.type, ValueType::kString);
-  EXPECT_EQ(serial.count, 8);
+  EXPECT_EQ(modbus::point_of(serial).type, ValueType::kString);
+  EXPECT_EQ(modbus::point_of(serial).count, 8);
   EXPECT_EQ(serial.unit, "cost in $");  // $$ escape
 
-  EXPECT_EQ(tcp.points[3].type, ValueType::kUInt16);  // default for registers
-  EXPECT_EQ(tcp.points[3].address, 65535);            // last address, one register
-  EXPECT_EQ(tcp.points[4].type, ValueType::kBool);    // default for coils
-  EXPECT_EQ(tcp.points[4].kind, RegisterKind::kCoil);
-  EXPECT_EQ(tcp.points[5].kind, RegisterKind::kDiscreteInput);
-  EXPECT_EQ(tcp.points[5].type, ValueType::kBool);
+  EXPECT_EQ(modbus::point_of(tcp.points[3]).type, ValueType::kUInt16);  // default for registers
+  EXPECT_EQ(modbus::point_of(tcp.points[3]).address, 65535);          // last address, one register
+  EXPECT_EQ(modbus::point_of(tcp.points[4]).type, ValueType::kBool);  // default for coils
+  EXPECT_EQ(modbus::point_of(tcp.points[4]).kind, RegisterKind::kCoil);
+  EXPECT_EQ(modbus::point_of(tcp.points[5]).kind, RegisterKind::kDiscreteInput);
+  EXPECT_EQ(modbus::point_of(tcp.points[5]).type, ValueType::kBool);
 
   const DeviceConfig& rtu = c.devices[1];
   EXPECT_EQ(rtu.driver, "modbus-rtu");
-  EXPECT_EQ(rtu.bus, "rs485-1");
-  EXPECT_EQ(rtu.unit_id, 247);
+  EXPECT_EQ(modbus::device_of(rtu).bus, "rs485-1");
+  EXPECT_EQ(modbus::device_of(rtu).unit_id, 247);
   ASSERT_EQ(rtu.points.size(), 1u);
-  EXPECT_EQ(rtu.points[0].type, ValueType::kUInt64);
-  EXPECT_EQ(rtu.points[0].address, 65532);  // 65532..65535 fits exactly
+  EXPECT_EQ(modbus::point_of(rtu.points[0]).type, ValueType::kUInt64);
+  EXPECT_EQ(modbus::point_of(rtu.points[0]).address, 65532);  // 65532..65535 fits exactly
   EXPECT_DOUBLE_EQ(rtu.points[0].scale, 0.001);
 
   EXPECT_EQ(c.find_bus("rs485-1"), &c.buses[0]);
@@ -236,26 +241,30 @@ points = [{ name = "p", kind = "holding", address = 7 }]
   EXPECT_EQ(b.mode, SerialMode::kRs232);
   EXPECT_EQ(b.inter_frame_delay, std::nullopt);
   const DeviceConfig& d = c.devices.at(0);
-  EXPECT_EQ(d.unit_id, 1);
-  EXPECT_EQ(d.port, 502);
+  // The defaults below are the loader's, not device_of()'s fallback for a
+  // device without Modbus settings.
+  ASSERT_NE(dynamic_cast<const modbus::ModbusDeviceConfig*>(d.settings.get()), nullptr);
+  ASSERT_NE(dynamic_cast<const modbus::ModbusPointConfig*>(d.points.at(0).settings.get()), nullptr);
+  EXPECT_EQ(modbus::device_of(d).unit_id, 1);
+  EXPECT_EQ(modbus::device_of(d).port, 502);
   EXPECT_EQ(d.poll_interval, milliseconds{1000});
   EXPECT_EQ(d.response_timeout, milliseconds{1000});
-  EXPECT_EQ(d.byte_timeout, milliseconds{500});
+  EXPECT_EQ(modbus::device_of(d).byte_timeout, milliseconds{500});
   EXPECT_EQ(d.retries, 1);
-  EXPECT_EQ(d.byte_order, ByteOrder::kABCD);
-  EXPECT_EQ(d.max_gap, 16);
-  EXPECT_EQ(d.max_registers, 125);
-  EXPECT_EQ(d.max_bits, 2000);
-  EXPECT_FALSE(d.single_point_reads);
+  EXPECT_EQ(modbus::device_of(d).byte_order, ByteOrder::kABCD);
+  EXPECT_EQ(modbus::device_of(d).max_gap, 16);
+  EXPECT_EQ(modbus::device_of(d).max_registers, 125);
+  EXPECT_EQ(modbus::device_of(d).max_bits, 2000);
+  EXPECT_FALSE(modbus::device_of(d).single_point_reads);
   EXPECT_EQ(d.backoff_max, milliseconds{60000});
   const PointConfig& p = d.points.at(0);
-  EXPECT_EQ(p.type, ValueType::kUInt16);
-  EXPECT_EQ(p.address, 7);
+  EXPECT_EQ(modbus::point_of(p).type, ValueType::kUInt16);
+  EXPECT_EQ(modbus::point_of(p).address, 7);
   EXPECT_DOUBLE_EQ(p.scale, 1.0);
   EXPECT_DOUBLE_EQ(p.offset, 0.0);
   EXPECT_EQ(p.unit, "");
   EXPECT_EQ(p.interval, std::nullopt);
-  EXPECT_EQ(p.byte_order, std::nullopt);
+  EXPECT_EQ(modbus::point_of(p).byte_order, std::nullopt);
   EXPECT_EQ(p.pos.line, 10);
   EXPECT_EQ(p.pos.column, 11);
 }
@@ -286,11 +295,11 @@ poll_interval = "${FIELDGATE_TEST_POLL:-2s}"
   ::unsetenv("FIELDGATE_TEST_TYPE");
   const DeviceConfig& d = c.devices.at(0);
   EXPECT_EQ(d.name, "meter");
-  EXPECT_EQ(d.port, 15020);
-  EXPECT_TRUE(d.single_point_reads);
+  EXPECT_EQ(modbus::device_of(d).port, 15020);
+  EXPECT_TRUE(modbus::device_of(d).single_point_reads);
   EXPECT_EQ(d.poll_interval, milliseconds{2000});
-  EXPECT_EQ(d.points.at(0).address, 40);
-  EXPECT_EQ(d.points.at(0).type, ValueType::kInt32);
+  EXPECT_EQ(modbus::point_of(d.points.at(0)).address, 40);
+  EXPECT_EQ(modbus::point_of(d.points.at(0)).type, ValueType::kInt32);
   EXPECT_DOUBLE_EQ(d.points.at(0).scale, 0.5);
 }
 
@@ -342,7 +351,7 @@ unit_id = 255
 points = [{ name = "p", kind = "coil", address = 0 }]
 )toml",
                                                                "t.toml");
-  EXPECT_EQ(c.devices.at(0).unit_id, 255);
+  EXPECT_EQ(modbus::device_of(c.devices.at(0)).unit_id, 255);
 }
 
 TEST_F(ConfigLoaderTest, ReportsMissingTopLevelPieces) {
@@ -370,7 +379,7 @@ TEST_F(ConfigLoaderTest, LoadsFromAFileAndNamesItInIssues) {
 
   const Config c = fieldgate::test_support::load_config(good);
   EXPECT_EQ(c.path, good);
-  EXPECT_EQ(c.devices.at(0).host, "h");
+  EXPECT_EQ(modbus::device_of(c.devices.at(0)).host, "h");
 
   try {
     (void)fieldgate::test_support::load_config(bad);
@@ -419,31 +428,8 @@ TEST(ConfigIssueTest, ErrorJoinsEveryIssueWithNewlines) {
 }
 
 TEST(ConfigNamesTest, SpellsEnumsAsInToml) {
-  EXPECT_EQ(to_string(RegisterKind::kDiscreteInput), "discrete_input");
-  EXPECT_EQ(to_string(RegisterKind::kHolding), "holding");
-  EXPECT_EQ(to_string(ValueType::kUInt64), "uint64");
-  EXPECT_EQ(to_string(ValueType::kFloat32), "float32");
-  EXPECT_EQ(to_string(ValueType::kBit), "bit");
-  EXPECT_EQ(to_string(ByteOrder::kBADC), "BADC");
   EXPECT_EQ(to_string(Parity::kOdd), "odd");
   EXPECT_EQ(to_string(SerialMode::kRs485), "rs485");
-}
-
-TEST(ConfigNamesTest, CountsRegistersPerType) {
-  EXPECT_EQ(register_count(ValueType::kBool, 0), 1);
-  EXPECT_EQ(register_count(ValueType::kBit, 0), 1);
-  EXPECT_EQ(register_count(ValueType::kInt16, 0), 1);
-  EXPECT_EQ(register_count(ValueType::kUInt16, 9), 1);
-  EXPECT_EQ(register_count(ValueType::kInt32, 0), 2);
-  EXPECT_EQ(register_count(ValueType::kUInt32, 0), 2);
-  EXPECT_EQ(register_count(ValueType::kFloat32, 0), 2);
-  EXPECT_EQ(register_count(ValueType::kInt64, 0), 4);
-  EXPECT_EQ(register_count(ValueType::kUInt64, 0), 4);
-  EXPECT_EQ(register_count(ValueType::kFloat64, 0), 4);
-  EXPECT_EQ(register_count(ValueType::kString, 8), 8);
-  EXPECT_TRUE(is_bit_kind(RegisterKind::kCoil));
-  EXPECT_TRUE(is_bit_kind(RegisterKind::kDiscreteInput));
-  EXPECT_FALSE(is_bit_kind(RegisterKind::kInput));
 }
 
 }  // namespace

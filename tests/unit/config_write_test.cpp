@@ -6,6 +6,8 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "drivers/modbus/settings.hpp"
+#include "drivers/serial/settings.hpp"
 #include "tests/support/config_loading.hpp"
 #include "tests/unit/config_test_support.hpp"
 
@@ -80,11 +82,13 @@ allowed = [true]
   EXPECT_TRUE(setpoint.writable);
   EXPECT_EQ(setpoint.min, -5.0);
   EXPECT_EQ(setpoint.max, 30.5);
-  EXPECT_EQ(setpoint.function, WriteFunction::kMultiple);
+  EXPECT_EQ(modbus::point_of(c.devices[0].points[0]).write_function,
+            modbus::WriteFunction::kMultiple);
   const auto& mode = c.devices[0].points[1].write;
   ASSERT_EQ(mode.allowed.size(), 3u);
   EXPECT_EQ(std::get<double>(mode.allowed[2]), 2.0);
-  EXPECT_EQ(mode.function, WriteFunction::kSingle);
+  EXPECT_EQ(modbus::point_of(c.devices[0].points[1]).write_function,
+            modbus::WriteFunction::kSingle);
   EXPECT_EQ(std::get<bool>(c.devices[0].points[2].write.allowed.at(0)), true);
 }
 
@@ -102,7 +106,7 @@ min = 0
 write_template = "T {value}\r\n"
 )",
                                                              "t.toml");
-  EXPECT_EQ(c.devices[0].points[0].write.write_template, "T {value}\r\n");
+  EXPECT_EQ(serial::point_of(c.devices[0].points[0]).write_template, "T {value}\r\n");
   EXPECT_EQ(c.devices[0].points[0].write.min, 0.0);
 }
 

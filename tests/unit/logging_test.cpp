@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "gateway/command_router.hpp"
+#include "tests/support/modbus_config.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -186,9 +187,8 @@ TEST_F(JournalLogging, IdenticalCommandsAreEachLogged) {
   config::DeviceConfig device;
   device.name = "meter";
   device.driver = "modbus-tcp";
-  config::PointConfig setpoint;
-  setpoint.name = "setpoint";
-  setpoint.type = config::ValueType::kInt16;
+  config::PointConfig setpoint = test_support::modbus_point(
+      "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
   setpoint.write.writable = true;
   setpoint.write.max = 30;
   device.points.push_back(setpoint);

@@ -10,25 +10,20 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/modbus_config.hpp"
+
 namespace fieldgate::modbus {
 namespace {
 
 using config::DeviceConfig;
 using config::Duration;
 using config::PointConfig;
-using config::RegisterKind;
-using config::ValueType;
 using Indices = std::vector<std::size_t>;
 
 PointConfig point(std::string name, RegisterKind kind, int address,
                   ValueType type = ValueType::kUInt16, int count = 0) {
-  PointConfig p;
-  p.name = std::move(name);
-  p.kind = kind;
-  p.address = address;
-  p.type = config::is_bit_kind(kind) ? ValueType::kBool : type;
-  p.count = count;
-  return p;
+  return test_support::modbus_point(std::move(name), kind, address,
+                                    is_bit_kind(kind) ? ValueType::kBool : type, count);
 }
 
 PointConfig holding(int address, ValueType type = ValueType::kUInt16, int count = 0) {
@@ -36,11 +31,9 @@ PointConfig holding(int address, ValueType type = ValueType::kUInt16, int count 
 }
 
 DeviceConfig device_with(std::vector<PointConfig> points, int max_gap = 16) {
-  DeviceConfig d;
-  d.name = "meter";
-  d.max_gap = max_gap;
-  d.points = std::move(points);
-  return d;
+  ModbusDeviceConfig settings;
+  settings.max_gap = max_gap;
+  return test_support::modbus_device("meter", std::move(points), settings);
 }
 
 struct Expected {
@@ -115,7 +108,7 @@ TEST(Plan, OneRegisterOverTheLimitSplits) {
 
 TEST(Plan, SmallerDeviceLimitIsHonoured) {
   DeviceConfig d = device_with({holding(0), holding(2), holding(4), holding(6)}, 16);
-  d.max_registers = 5;
+  edit_device_of(d).max_registers = 5;
   expect_plan(d, {{kH, 0, 5, {0, 1, 2}}, {kH, 6, 1, {3}}});
 }
 
@@ -125,7 +118,7 @@ TEST(Plan, CoilLimitIs2000Bits) {
   expect_plan(device_with({point("a", kC, 0), point("b", kC, 2000)}, 2000),
               {{kC, 0, 1, {0}}, {kC, 2000, 1, {1}}});
   DeviceConfig d = device_with({point("a", kD, 0), point("b", kD, 7), point("c", kD, 8)}, 16);
-  d.max_bits = 8;
+  edit_device_of(d).max_bits = 8;
   expect_plan(d, {{kD, 0, 8, {0, 1}}, {kD, 8, 1, {2}}});
 }
 
@@ -155,7 +148,7 @@ TEST(Plan, PointOverrideEqualToDeviceIntervalMerges) {
 TEST(Plan, SinglePointReadsGiveOneRequestPerPoint) {
   DeviceConfig d =
       device_with({holding(4), holding(0, ValueType::kFloat32), holding(4), point("c", kC, 0)});
-  d.single_point_reads = true;
+  edit_device_of(d).single_point_reads = true;
   expect_plan(d, {{kC, 0, 1, {3}}, {kH, 0, 2, {1}}, {kH, 4, 1, {0}}, {kH, 4, 1, {2}}});
 }
 
@@ -216,8 +209,8 @@ TEST(Plan, DescribeSpellsIntervalsAsTheConfigDoes) {
 
 // ---- Brute force -----------------------------------------------------------
 
-int length_of(const PointConfig& p) {
-  return config::is_bit_kind(p.kind) ? 1 : config::register_count(p.type, p.count);
+int length_of(const ModbusPointConfig& p) {
+  return is_bit_kind(p.kind) ? 1 : register_count(p.type, p.count);
 }
 
 // Can these points (a bit mask over d.points) be read by one request?
@@ -228,15 +221,18 @@ bool one_request_can_hold(const DeviceConfig& d, unsigned mask) {
     if ((mask & (1U << i)) == 0) continue;
     const PointConfig& p = d.points[i];
     if (first == nullptr) first = &p;
-    if (p.kind != first->kind || d.interval_of(p) != d.interval_of(*first)) return false;
-    ranges.emplace_back(p.address, p.address + length_of(p));
+    if (point_of(p).kind != point_of(*first).kind || d.interval_of(p) != d.interval_of(*first)) {
+      return false;
+    }
+    ranges.emplace_back(point_of(p).address, point_of(p).address + length_of(point_of(p)));
   }
-  if (d.single_point_reads && ranges.size() > 1) return false;
+  const ModbusDeviceConfig& settings = device_of(d);
+  if (settings.single_point_reads && ranges.size() > 1) return false;
   std::sort(ranges.begin(), ranges.end());
-  const int limit = config::is_bit_kind(first->kind) ? d.max_bits : d.max_registers;
+  const int limit = is_bit_kind(point_of(*first).kind) ? settings.max_bits : settings.max_registers;
   int end = ranges.front().second;
   for (const auto& [b, e] : ranges) {
-    if (b - end > d.max_gap) return false;  // a hole wider than max_gap
+    if (b - end > settings.max_gap) return false;  // a hole wider than max_gap
     end = std::max(end, e);
   }
   return end - ranges.front().first <= limit;
@@ -270,10 +266,11 @@ void expect_valid_plan(const DeviceConfig& d, const std::vector<ReadRequest>& pl
       ++seen[i];
       mask |= 1U << i;
       const PointConfig& p = d.points[i];
-      EXPECT_EQ(p.kind, r.kind);
+      const ModbusPointConfig& m = point_of(p);
+      EXPECT_EQ(m.kind, r.kind);
       EXPECT_EQ(d.interval_of(p), r.interval);
-      lo = std::min(lo, p.address);
-      hi = std::max(hi, p.address + length_of(p));
+      lo = std::min(lo, m.address);
+      hi = std::max(hi, m.address + length_of(m));
     }
     EXPECT_TRUE(one_request_can_hold(d, mask)) << describe(r, d);
     EXPECT_EQ(r.start, lo);
@@ -292,24 +289,26 @@ TEST(Plan, GreedyIsMinimalAgainstBruteForce) {
   for (int round = 0; round < 3000; ++round) {
     DeviceConfig d;
     d.name = "random";
-    d.max_gap = pick(0, 6);
-    d.single_point_reads = pick(0, 19) == 0;
+    ModbusDeviceConfig& settings = edit_device_of(d);
+    settings.max_gap = pick(0, 6);
+    settings.single_point_reads = pick(0, 19) == 0;
     const int n = pick(1, 8);
     int longest = 1;
     for (int i = 0; i < n; ++i) {
       PointConfig p;
       p.name = "p" + std::to_string(i);
+      ModbusPointConfig& m = edit_point_of(p);
       const int k = pick(0, 9);
-      p.kind = k < 7 ? kH : (k < 8 ? kI : kC);
-      p.address = pick(0, 30);
-      p.type = config::is_bit_kind(p.kind) ? ValueType::kBool : types[pick(0, 3)];
-      if (p.type == ValueType::kString) p.count = pick(1, 6);
+      m.kind = k < 7 ? kH : (k < 8 ? kI : kC);
+      m.address = pick(0, 30);
+      m.type = is_bit_kind(m.kind) ? ValueType::kBool : types[pick(0, 3)];
+      if (m.type == ValueType::kString) m.count = pick(1, 6);
       if (pick(0, 7) == 0) p.interval = Duration{500};
-      longest = std::max(longest, length_of(p));
+      longest = std::max(longest, length_of(m));
       d.points.push_back(p);
     }
-    d.max_registers = pick(longest, 20);  // a validated config: every point fits
-    d.max_bits = pick(1, 12);
+    settings.max_registers = pick(longest, 20);  // a validated config: every point fits
+    settings.max_bits = pick(1, 12);
 
     const auto plan = plan_requests(d);
     SCOPED_TRACE("round " + std::to_string(round));

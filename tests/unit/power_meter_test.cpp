@@ -15,8 +15,8 @@
 namespace fieldgate::sim {
 namespace {
 
-using config::ByteOrder;
-using config::ValueType;
+using modbus::ByteOrder;
+using modbus::ValueType;
 
 double as_double(const Value& v) {
   if (const auto* d = std::get_if<double>(&v)) return *d;
@@ -28,7 +28,7 @@ double as_double(const Value& v) {
 // Decodes one value from a table, as the gateway would.
 Value read(const std::vector<std::uint16_t>& table, int address, ValueType type,
            ByteOrder order = ByteOrder::kABCD, int count = 0) {
-  const auto n = static_cast<std::size_t>(config::register_count(type, count));
+  const auto n = static_cast<std::size_t>(modbus::register_count(type, count));
   return modbus::decode_registers(std::span(table).subspan(static_cast<std::size_t>(address), n),
                                   type, order);
 }

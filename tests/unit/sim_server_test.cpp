@@ -29,8 +29,8 @@
 namespace fieldgate::sim {
 namespace {
 
-using config::ByteOrder;
-using config::ValueType;
+using modbus::ByteOrder;
+using modbus::ValueType;
 using ::testing::HasSubstr;
 
 struct ModbusFree {

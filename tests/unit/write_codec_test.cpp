@@ -11,33 +11,29 @@
 #include <vector>
 
 #include "drivers/modbus/codec.hpp"
+#include "tests/support/modbus_config.hpp"
 
 namespace fieldgate::modbus {
 namespace {
 
-using config::ByteOrder;
-using config::ValueType;
-
 constexpr ByteOrder kAllOrders[] = {ByteOrder::kABCD, ByteOrder::kCDAB, ByteOrder::kBADC,
                                     ByteOrder::kDCBA};
 
-config::PointConfig point_of(ValueType type, double scale = 1.0, double offset = 0.0, int count = 0,
-                             int bit = 0) {
-  config::PointConfig p;
-  p.name = "p";
-  p.kind = type == ValueType::kBool ? config::RegisterKind::kCoil : config::RegisterKind::kHolding;
-  p.type = type;
+config::PointConfig make_point(ValueType type, double scale = 1.0, double offset = 0.0,
+                               int count = 0, int bit = 0) {
+  config::PointConfig p = test_support::modbus_point(
+      "p", type == ValueType::kBool ? RegisterKind::kCoil : RegisterKind::kHolding, 0, type, count,
+      bit);
   p.scale = scale;
   p.offset = offset;
-  p.count = count;
-  p.bit = bit;
   return p;
 }
 
 // What a poll of the written registers would publish.
 Value read_back(const config::PointConfig& p, ByteOrder order,
                 const std::vector<std::uint16_t>& regs) {
-  return apply_scale(decode_registers(regs, p.type, order, p.bit), p.scale, p.offset);
+  return apply_scale(decode_registers(regs, point_of(p).type, order, point_of(p).bit), p.scale,
+                     p.offset);
 }
 
 struct Case {
@@ -63,13 +59,13 @@ TEST(WriteCodecTest, EveryTypeAndByteOrderReadsBackAsWritten) {
   };
   for (ByteOrder order : kAllOrders) {
     for (const Case& c : cases) {
-      SCOPED_TRACE(fmt::format("{} {} {}", config::to_string(order), config::to_string(c.type),
-                               format_value(c.value)));
-      const auto p = point_of(c.type, 1.0, 0.0, c.type == ValueType::kString ? 6 : 0);
+      SCOPED_TRACE(
+          fmt::format("{} {} {}", to_string(order), to_string(c.type), format_value(c.value)));
+      const auto p = make_point(c.type, 1.0, 0.0, c.type == ValueType::kString ? 6 : 0);
       const EncodedWrite e = encode_point_value(p, order, c.value);
       ASSERT_TRUE(e.error.empty()) << e.error;
       EXPECT_EQ(e.registers.size(),
-                static_cast<std::size_t>(config::register_count(c.type, p.count)));
+                static_cast<std::size_t>(register_count(c.type, point_of(p).count)));
       EXPECT_EQ(read_back(p, order, e.registers), c.value);
     }
   }
@@ -78,7 +74,7 @@ TEST(WriteCodecTest, EveryTypeAndByteOrderReadsBackAsWritten) {
 TEST(WriteCodecTest, BitsAndCoils) {
   for (ByteOrder order : kAllOrders) {
     for (int bit : {0, 7, 8, 15}) {
-      const auto p = point_of(ValueType::kBit, 1.0, 0.0, 0, bit);
+      const auto p = make_point(ValueType::kBit, 1.0, 0.0, 0, bit);
       const EncodedWrite on = encode_point_value(p, order, true);
       ASSERT_TRUE(on.error.empty()) << on.error;
       EXPECT_EQ(read_back(p, order, on.registers), Value(true));
@@ -86,7 +82,7 @@ TEST(WriteCodecTest, BitsAndCoils) {
       EXPECT_EQ(read_back(p, order, off.registers), Value(false));
     }
   }
-  const auto coil = point_of(ValueType::kBool);
+  const auto coil = make_point(ValueType::kBool);
   EXPECT_EQ(encode_point_value(coil, ByteOrder::kABCD, true).registers,
             std::vector<std::uint16_t>{1});
   EXPECT_EQ(encode_point_value(coil, ByteOrder::kABCD, std::int64_t{0}).registers,
@@ -98,7 +94,7 @@ TEST(WriteCodecTest, BitsAndCoils) {
 TEST(WriteCodecTest, ScaleAndOffsetAreInvertedAndRounded) {
   for (ByteOrder order : kAllOrders) {
     // A setpoint in 0.1 °C steps: 21.5 °C is raw 215.
-    const auto tenths = point_of(ValueType::kInt16, 0.1);
+    const auto tenths = make_point(ValueType::kInt16, 0.1);
     const EncodedWrite e = encode_point_value(tenths, order, 21.5);
     ASSERT_TRUE(e.error.empty()) << e.error;
     EXPECT_EQ(decode_registers(e.registers, ValueType::kInt16, order), Value(std::int64_t{215}));
@@ -111,35 +107,35 @@ TEST(WriteCodecTest, ScaleAndOffsetAreInvertedAndRounded) {
                                ValueType::kInt16, order),
               Value(std::int64_t{216}));
     // Offset: value = raw * 0.5 - 40 → raw = (value + 40) / 0.5.
-    const auto shifted = point_of(ValueType::kUInt16, 0.5, -40.0);
+    const auto shifted = make_point(ValueType::kUInt16, 0.5, -40.0);
     const EncodedWrite s = encode_point_value(shifted, order, std::int64_t{10});
     EXPECT_EQ(decode_registers(s.registers, ValueType::kUInt16, order), Value(std::int64_t{100}));
     EXPECT_EQ(read_back(shifted, order, s.registers), Value(10.0));
     // A float register with a scale is not rounded.
-    const auto kw = point_of(ValueType::kFloat32, 1000.0);
+    const auto kw = make_point(ValueType::kFloat32, 1000.0);
     const EncodedWrite f = encode_point_value(kw, order, 2500.0);
     EXPECT_EQ(decode_registers(f.registers, ValueType::kFloat32, order), Value(2.5));
   }
 }
 
 TEST(WriteCodecTest, RefusesWhatDoesNotFitTheType) {
-  const auto i16 = point_of(ValueType::kInt16);
+  const auto i16 = make_point(ValueType::kInt16);
   EXPECT_EQ(encode_point_value(i16, ByteOrder::kABCD, std::int64_t{40000}).error,
             "40000 is out of range for int16");
   EXPECT_EQ(encode_point_value(i16, ByteOrder::kABCD, 21.5).error,
             "21.5 is not a whole number, as int16 needs");
   EXPECT_EQ(encode_point_value(i16, ByteOrder::kABCD, std::string("x")).error,
             "expected a number, got \"x\"");
-  const auto u16 = point_of(ValueType::kUInt16);
+  const auto u16 = make_point(ValueType::kUInt16);
   EXPECT_EQ(encode_point_value(u16, ByteOrder::kABCD, std::int64_t{-1}).error,
             "-1 is out of range for uint16");
   // After scaling: 7000 in 0.1 steps is raw 70000, more than an int16 holds.
-  const auto tenths = point_of(ValueType::kInt16, 0.1);
+  const auto tenths = make_point(ValueType::kInt16, 0.1);
   EXPECT_EQ(encode_point_value(tenths, ByteOrder::kABCD, std::int64_t{7000}).error,
             "7000 is out of range for int16 (raw value 70000)");
-  const auto f32 = point_of(ValueType::kFloat32);
+  const auto f32 = make_point(ValueType::kFloat32);
   EXPECT_NE(encode_point_value(f32, ByteOrder::kABCD, 1e40).error, "");
-  const auto text = point_of(ValueType::kString, 1.0, 0.0, 2);
+  const auto text = make_point(ValueType::kString, 1.0, 0.0, 2);
   EXPECT_EQ(encode_point_value(text, ByteOrder::kABCD, std::string("12345")).error,
             "expected at most 4 printable ASCII characters, got \"12345\"");
   EXPECT_EQ(encode_point_value(text, ByteOrder::kABCD, std::int64_t{5}).error,
