@@ -88,8 +88,6 @@ inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
 inline constexpr std::array kWriteFunctions{WriteFunction::kSingle, WriteFunction::kMultiple};
-inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat::kValue,
-                                            PayloadFormat::kDeviceJson};
 
 /// `protocol` as written, and the MQTT protocol level each one means.
 inline constexpr std::array<std::string_view, 2> kMqttProtocols{"3.1.1", "5"};
