@@ -6,11 +6,15 @@
 #include "bridge/store.hpp"
 #include "config/config.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/command_startup.hpp"
 
 namespace fieldgate::bench {
 
 std::uint64_t prefill(const std::string& config_path, std::uint64_t count) {
-  const auto config = config::load_config(config_path, drivers::make_default_registry().schemas());
+  // Loaded as `fieldgate run` loads it: its drivers and payload formats.
+  const auto config = config::load_config(
+      config_path,
+      gateway::make_catalog(drivers::make_default_registry(), bridge::make_default_encoders()));
   if (config.devices.empty()) throw std::runtime_error(config_path + ": no device");
   auto store = bridge::open_sqlite_store(config.store);
   // Each batch is one device poll, committed by itself: the row layout of a

@@ -48,6 +48,8 @@ class DeviceJsonEncoder final : public PayloadEncoder {
   void encode(std::span<const Reading> readings, OutgoingMessage& message) override {
     message.payload = device_json_payload(readings);
   }
+
+  [[nodiscard]] bool per_device() const noexcept override { return true; }
 };
 
 }  // namespace

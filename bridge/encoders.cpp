@@ -1,4 +1,5 @@
 #include <utility>
+#include <vector>
 
 #include "bridge/payload_encoder.hpp"
 #include "bridge/payload_formats.hpp"
@@ -27,8 +28,15 @@ void EncoderRegistry::start_session() {
   for (auto& entry : entries_) entry.second->start_session();
 }
 
-// The names are those config/ accepts for `payload` (config::to_string of
-// PayloadFormat). A new format: its file, and one line here.
+std::vector<config::PayloadFormat> EncoderRegistry::formats() const {
+  std::vector<config::PayloadFormat> out;
+  out.reserve(entries_.size());
+  for (const auto& [name, encoder] : entries_) out.push_back({name, encoder->per_device()});
+  return out;
+}
+
+// These names, in this order, are what config/ accepts for `payload` (and
+// lists in "expected one of ..."). A new format: its file, and one line here.
 EncoderRegistry make_default_encoders() {
   EncoderRegistry registry;
   registry.add("json", make_json_encoder());

@@ -40,12 +40,21 @@ std::optional<SessionMessage> will_of(const std::vector<std::unique_ptr<SessionH
 }
 
 // A format the configuration names without an encoder is a start-up error,
-// not a dead letter per reading.
+// not a dead letter per reading; so is one the configuration was loaded with
+// under another grouping than its encoder's (a catalog from other encoders).
 void check_encoders(const TopicMap& topics, const EncoderRegistry& encoders) {
-  for (const auto format : topics.payload_formats()) {
-    if (encoders.find(config::to_string(format)) == nullptr) {
+  for (const auto& format : topics.payload_formats()) {
+    const PayloadEncoder* encoder = encoders.find(format.name);
+    if (encoder == nullptr) {
       throw std::runtime_error(
-          fmt::format("mqtt: no encoder for payload format \"{}\"", config::to_string(format)));
+          fmt::format("mqtt: no encoder for payload format \"{}\"", format.name));
+    }
+    if (encoder->per_device() != format.per_device) {
+      throw std::runtime_error(fmt::format(
+          "mqtt: payload format \"{}\" was loaded as one message per {}, its encoder sends one "
+          "per {}",
+          format.name, format.per_device ? "device poll" : "reading",
+          encoder->per_device() ? "device poll" : "reading"));
     }
   }
 }

@@ -17,7 +17,7 @@ std::vector<OutgoingMessage> plan_messages(std::span<const Reading> rows, const 
     OutgoingMessage message;
     message.route = topics.route(first.device, first.point, first.unit);
     message.first = i;
-    const std::string_view format = config::to_string(message.route.payload);
+    const std::string_view format = message.route.payload;
     PayloadEncoder* encoder = encoders.find(format);
     if (encoder == nullptr) {
       message.refusal = fmt::format("no encoder for payload format \"{}\"", format);

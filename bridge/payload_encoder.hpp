@@ -1,8 +1,10 @@
 // The payload-format seam: an encoder turns the readings of one route into an
 // MQTT message (topic, bytes, QoS, retain), and a registry maps the format
-// names of the configuration (`payload = "json"`) to encoders. Adding a
-// format is one file with its encoder and one line in make_default_encoders()
-// (bridge/encoders.cpp); see docs/ARCHITECTURE.md.
+// names of the configuration (`payload = "json"`) to encoders. The registry is
+// the one list of formats: the loader accepts the names it holds (formats(),
+// passed to load_config() in its catalog). Adding a format is one file with
+// its encoder and one line in make_default_encoders() (bridge/encoders.cpp);
+// see docs/ARCHITECTURE.md.
 //
 // Threads: encoders run on the forwarder thread only, one message at a time,
 // so an encoder may keep state across messages (a sequence number), started
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "bridge/topics.hpp"
+#include "config/config.hpp"
 #include "core/reading.hpp"
 
 namespace fieldgate::bridge {
@@ -55,6 +58,11 @@ class PayloadEncoder {
 
   /// A new MQTT session begins (per-session state starts over).
   virtual void start_session() {}
+
+  /// True for a format with one message per device poll (device-json): its
+  /// routes use the device topic and device-level settings only, and per-point
+  /// topic, qos and retain are refused at load. False: one message per reading.
+  [[nodiscard]] virtual bool per_device() const noexcept { return false; }
 };
 
 /// The encoder of a format with one message per reading, whose payload is
@@ -76,6 +84,9 @@ class EncoderRegistry {
   [[nodiscard]] PayloadEncoder* find(std::string_view name) const noexcept;
   /// Tells every encoder a session begins.
   void start_session();
+  /// Every format, in registration order: what `payload = "..."` may name
+  /// (for the catalog given to config::load_config()).
+  [[nodiscard]] std::vector<config::PayloadFormat> formats() const;
 
  private:
   std::vector<std::pair<std::string, std::unique_ptr<PayloadEncoder>>> entries_;

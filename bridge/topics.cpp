@@ -45,7 +45,7 @@ Route resolve(const config::Config& config, const config::DeviceConfig* device,
       {config.gateway.name, config.gateway.site, device_name, point_name, unit});
   route.qos = clamp_qos(rule.qos);
   route.retain = rule.retain;
-  route.payload = rule.payload;
+  route.payload = std::string(rule.payload);
   route.per_device = rule.per_device;
   return route;
 }

@@ -17,11 +17,11 @@
 namespace fieldgate::bridge {
 
 struct Route {
-  std::string topic;  // for device-json: the device topic
+  std::string topic;  // for a per-device format (device-json): the device topic
   int qos = 1;
   bool retain = false;
-  config::PayloadFormat payload = config::PayloadFormat::kJson;  // its encoder's name: to_string()
-  bool per_device = false;  // one message per device poll: the device's topic
+  std::string payload = "json";  // the format's name: its encoder's in the EncoderRegistry
+  bool per_device = false;       // one message per device poll: the device's topic
 };
 
 /// Where commands to a writable point arrive and where their results go.
@@ -38,7 +38,7 @@ class TopicMap {
   [[nodiscard]] Route route(std::string_view device, std::string_view point,
                             std::string_view unit) const;
 
-  /// The payload formats the configuration names ([mqtt] and each device).
+  /// The payload formats the configuration names ([mqtt] and each device), each once.
   [[nodiscard]] std::vector<config::PayloadFormat> payload_formats() const;
 
   /// The command and result topics of a point ([mqtt] command_suffix, result_suffix).

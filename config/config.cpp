@@ -83,18 +83,6 @@ std::string_view to_string(SerialMode m) noexcept {
   return "?";
 }
 
-std::string_view to_string(PayloadFormat f) noexcept {
-  switch (f) {
-    case PayloadFormat::kJson:
-      return "json";
-    case PayloadFormat::kValue:
-      return "value";
-    case PayloadFormat::kDeviceJson:
-      return "device-json";
-  }
-  return "?";
-}
-
 std::string_view to_string(Durability d) noexcept {
   switch (d) {
     case Durability::kNormal:

@@ -82,11 +82,18 @@ struct StoreConfig {
   SourcePos pos;
 };
 
-/// How readings become MQTT payloads.
-///  kJson:       one message per reading: {"value":…,"unit":…,"ts":…,"seq":…,"quality":…}
-///  kValue:      one message per reading, the bare value as text
-///  kDeviceJson: one message per device poll with all its points
-enum class PayloadFormat { kJson, kValue, kDeviceJson };
+/// How readings become MQTT payloads: a format the program registered (the
+/// bridge's payload encoders, bridge/payload_encoder.hpp), named by
+/// `payload = "..."` and resolved at load from the catalog load_config() gets
+/// (config/driver_schema.hpp). config/ knows the default's name only.
+struct PayloadFormat {
+  std::string name = "json";
+  /// One message per device poll instead of one per reading: published on the
+  /// device topic, and only device-level topic, qos and retain apply.
+  bool per_device = false;
+
+  friend bool operator==(const PayloadFormat&, const PayloadFormat&) = default;
+};
 
 struct TlsConfig {
   std::string ca_file;    // empty: the system's CA store
@@ -126,7 +133,8 @@ struct MqttConfig {
   Duration drain_timeout{5000};  // on shutdown, wait this long for acknowledgements
   /// Topic template for readings; placeholders {gateway} {site} {device} {point} {unit}.
   std::string topic = "fieldgate/{gateway}/{device}/{point}";
-  /// Topic template for device-json messages ({point} and {unit} not allowed).
+  /// Topic template for the messages of a per-device format such as device-json
+  /// ({point} and {unit} not allowed).
   std::string device_topic = "fieldgate/{gateway}/{device}";
   /// Retained "online" (birth) / "offline" (Last Will); periodic stats go to
   /// "<status_topic>/stats" every status_interval.
@@ -134,7 +142,7 @@ struct MqttConfig {
   Duration status_interval{60000};
   int qos = 1;
   bool retain = false;
-  PayloadFormat payload = PayloadFormat::kJson;
+  PayloadFormat payload;  // "json" unless [mqtt] payload says otherwise
   // Commands to writable points: subscribed on "<point topic>/<command_suffix>",
   // answered on "<point topic>/<command_suffix>/<result_suffix>".
   int command_qos = 1;
@@ -201,7 +209,7 @@ struct DeviceConfig {
   Duration backoff_max{60000};
   // MQTT mapping; unset = the [mqtt] defaults.
   std::optional<std::string> topic;         // template for this device's points
-  std::optional<std::string> device_topic;  // template for device-json messages
+  std::optional<std::string> device_topic;  // template for a per-device format's messages
   std::optional<int> qos;
   std::optional<bool> retain;
   std::optional<PayloadFormat> payload;
@@ -248,7 +256,7 @@ class ConfigError : public std::runtime_error {
   std::vector<ConfigIssue> issues_;
 };
 
-class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
+class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys, the payload formats
 
 /// Reads, substitutes ${ENV} / ${ENV:-default}, and validates a configuration
 /// file; each device's own keys are read by the schema in `drivers` of the
@@ -261,7 +269,6 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys
 
 // Names as spelled in TOML, shared by the loader, `fieldgate check` and `poll`.
 [[nodiscard]] std::string_view to_string(Parity p) noexcept;
-[[nodiscard]] std::string_view to_string(PayloadFormat f) noexcept;
 [[nodiscard]] std::string_view to_string(Durability d) noexcept;
 [[nodiscard]] std::string_view to_string(Overflow o) noexcept;
 [[nodiscard]] std::string_view to_string(StoreMode m) noexcept;

@@ -17,9 +17,9 @@ namespace fieldgate::config {
 void check_cross_references(const Config& config, const SchemaCatalog& drivers, Diagnostics& diag);
 
 /// The MQTT mapping as a whole (uplink_checks.cpp): no per-point topic, qos or
-/// retain on a device that publishes "device-json"; every topic expanded from
-/// the templates is free of empty levels and used by one publisher only (a
-/// point, a device-json device, the status or stats topic). Skipped where a
+/// retain on a device whose format publishes one message per poll (device-json);
+/// every topic expanded from the templates is free of empty levels and used by
+/// one publisher only (a point, such a device, the status or stats topic). Skipped where a
 /// value they use was reported already.
 void check_uplink(const Config& config, Diagnostics& diag);
 

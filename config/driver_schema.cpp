@@ -31,6 +31,30 @@ const DriverSchema* SchemaCatalog::find(std::string_view driver) const noexcept 
   return nullptr;
 }
 
+void SchemaCatalog::add_format(PayloadFormat format) {
+  for (auto& known : formats_) {
+    if (known.name == format.name) {
+      known = std::move(format);
+      return;
+    }
+  }
+  formats_.push_back(std::move(format));
+}
+
+const PayloadFormat* SchemaCatalog::find_format(std::string_view name) const noexcept {
+  for (const auto& format : formats_) {
+    if (format.name == name) return &format;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> SchemaCatalog::format_names() const {
+  std::vector<std::string_view> out;
+  out.reserve(formats_.size());
+  for (const auto& format : formats_) out.emplace_back(format.name);
+  return out;
+}
+
 const DriverSchema* SchemaCatalog::fallback() const noexcept {
   return schemas_.empty() ? nullptr : schemas_.front().get();
 }

@@ -3,7 +3,10 @@
 // [[devices]] table to the schema of the driver it names. config/ knows no
 // driver by name; each drivers/<kind>/ folder provides a DriverSchema and the
 // registry (drivers/registry.hpp) collects them into a SchemaCatalog that is
-// passed to load_config().
+// passed to load_config(). The same catalog carries the payload formats
+// `payload = "..."` may name: the program's caller fills them in from the
+// bridge's encoders (gateway/command_startup.hpp), so config/ knows no format
+// either.
 #pragma once
 
 #include <memory>
@@ -71,10 +74,13 @@ class DriverSchema {
   }
 };
 
-/// The schemas of every driver a program knows, in registration order.
+/// The schemas of every driver a program knows, and the payload formats it can
+/// publish, each in registration order.
 class SchemaCatalog {
  public:
   void add(std::shared_ptr<const DriverSchema> schema);
+  /// Adds a payload format; a name added before is replaced in its place.
+  void add_format(PayloadFormat format);
 
   /// The schema that reads `driver`, or nullptr.
   [[nodiscard]] const DriverSchema* find(std::string_view driver) const noexcept;
@@ -88,6 +94,11 @@ class SchemaCatalog {
   [[nodiscard]] std::vector<std::string_view> point_keys(
       std::span<const std::string_view> common) const;
 
+  /// The payload format named `name`, or nullptr.
+  [[nodiscard]] const PayloadFormat* find_format(std::string_view name) const noexcept;
+  /// Every payload format name, in registration order (for "expected one of ...").
+  [[nodiscard]] std::vector<std::string_view> format_names() const;
+
   /// Reports every key of `s` that another schema owns and `own` does not, with
   /// the owner's message; keys already reported (by `own`'s reader) are skipped.
   void reject_foreign_device_keys(Section& s, const DriverSchema& own) const;
@@ -96,6 +107,7 @@ class SchemaCatalog {
  private:
   std::vector<std::shared_ptr<const DriverSchema>> schemas_;
   std::vector<std::string_view> names_;
+  std::vector<PayloadFormat> formats_;
 };
 
 }  // namespace fieldgate::config

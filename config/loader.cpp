@@ -74,7 +74,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   assign(d.poll_interval, s.duration("poll_interval", bounds::kPollInterval));
   assign(d.response_timeout, s.duration("response_timeout", bounds::kResponseTimeout));
   assign(d.backoff_max, s.duration("backoff_max", bounds::kBackoffMax));
-  read_device_uplink(s, d);
+  read_device_uplink(s, drivers, d);
 
   if (!s.has("points")) {
     s.missing("points", "a device needs at least one [[devices.points]] entry");
@@ -111,8 +111,12 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
   }
   if (const toml::table* mqtt = s.table("mqtt", "[mqtt]")) {
     Section child = s.child(*mqtt, "mqtt", kMqttKeys);
-    config.mqtt = read_mqtt(child);
+    config.mqtt = read_mqtt(child, drivers);
     config.has_mqtt = true;
+  }
+  // The default format ("json") as the program registered it, if it did.
+  if (const PayloadFormat* format = drivers.find_format(config.mqtt.payload.name)) {
+    config.mqtt.payload = *format;
   }
   config.store.max_reading = config.mqtt.max_payload;  // what could never be published
   if (const toml::array* buses = s.array_of_tables("buses", "[[buses]]")) {

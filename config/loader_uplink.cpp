@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/bounds.hpp"
 #include "config/broker_address.hpp"
@@ -124,6 +125,15 @@ TlsConfig read_tls(Section& mqtt, const toml::table& table, BrokerTls broker_tls
   return tls;
 }
 
+// `payload = "..."`: one of the formats the program registered, resolved to
+// its name and whether it publishes one message per device poll.
+std::optional<PayloadFormat> payload_format(Section& s, const SchemaCatalog& catalog) {
+  const std::vector<std::string_view> names = catalog.format_names();
+  const auto index = s.one_of("payload", names);
+  if (!index) return std::nullopt;
+  return *catalog.find_format(names[*index]);
+}
+
 }  // namespace
 
 StoreConfig read_store(Section& s) {
@@ -144,7 +154,7 @@ StoreConfig read_store(Section& s) {
   return c;
 }
 
-MqttConfig read_mqtt(Section& s) {
+MqttConfig read_mqtt(Section& s, const SchemaCatalog& catalog) {
   MqttConfig m;
   m.pos = s.pos();
   BrokerTls broker_tls = BrokerTls::kNo;  // the default broker is tcp://
@@ -227,7 +237,7 @@ MqttConfig read_mqtt(Section& s) {
   assign(m.status_interval, s.duration("status_interval", bounds::kStatusInterval));
   assign(m.qos, qos(s));
   assign(m.retain, s.boolean("retain"));
-  assign(m.payload, s.choice("payload", kPayloadFormats));
+  assign(m.payload, payload_format(s, catalog));
   assign(m.command_qos, s.integer("command_qos", 0, 2));
   assign(m.command_max_age, s.duration("command_max_age", bounds::kCommandMaxAge));
   assign(m.command_max_size, s.size("command_max_size", bounds::kCommandMaxSize));
@@ -237,12 +247,12 @@ MqttConfig read_mqtt(Section& s) {
   return m;
 }
 
-void read_device_uplink(Section& s, DeviceConfig& device) {
+void read_device_uplink(Section& s, const SchemaCatalog& catalog, DeviceConfig& device) {
   device.topic = topic_template(s, "topic", TopicScope::kPoint);
   device.device_topic = topic_template(s, "device_topic", TopicScope::kDevice);
   device.qos = qos(s);
   device.retain = s.boolean("retain");
-  device.payload = s.choice("payload", kPayloadFormats);
+  device.payload = payload_format(s, catalog);
 }
 
 void read_point_uplink(Section& s, PointConfig& point) {

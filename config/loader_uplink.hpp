@@ -5,15 +5,17 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/driver_schema.hpp"
 #include "config/toml_section.hpp"
 
 namespace fieldgate::config {
 
 [[nodiscard]] StoreConfig read_store(Section& s);
-[[nodiscard]] MqttConfig read_mqtt(Section& s);
+/// `payload` names one of the formats in `catalog`.
+[[nodiscard]] MqttConfig read_mqtt(Section& s, const SchemaCatalog& catalog);
 
 /// topic, device_topic, qos, retain and payload of one [[devices]] entry.
-void read_device_uplink(Section& s, DeviceConfig& device);
+void read_device_uplink(Section& s, const SchemaCatalog& catalog, DeviceConfig& device);
 /// topic, qos and retain of one [[devices.points]] entry.
 void read_point_uplink(Section& s, PointConfig& point);
 

@@ -4,7 +4,7 @@
 
 namespace fieldgate::config {
 
-PayloadFormat payload_format(const Config& config, const DeviceConfig* device) noexcept {
+const PayloadFormat& payload_format(const Config& config, const DeviceConfig* device) noexcept {
   return device && device->payload ? *device->payload : config.mqtt.payload;
 }
 
@@ -12,8 +12,9 @@ RouteRule resolve_route(const Config& config, const DeviceConfig* device,
                         const PointConfig* point) noexcept {
   const MqttConfig& mqtt = config.mqtt;
   RouteRule rule;
-  rule.payload = payload_format(config, device);
-  rule.per_device = rule.payload == PayloadFormat::kDeviceJson;
+  const PayloadFormat& format = payload_format(config, device);
+  rule.payload = format.name;
+  rule.per_device = format.per_device;
   if (rule.per_device) {
     // One message per poll: a point's own settings have nothing to apply to.
     point = nullptr;

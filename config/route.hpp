@@ -21,9 +21,10 @@ struct RouteRule {
   RouteLevel topic_from = RouteLevel::kMqtt;
   int qos = 1;  // as configured (0..2 after a successful load)
   bool retain = false;
-  PayloadFormat payload = PayloadFormat::kJson;
-  /// One message per device poll (device-json): the device topic, and only
-  /// device-level settings apply (the loader rejects per-point ones there).
+  std::string_view payload = "json";  // the format's name, referring into the Config
+  /// The format publishes one message per device poll (device-json): the
+  /// device topic, and only device-level settings apply (the loader rejects
+  /// per-point ones there).
   bool per_device = false;
 };
 
@@ -34,8 +35,8 @@ struct RouteRule {
                                       const PointConfig* point) noexcept;
 
 /// The payload format a device publishes with (its own, else [mqtt]'s).
-[[nodiscard]] PayloadFormat payload_format(const Config& config,
-                                           const DeviceConfig* device) noexcept;
+[[nodiscard]] const PayloadFormat& payload_format(const Config& config,
+                                                  const DeviceConfig* device) noexcept;
 
 /// Where a writable point's commands arrive and where their results go.
 struct CommandTopics {

@@ -79,8 +79,6 @@ inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485}
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
-inline constexpr std::array kPayloadFormats{PayloadFormat::kJson, PayloadFormat::kValue,
-                                            PayloadFormat::kDeviceJson};
 
 /// `protocol` as written, and the MQTT protocol level each one means.
 inline constexpr std::array<std::string_view, 2> kMqttProtocols{"3.1.1", "5"};

@@ -28,15 +28,14 @@ std::string payload_source(const DeviceConfig& device, std::size_t index) {
   return device.payload ? fmt::format("devices[{}].payload", index) : "mqtt.payload";
 }
 
-// A device-json device publishes one message per poll with all its points, so
-// a per-point topic, qos or retain has nothing to apply to.
-void check_device_json_points(const Config& config, Diagnostics& diag) {
+// A device whose format publishes one message per poll with all its points
+// (device-json) has nothing a per-point topic, qos or retain could apply to.
+void check_per_device_points(const Config& config, Diagnostics& diag) {
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const DeviceConfig& device = config.devices[i];
     const std::string source = payload_source(device, i);
-    if (diag.has_issue(source) || !resolve_route(config, &device, nullptr).per_device) {
-      continue;
-    }
+    const RouteRule rule = resolve_route(config, &device, nullptr);
+    if (diag.has_issue(source) || !rule.per_device) continue;
     for (std::size_t j = 0; j < device.points.size(); ++j) {
       const PointConfig& point = device.points[j];
       const std::array<bool, 3> given{point.topic.has_value(), point.qos.has_value(),
@@ -45,10 +44,10 @@ void check_device_json_points(const Config& config, Diagnostics& diag) {
         if (!given[k]) continue;
         const std::string path = fmt::format("devices[{}].points[{}].{}", i, j, kPerPointKeys[k]);
         diag.add(diag.position(path, point.pos), path,
-                 fmt::format("not allowed with payload \"device-json\" ({}): the device publishes "
+                 fmt::format("not allowed with payload \"{}\" ({}): the device publishes "
                              "one message per poll with all its points, so a per-point {} cannot "
                              "apply",
-                             source, kPerPointKeys[k]));
+                             rule.payload, source, kPerPointKeys[k]));
       }
     }
   }
@@ -66,7 +65,7 @@ class TopicRegistry {
     std::string source;       // key path of the template, or of the name that fills it
     SourcePos fallback;       // position when `source` was not read from the file
     bool per_point = false;   // a point's topic: needs {point} to be unique
-    bool per_device = false;  // a device-json topic: needs {device}
+    bool per_device = false;  // a per-device format's topic: needs {device}
   };
 
   void add(const Publisher& who, const TopicVars& vars) {
@@ -237,7 +236,7 @@ void check_topics(const Config& config, Diagnostics& diag) {
 }  // namespace
 
 void check_uplink(const Config& config, Diagnostics& diag) {
-  check_device_json_points(config, diag);
+  check_per_device_points(config, diag);
   check_topics(config, diag);
 }
 

@@ -77,7 +77,8 @@ class DriverRegistry {
 
   [[nodiscard]] std::vector<std::string> names() const;
 
-  /// The schemas of every registered driver, for load_config().
+  /// The schemas of every registered driver, for load_config() (a program
+  /// adds the payload formats of its encoders to a copy: gateway::make_catalog()).
   [[nodiscard]] const config::SchemaCatalog& schemas() const noexcept { return schemas_; }
 
   /// Adds a `fieldgate simulate` subcommand; they are listed in this order.

@@ -27,7 +27,8 @@ int run_gateway(const RunOptions& options, std::ostream& err) {
   mallopt(M_ARENA_MAX, 1);
   bridge::init_mqtt_library();  // before any MQTT client exists
   auto registry = drivers::make_default_registry();
-  auto loaded = load_or_report(options.config_path, registry.schemas(), err);
+  auto loaded = load_or_report(options.config_path,
+                               make_catalog(registry, bridge::make_default_encoders()), err);
   if (!loaded) return kExitServiceConfig;
   // Shared with the drivers, which keep it alive through a reload.
   auto config = std::make_shared<fieldgate::config::Config>(std::move(*loaded));

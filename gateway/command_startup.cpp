@@ -1,10 +1,18 @@
 #include "gateway/command_startup.hpp"
 
 #include <ostream>
+#include <utility>
 
 #include <fmt/format.h>
 
 namespace fieldgate::gateway {
+
+config::SchemaCatalog make_catalog(const drivers::DriverRegistry& drivers,
+                                   const bridge::EncoderRegistry& encoders) {
+  config::SchemaCatalog catalog = drivers.schemas();
+  for (auto& format : encoders.formats()) catalog.add_format(std::move(format));
+  return catalog;
+}
 
 std::optional<config::Config> load_or_report(const std::string& path,
                                              const config::SchemaCatalog& schemas,
@@ -25,7 +33,7 @@ CommandStartup::CommandStartup(std::string path, config::Config config,
 
 std::unique_ptr<CommandStartup> CommandStartup::load(const std::string& path, std::ostream& err,
                                                      drivers::DriverRegistry registry) {
-  auto config = load_or_report(path, registry.schemas(), err);
+  auto config = load_or_report(path, make_catalog(registry, bridge::make_default_encoders()), err);
   if (!config) return nullptr;
   return std::make_unique<CommandStartup>(path, std::move(*config), std::move(registry));
 }

@@ -1,6 +1,8 @@
 // The start-up that `check`, `poll` and `write` share: load the configuration
 // (printing every problem), then build its drivers from the registry exactly
 // as `run` does, so what a command shows or does is what the daemon would.
+// Also where the catalog the loader reads with is put together: the drivers'
+// schemas and the payload formats of the encoders.
 #pragma once
 
 #include <iosfwd>
@@ -9,12 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "bridge/payload_encoder.hpp"
 #include "config/config.hpp"
+#include "config/driver_schema.hpp"
 #include "drivers/registry.hpp"
 
 namespace fieldgate::gateway {
 
-/// Loads a config with the drivers' `schemas`, or prints every problem to
+/// What load_config() reads with: the schemas of `drivers` and, for
+/// `payload = "..."`, the formats of `encoders` (names and grouping), each in
+/// registration order. config/ knows neither by name.
+[[nodiscard]] config::SchemaCatalog make_catalog(const drivers::DriverRegistry& drivers,
+                                                 const bridge::EncoderRegistry& encoders);
+
+/// Loads a config with `schemas` (make_catalog()), or prints every problem to
 /// `err` and returns nullopt.
 [[nodiscard]] std::optional<config::Config> load_or_report(const std::string& path,
                                                            const config::SchemaCatalog& schemas,
@@ -25,7 +35,8 @@ namespace fieldgate::gateway {
 class CommandStartup {
  public:
   /// Loads `path`; nullptr after printing every problem to `err`. `registry`
-  /// makes the drivers.
+  /// makes the drivers; the payload formats are those `run` publishes with
+  /// (bridge::make_default_encoders()).
   [[nodiscard]] static std::unique_ptr<CommandStartup> load(
       const std::string& path, std::ostream& err,
       drivers::DriverRegistry registry = drivers::make_default_registry());

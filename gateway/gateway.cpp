@@ -26,6 +26,8 @@ Gateway::Gateway(const RunOptions& options, std::shared_ptr<config::Config> conf
     : options_(options),
       config_(std::move(config)),
       registry_(std::move(registry)),
+      // The formats of the encoders start_uplink() gives the forwarder.
+      catalog_(make_catalog(registry_, bridge::make_default_encoders())),
       // Without WatchdogSec= the watchdog still logs a stalled part; it just
       // has no one to stop telling.
       watchdog_(service_.watchdog_interval().value_or(std::chrono::seconds(30)), kStallGrace,
@@ -86,7 +88,7 @@ void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& con
 void Gateway::reload() {
   service_.reloading();
   std::ostringstream problems;
-  auto reloaded = load_or_report(options_.config_path, registry_.schemas(), problems);
+  auto reloaded = load_or_report(options_.config_path, catalog_, problems);
   if (!reloaded) {
     spdlog::error("reload failed, keeping the running configuration:\n{}", problems.str());
     service_.ready("reload failed, running the previous configuration (see the journal)");

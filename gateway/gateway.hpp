@@ -25,6 +25,7 @@
 #include "bridge/forwarder.hpp"
 #include "bridge/store.hpp"
 #include "config/config.hpp"
+#include "config/driver_schema.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/acquisition.hpp"
 #include "gateway/command_router.hpp"
@@ -77,6 +78,7 @@ class Gateway {
   std::shared_ptr<config::Config> config_;  // shared with the drivers: alive through a reload
   const ServiceNotifier service_;
   const drivers::DriverRegistry registry_;
+  const config::SchemaCatalog catalog_;      // what a reload loads with: the drivers, the formats
   std::unique_ptr<CommandRouter> commands_;  // first in, last out: outlives its callers
   std::unique_ptr<bridge::Store> store_;
   std::unique_ptr<bridge::Forwarder> forwarder_;

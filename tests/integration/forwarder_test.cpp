@@ -107,7 +107,7 @@ TEST_F(ForwarderTest, RetainedPointsAreKeptByTheBroker) {
 TEST_F(ForwarderTest, DeviceJsonSendsOneMessagePerPoll) {
   config::Config c = mqtt_config(broker_.uri());
   auto& panel = add_device(c, "panel", {"a", "b", "c"});
-  panel.payload = config::PayloadFormat::kDeviceJson;
+  panel.payload = config::PayloadFormat{"device-json", true};
   panel.qos = 2;
   Subscriber sub(broker_.uri(), "fieldgate/gw/#", 2);
   ForwarderRig fw(c, store_);
@@ -136,7 +136,7 @@ TEST_F(ForwarderTest, DeviceJsonSendsOneMessagePerPoll) {
 
 TEST_F(ForwarderTest, ValuePayloadIsTheBareValue) {
   config::Config c = mqtt_config(broker_.uri());
-  add_device(c, "pump", {"speed", "serial"}).payload = config::PayloadFormat::kValue;
+  add_device(c, "pump", {"speed", "serial"}).payload = config::PayloadFormat{"value", false};
   Subscriber sub(broker_.uri(), "fieldgate/gw/pump/#", 1);
   ForwarderRig fw(c, store_);
   fw->start();

@@ -22,7 +22,7 @@ config::Config two_devices() {
   c.devices.push_back(meter);
   config::DeviceConfig panel;
   panel.name = "panel";
-  panel.payload = config::PayloadFormat::kDeviceJson;
+  panel.payload = config::PayloadFormat{"device-json", true};
   c.devices.push_back(panel);
   return c;
 }

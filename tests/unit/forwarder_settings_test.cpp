@@ -225,7 +225,7 @@ TEST(ForwarderParts, AFormatWithoutAnEncoderIsAStartUpError) {
   c.gateway = gateway();
   config::DeviceConfig panel;
   panel.name = "panel";
-  panel.payload = config::PayloadFormat::kDeviceJson;
+  panel.payload = config::PayloadFormat{"device-json", true};
   c.devices.push_back(panel);
   fieldgate::testing::FakeStore store;
   ForwarderParts parts{EncoderRegistry{}, {}};  // "json" alone
@@ -238,6 +238,20 @@ TEST(ForwarderParts, AFormatWithoutAnEncoderIsAStartUpError) {
   }
   // The defaults have every format the configuration can name.
   EXPECT_NO_THROW(Forwarder(c.mqtt, c.gateway, store, TopicMap(c)));
+}
+
+TEST(ForwarderParts, AFormatLoadedWithAnotherGroupingThanItsEncoderIsAStartUpError) {
+  config::Config c;
+  c.gateway = gateway();
+  c.mqtt.payload = config::PayloadFormat{"value", true};  // as if loaded from other encoders
+  fieldgate::testing::FakeStore store;
+  try {
+    Forwarder fw(c.mqtt, c.gateway, store, TopicMap(c));
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("payload format \"value\" was loaded as one message per "
+                                    "device poll, its encoder sends one per reading"));
+  }
 }
 
 TEST(ConnectOptions, Mqtt5UsesCleanStart) {

@@ -37,7 +37,7 @@ TEST(RouteRuleTest, PointThenDeviceThenMqtt) {
   EXPECT_EQ(unknown.topic_template, "m/{device}/{point}");
   EXPECT_EQ(unknown.topic_from, RouteLevel::kMqtt);
   EXPECT_EQ(unknown.qos, 1);
-  EXPECT_EQ(unknown.payload, PayloadFormat::kJson);
+  EXPECT_EQ(unknown.payload, "json");
   EXPECT_FALSE(unknown.per_device);
 }
 
@@ -45,7 +45,7 @@ TEST(RouteRuleTest, DeviceJsonUsesTheDeviceTopicAndIgnoresPointSettings) {
   Config c;
   c.mqtt.device_topic = "m/{device}";
   DeviceConfig device;
-  device.payload = PayloadFormat::kDeviceJson;
+  device.payload = PayloadFormat{"device-json", true};
   device.retain = true;
   PointConfig point;
   point.topic = "p/{point}";  // the loader rejects these; the rule ignores them
@@ -63,9 +63,9 @@ TEST(RouteRuleTest, DeviceJsonUsesTheDeviceTopicAndIgnoresPointSettings) {
   EXPECT_EQ(rule.topic_template, "d/{device}");
   EXPECT_EQ(rule.topic_from, RouteLevel::kDevice);
 
-  c.mqtt.payload = PayloadFormat::kDeviceJson;  // from [mqtt] too
+  c.mqtt.payload = PayloadFormat{"device-json", true};  // from [mqtt] too
   EXPECT_TRUE(resolve_route(c, nullptr, nullptr).per_device);
-  EXPECT_EQ(payload_format(c, nullptr), PayloadFormat::kDeviceJson);
+  EXPECT_EQ(payload_format(c, nullptr), (PayloadFormat{"device-json", true}));
 }
 
 }  // namespace

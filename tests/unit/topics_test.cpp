@@ -1,5 +1,5 @@
-#include "bridge/payload_formats.hpp"
 #include "bridge/topics.hpp"
+#include "bridge/payload_formats.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -44,7 +44,7 @@ config::Config sample_config() {
   pump.topic = "pumps/{device}/{point}";
   pump.qos = 0;
   pump.retain = true;
-  pump.payload = PayloadFormat::kValue;
+  pump.payload = PayloadFormat{"value", false};
   pump.points.push_back(point("speed", "rpm"));
   auto flow = point("flow", "m3/h");
   flow.qos = 2;  // the point wins over the device
@@ -53,7 +53,7 @@ config::Config sample_config() {
 
   config::DeviceConfig panel;  // one message per poll
   panel.name = "panel";
-  panel.payload = PayloadFormat::kDeviceJson;
+  panel.payload = PayloadFormat{"device-json", true};
   panel.device_topic = "panels/{site}/{device}";
   panel.qos = 2;
   panel.points.push_back(point("p1"));
@@ -77,7 +77,7 @@ TEST(TopicMap, PointsWithoutSettingsGetTheMqttDefaults) {
   EXPECT_EQ(r.topic, "fieldgate/plant/gw1/meter/voltage");
   EXPECT_EQ(r.qos, 1);
   EXPECT_FALSE(r.retain);
-  EXPECT_EQ(r.payload, PayloadFormat::kJson);
+  EXPECT_EQ(r.payload, "json");
 }
 
 TEST(TopicMap, PointSettingsWinOverDeviceAndDefaults) {
@@ -91,7 +91,7 @@ TEST(TopicMap, PointSettingsWinOverDeviceAndDefaults) {
   EXPECT_EQ(flow.topic, "pumps/pump/flow");
   EXPECT_EQ(flow.qos, 2);
   EXPECT_TRUE(flow.retain);  // from the device
-  EXPECT_EQ(flow.payload, PayloadFormat::kValue);
+  EXPECT_EQ(flow.payload, "value");
 }
 
 TEST(TopicMap, DeviceSettingsApplyToItsPoints) {
@@ -107,7 +107,8 @@ TEST(TopicMap, DeviceJsonRoutesUseTheDeviceTopic) {
   const Route r = map.route("panel", "p1", "");
   EXPECT_EQ(r.topic, "panels/plant/panel");
   EXPECT_EQ(r.qos, 2);
-  EXPECT_EQ(r.payload, PayloadFormat::kDeviceJson);
+  EXPECT_EQ(r.payload, "device-json");
+  EXPECT_TRUE(r.per_device);
 }
 
 TEST(TopicMap, UnknownPointsAndDevicesFallBack) {
@@ -116,13 +117,13 @@ TEST(TopicMap, UnknownPointsAndDevicesFallBack) {
   const Route gone = map.route("pump", "pressure", "bar");
   EXPECT_EQ(gone.topic, "pumps/pump/pressure");
   EXPECT_EQ(gone.qos, 0);
-  EXPECT_EQ(gone.payload, PayloadFormat::kValue);
+  EXPECT_EQ(gone.payload, "value");
   EXPECT_EQ(map.route("panel", "p9", "").topic, "panels/plant/panel");
   // ...a removed device gets the [mqtt] defaults, expanded with its names.
   const Route unknown = map.route("old-meter", "energy", "kWh");
   EXPECT_EQ(unknown.topic, "fieldgate/plant/gw1/old-meter/energy");
   EXPECT_EQ(unknown.qos, 1);
-  EXPECT_EQ(unknown.payload, PayloadFormat::kJson);
+  EXPECT_EQ(unknown.payload, "json");
 }
 
 TEST(TopicMap, UnitsWithSlashesStayInOneLevel) {
