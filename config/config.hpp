@@ -40,6 +40,24 @@ struct PointSettings {
   virtual ~PointSettings() = default;
 };
 
+/// A driver's `Settings` of a device or point (`owner.settings`), or the
+/// defaults when it carries none, as a configuration built by hand in a test.
+template <class Settings, class Owner>
+[[nodiscard]] const Settings& settings_of(const Owner& owner) noexcept {
+  static const Settings kDefaults;  // never changed
+  const auto* settings = dynamic_cast<const Settings*>(owner.settings.get());
+  return settings != nullptr ? *settings : kDefaults;
+}
+
+/// For configurations built by hand (tests): replaces `owner`'s settings by a
+/// copy that may be changed, and returns it. Valid until the next call.
+template <class Settings, class Owner>
+Settings& edit_settings_of(Owner& owner) {
+  auto copy = std::make_shared<Settings>(settings_of<Settings>(owner));
+  owner.settings = copy;
+  return *copy;
+}
+
 /// What a value written to a point must be: the driver's schema says it, the
 /// write keys (`min`, `allowed`) and the command checks use it.
 enum class ValueKind { kNumber, kBool, kString };

@@ -1,7 +1,5 @@
 #include "drivers/modbus/settings.hpp"
 
-#include <memory>
-
 namespace fieldgate::modbus {
 
 std::string_view to_string(WriteFunction f) noexcept {
@@ -83,30 +81,6 @@ int register_count(ValueType t, int string_count) noexcept {
       return string_count;
   }
   return 1;
-}
-
-const ModbusDeviceConfig& device_of(const config::DeviceConfig& device) noexcept {
-  static const ModbusDeviceConfig kDefaults;  // never changed
-  const auto* settings = dynamic_cast<const ModbusDeviceConfig*>(device.settings.get());
-  return settings != nullptr ? *settings : kDefaults;
-}
-
-const ModbusPointConfig& point_of(const config::PointConfig& point) noexcept {
-  static const ModbusPointConfig kDefaults;  // never changed
-  const auto* settings = dynamic_cast<const ModbusPointConfig*>(point.settings.get());
-  return settings != nullptr ? *settings : kDefaults;
-}
-
-ModbusDeviceConfig& edit_device_of(config::DeviceConfig& device) {
-  auto copy = std::make_shared<ModbusDeviceConfig>(device_of(device));
-  device.settings = copy;
-  return *copy;
-}
-
-ModbusPointConfig& edit_point_of(config::PointConfig& point) {
-  auto copy = std::make_shared<ModbusPointConfig>(point_of(point));
-  point.settings = copy;
-  return *copy;
 }
 
 }  // namespace fieldgate::modbus

@@ -95,12 +95,19 @@ struct ModbusPointConfig : config::PointSettings {
 
 /// The Modbus settings of a device (of a point); the defaults when it has
 /// none, as a configuration built by hand in a test.
-[[nodiscard]] const ModbusDeviceConfig& device_of(const config::DeviceConfig& device) noexcept;
-[[nodiscard]] const ModbusPointConfig& point_of(const config::PointConfig& point) noexcept;
+[[nodiscard]] inline const ModbusDeviceConfig& device_of(const config::DeviceConfig& d) noexcept {
+  return config::settings_of<ModbusDeviceConfig>(d);
+}
+[[nodiscard]] inline const ModbusPointConfig& point_of(const config::PointConfig& p) noexcept {
+  return config::settings_of<ModbusPointConfig>(p);
+}
 
-/// For configurations built by hand (tests): replaces the settings with a
-/// copy that may be changed, and returns it. Valid until the next call.
-ModbusDeviceConfig& edit_device_of(config::DeviceConfig& device);
-ModbusPointConfig& edit_point_of(config::PointConfig& point);
+/// For configurations built by hand (tests): config::edit_settings_of.
+inline ModbusDeviceConfig& edit_device_of(config::DeviceConfig& d) {
+  return config::edit_settings_of<ModbusDeviceConfig>(d);
+}
+inline ModbusPointConfig& edit_point_of(config::PointConfig& p) {
+  return config::edit_settings_of<ModbusPointConfig>(p);
+}
 
 }  // namespace fieldgate::modbus

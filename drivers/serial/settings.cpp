@@ -1,7 +1,5 @@
 #include "drivers/serial/settings.hpp"
 
-#include <memory>
-
 namespace fieldgate::serial {
 
 std::string_view to_string(Framing f) noexcept {
@@ -86,30 +84,6 @@ std::string_view to_string(SerialValueType t) noexcept {
       return "string";
   }
   return "?";
-}
-
-const SerialLineConfig& line_of(const config::DeviceConfig& device) noexcept {
-  static const SerialLineConfig kDefaults;  // never changed
-  const auto* line = dynamic_cast<const SerialLineConfig*>(device.settings.get());
-  return line != nullptr ? *line : kDefaults;
-}
-
-const SerialPointConfig& point_of(const config::PointConfig& point) noexcept {
-  static const SerialPointConfig kDefaults;  // never changed
-  const auto* settings = dynamic_cast<const SerialPointConfig*>(point.settings.get());
-  return settings != nullptr ? *settings : kDefaults;
-}
-
-SerialLineConfig& edit_line_of(config::DeviceConfig& device) {
-  auto copy = std::make_shared<SerialLineConfig>(line_of(device));
-  device.settings = copy;
-  return *copy;
-}
-
-SerialPointConfig& edit_point_of(config::PointConfig& point) {
-  auto copy = std::make_shared<SerialPointConfig>(point_of(point));
-  point.settings = copy;
-  return *copy;
 }
 
 }  // namespace fieldgate::serial

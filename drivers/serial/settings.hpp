@@ -84,12 +84,19 @@ struct SerialPointConfig : config::PointSettings {
 
 /// The serial-line settings of a device (of a point); the defaults when it has
 /// none, as a configuration built by hand in a test.
-[[nodiscard]] const SerialLineConfig& line_of(const config::DeviceConfig& device) noexcept;
-[[nodiscard]] const SerialPointConfig& point_of(const config::PointConfig& point) noexcept;
+[[nodiscard]] inline const SerialLineConfig& line_of(const config::DeviceConfig& d) noexcept {
+  return config::settings_of<SerialLineConfig>(d);
+}
+[[nodiscard]] inline const SerialPointConfig& point_of(const config::PointConfig& p) noexcept {
+  return config::settings_of<SerialPointConfig>(p);
+}
 
-/// For configurations built by hand (tests): replaces the settings with a
-/// copy that may be changed, and returns it. Valid until the next call.
-SerialLineConfig& edit_line_of(config::DeviceConfig& device);
-SerialPointConfig& edit_point_of(config::PointConfig& point);
+/// For configurations built by hand (tests): config::edit_settings_of.
+inline SerialLineConfig& edit_line_of(config::DeviceConfig& d) {
+  return config::edit_settings_of<SerialLineConfig>(d);
+}
+inline SerialPointConfig& edit_point_of(config::PointConfig& p) {
+  return config::edit_settings_of<SerialPointConfig>(p);
+}
 
 }  // namespace fieldgate::serial
