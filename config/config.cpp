@@ -1,9 +1,12 @@
 #include "config/config.hpp"
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/enum_names.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -50,67 +53,33 @@ ConfigError::ConfigError(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
 std::string_view to_string(FlowControl f) noexcept {
-  switch (f) {
-    case FlowControl::kNone:
-      return "none";
-    case FlowControl::kRtsCts:
-      return "rtscts";
-    case FlowControl::kXonXoff:
-      return "xonxoff";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 3> kNames{"none", "rtscts", "xonxoff"};
+  return enum_name<FlowControl::kXonXoff>(kNames, f);
 }
 
 std::string_view to_string(Parity p) noexcept {
-  switch (p) {
-    case Parity::kNone:
-      return "none";
-    case Parity::kEven:
-      return "even";
-    case Parity::kOdd:
-      return "odd";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 3> kNames{"none", "even", "odd"};
+  return enum_name<Parity::kOdd>(kNames, p);
 }
 
 std::string_view to_string(SerialMode m) noexcept {
-  switch (m) {
-    case SerialMode::kRs232:
-      return "rs232";
-    case SerialMode::kRs485:
-      return "rs485";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"rs232", "rs485"};
+  return enum_name<SerialMode::kRs485>(kNames, m);
 }
 
 std::string_view to_string(Durability d) noexcept {
-  switch (d) {
-    case Durability::kNormal:
-      return "normal";
-    case Durability::kFull:
-      return "full";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"normal", "full"};
+  return enum_name<Durability::kFull>(kNames, d);
 }
 
 std::string_view to_string(Overflow o) noexcept {
-  switch (o) {
-    case Overflow::kDropOldest:
-      return "drop_oldest";
-    case Overflow::kDropNewest:
-      return "drop_newest";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"drop_oldest", "drop_newest"};
+  return enum_name<Overflow::kDropNewest>(kNames, o);
 }
 
 std::string_view to_string(StoreMode m) noexcept {
-  switch (m) {
-    case StoreMode::kDisk:
-      return "disk";
-    case StoreMode::kSpill:
-      return "spill";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"disk", "spill"};
+  return enum_name<StoreMode::kSpill>(kNames, m);
 }
 
 }  // namespace fieldgate::config

@@ -1,65 +1,32 @@
 #include "drivers/modbus/settings.hpp"
 
+#include <array>
+
+#include "core/enum_names.hpp"
+
 namespace fieldgate::modbus {
 
 std::string_view to_string(WriteFunction f) noexcept {
-  return f == WriteFunction::kMultiple ? "multiple" : "single";
+  static constexpr std::array<std::string_view, 2> kNames{"single", "multiple"};
+  return enum_name<WriteFunction::kMultiple>(kNames, f);
 }
 
 std::string_view to_string(RegisterKind k) noexcept {
-  switch (k) {
-    case RegisterKind::kCoil:
-      return "coil";
-    case RegisterKind::kDiscreteInput:
-      return "discrete_input";
-    case RegisterKind::kHolding:
-      return "holding";
-    case RegisterKind::kInput:
-      return "input";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 4> kNames{"coil", "discrete_input", "holding",
+                                                          "input"};
+  return enum_name<RegisterKind::kInput>(kNames, k);
 }
 
 std::string_view to_string(ValueType t) noexcept {
-  switch (t) {
-    case ValueType::kBool:
-      return "bool";
-    case ValueType::kBit:
-      return "bit";
-    case ValueType::kInt16:
-      return "int16";
-    case ValueType::kUInt16:
-      return "uint16";
-    case ValueType::kInt32:
-      return "int32";
-    case ValueType::kUInt32:
-      return "uint32";
-    case ValueType::kInt64:
-      return "int64";
-    case ValueType::kUInt64:
-      return "uint64";
-    case ValueType::kFloat32:
-      return "float32";
-    case ValueType::kFloat64:
-      return "float64";
-    case ValueType::kString:
-      return "string";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 11> kNames{"bool",    "bit",     "int16", "uint16",
+                                                           "int32",   "uint32",  "int64", "uint64",
+                                                           "float32", "float64", "string"};
+  return enum_name<ValueType::kString>(kNames, t);
 }
 
 std::string_view to_string(ByteOrder o) noexcept {
-  switch (o) {
-    case ByteOrder::kABCD:
-      return "ABCD";
-    case ByteOrder::kCDAB:
-      return "CDAB";
-    case ByteOrder::kBADC:
-      return "BADC";
-    case ByteOrder::kDCBA:
-      return "DCBA";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 4> kNames{"ABCD", "CDAB", "BADC", "DCBA"};
+  return enum_name<ByteOrder::kDCBA>(kNames, o);
 }
 
 int register_count(ValueType t, int string_count) noexcept {

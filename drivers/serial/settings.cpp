@@ -1,89 +1,45 @@
 #include "drivers/serial/settings.hpp"
 
+#include <array>
+
+#include "core/enum_names.hpp"
+
 namespace fieldgate::serial {
 
 std::string_view to_string(Framing f) noexcept {
-  switch (f) {
-    case Framing::kDelimiter:
-      return "delimiter";
-    case Framing::kStartEnd:
-      return "start-end";
-    case Framing::kFixed:
-      return "fixed";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 3> kNames{"delimiter", "start-end", "fixed"};
+  return enum_name<Framing::kFixed>(kNames, f);
 }
 
 std::string_view to_string(ChecksumKind c) noexcept {
-  switch (c) {
-    case ChecksumKind::kNone:
-      return "none";
-    case ChecksumKind::kNmeaXor:
-      return "nmea-xor";
-    case ChecksumKind::kCrc16Modbus:
-      return "crc16-modbus";
-    case ChecksumKind::kCrc16Ccitt:
-      return "crc16-ccitt";
-    case ChecksumKind::kSum8:
-      return "sum8";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 5> kNames{"none", "nmea-xor", "crc16-modbus",
+                                                          "crc16-ccitt", "sum8"};
+  return enum_name<ChecksumKind::kSum8>(kNames, c);
 }
 
 std::string_view to_string(ChecksumPosition p) noexcept {
-  switch (p) {
-    case ChecksumPosition::kEnd:
-      return "end";
-    case ChecksumPosition::kAfterEnd:
-      return "after-end";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"end", "after-end"};
+  return enum_name<ChecksumPosition::kAfterEnd>(kNames, p);
 }
 
 std::string_view to_string(ChecksumFormat f) noexcept {
-  switch (f) {
-    case ChecksumFormat::kBinary:
-      return "binary";
-    case ChecksumFormat::kHex:
-      return "hex";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"binary", "hex"};
+  return enum_name<ChecksumFormat::kHex>(kNames, f);
 }
 
 std::string_view to_string(ParseMode m) noexcept {
-  switch (m) {
-    case ParseMode::kKeyValue:
-      return "key-value";
-    case ParseMode::kFields:
-      return "fields";
-    case ParseMode::kRegex:
-      return "regex";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 3> kNames{"key-value", "fields", "regex"};
+  return enum_name<ParseMode::kRegex>(kNames, m);
 }
 
 std::string_view to_string(LineMode m) noexcept {
-  switch (m) {
-    case LineMode::kStreaming:
-      return "streaming";
-    case LineMode::kRequest:
-      return "request";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 2> kNames{"streaming", "request"};
+  return enum_name<LineMode::kRequest>(kNames, m);
 }
 
 std::string_view to_string(SerialValueType t) noexcept {
-  switch (t) {
-    case SerialValueType::kNumber:
-      return "number";
-    case SerialValueType::kInt:
-      return "int";
-    case SerialValueType::kBool:
-      return "bool";
-    case SerialValueType::kString:
-      return "string";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 4> kNames{"number", "int", "bool", "string"};
+  return enum_name<SerialValueType::kString>(kNames, t);
 }
 
 }  // namespace fieldgate::serial
