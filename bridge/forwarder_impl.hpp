@@ -80,11 +80,19 @@
 //   Disconnected ── connect_session() ──► Connecting ── on_connected() ──► Connected
 //     ▲     ▲                                  │                           │      │
 //     │     └─ connect_session(): failed, ─────┘                           │      │ stop()
-//     │        waits the back-off                                          │      ▼
+//     │        waits the back-off (*)                                      │      ▼
 //     └─ lose_session(): connection lost, a delivery or publish failed ◄───┘   Draining
 //                                                                              │
 //   Stopped ◄── close_session(): "offline", DISCONNECT ◄── drain_session() ◄───┘
 //   Stopped ◄── run(): stop() while Disconnected or Connecting
+//
+// (*) wait_backoff(): the full MQTT connects keep the exponential back-off
+//     (reconnect_min × 2^(n-1) up to reconnect_max), but during the wait a
+//     bare TCP connect to the broker's port about once a second (port_probe.hpp)
+//     ends it early when the port, seen closed, accepts again: a broker back
+//     after an outage gets the next connect within about a second, not after
+//     the grown delay. If that connect fails too, the next wait is a plain one.
+//     stop() ends the wait at once (it only ever waits on cv_).
 //
 // Logging: one line per state change or change of error, never one per retry.
 #pragma once
@@ -172,6 +180,7 @@ class Forwarder::Impl {
   void close_session();
   void abandon_connect();
   milliseconds backoff_delay(int attempt);
+  void wait_backoff(milliseconds delay);
 
   // Immutable after construction.
   config::MqttConfig mqtt_;
@@ -193,6 +202,7 @@ class Forwarder::Impl {
   detail::Pump pump_;
   State state_ = State::kDisconnected;
   int consecutive_failures_ = 0;
+  bool probe_cut_wait_ = false;         // the last back-off wait ended because the port opened
   bool used_client_ = false;            // client_ has been asked to connect
   bool stale_session_cleared_ = false;  // clean_session = false: see clear_stale_session()
   int barren_sessions_ = 0;  // sessions in a row that ended with messages out, none confirmed

@@ -1,11 +1,12 @@
 // The forwarder's session: the Paho client, connect with back-off and
-// jitter, a stale session cleared, the session hooks told of each connect
-// and clean stop, and a lost session's window given back (design notes at
-// the top of forwarder_impl.hpp).
+// jitter (cut short when the broker's port opens again), a stale session
+// cleared, the session hooks told of each connect and clean stop, and a lost
+// session's window given back (design notes at the top of forwarder_impl.hpp).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "bridge/forwarder_impl.hpp"
+#include "bridge/port_probe.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -106,7 +107,7 @@ bool Forwarder::Impl::connect_session() {
                     detail::format_delay(delay));
     }
     set_state(State::kDisconnected);
-    sleep_unless_stopped(delay);
+    wait_backoff(delay);
     return false;
   }
   return on_connected(session_present);
@@ -164,6 +165,7 @@ bool Forwarder::Impl::on_connected(bool session_present) {
   }
   ever_connected_ = true;
   consecutive_failures_ = 0;
+  probe_cut_wait_ = false;
   logged_error_.clear();
   set_state(State::kConnected);
   pump_.start_session();
@@ -229,6 +231,24 @@ void Forwarder::Impl::abandon_connect() {
     if (client_->is_connected()) client_->disconnect(0)->wait_for(kDisconnectWait);
   } catch (const mqtt::exception&) {
     // Not connected after all.
+  }
+}
+
+// Disconnected, after a failed connect: the back-off, cut short when the
+// broker's port opens again (port_probe.hpp). When the connect that such a
+// cut prompted failed too (a load balancer that takes TCP but not MQTT, a
+// broker still starting), this round waits the plain back-off: at most one
+// extra connect per back-off period, never a tight loop.
+void Forwarder::Impl::wait_backoff(milliseconds delay) {
+  heartbeat_.expect_within(delay);
+  const detail::PortProbeTarget target{session_.host, session_.port, detail::kPortProbeInterval};
+  const bool probe = !probe_cut_wait_;
+  probe_cut_wait_ =
+      detail::wait_for_broker(mutex_, cv_, stopping_, delay, probe ? &target : nullptr) ==
+      detail::WaitEnd::kPortOpened;
+  if (probe_cut_wait_) {
+    spdlog::info("mqtt: {}:{} accepts connections again; connecting now", session_.host,
+                 session_.port);
   }
 }
 
