@@ -21,6 +21,7 @@ FIELDGATE_BUILD_DEPS=(
 FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
   systemd  # systemd-analyze verify / security on the unit
+  linux-perf  # bench/run's syscall count (perf stat -e raw_syscalls:sys_enter)
 )
 
 # scripts/fuzz: libFuzzer comes with clang (its runtime in libclang-rt-14-dev).
