@@ -23,6 +23,12 @@ FIELDGATE_TEST_DEPS=(
   systemd  # systemd-analyze verify / security on the unit
 )
 
+# bench/run (not the tests: without perf, the bench leaves the syscall
+# figures out and says so): perf stat -e raw_syscalls:sys_enter.
+FIELDGATE_BENCH_DEPS=(
+  linux-perf
+)
+
 # scripts/fuzz: libFuzzer comes with clang (its runtime in libclang-rt-14-dev).
 FIELDGATE_FUZZ_DEPS=(
   clang libclang-rt-14-dev

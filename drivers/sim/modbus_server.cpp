@@ -29,6 +29,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <span>
@@ -115,8 +116,9 @@ void check_profile(const std::string& profile) {
 // image, and the modbus_mapping_t that modbus_reply() reads and writes.
 class SimulatedDevice {
  public:
-  SimulatedDevice() : last_step_(Clock::now()) {
-    meter_.render(image_);
+  explicit SimulatedDevice(int min_holding = 0)
+      : min_holding_(static_cast<std::size_t>(std::max(min_holding, 0))), last_step_(Clock::now()) {
+    render();
     mapping_.reset(modbus_mapping_new(
         static_cast<int>(image_.coils.size()), static_cast<int>(image_.discrete_inputs.size()),
         static_cast<int>(image_.holding.size()), static_cast<int>(image_.input.size())));
@@ -134,7 +136,7 @@ class SimulatedDevice {
     if (elapsed < kTick) return;
     meter_.step(std::chrono::duration<double>(elapsed).count());
     last_step_ = now;
-    meter_.render(image_);
+    render();
     publish();
   }
 
@@ -152,6 +154,14 @@ class SimulatedDevice {
   }
 
  private:
+  // The model's image, its holding table padded to min_holding_ registers.
+  void render() {
+    meter_.render(image_);
+    for (std::size_t i = image_.holding.size(); i < min_holding_; ++i) {
+      image_.holding.push_back(static_cast<std::uint16_t>(i));
+    }
+  }
+
   void publish() noexcept {
     const std::span coils(mapping_->tab_bits, image_.coils.size());
     for (std::size_t i = 0; i < coils.size(); ++i) {
@@ -167,6 +177,7 @@ class SimulatedDevice {
   }
 
   PowerMeter meter_;
+  std::size_t min_holding_;
   RegisterImage image_;
   MappingPtr mapping_;
   std::vector<bool> coil_written_;
@@ -176,7 +187,7 @@ class SimulatedDevice {
 
 class TcpSimServer final : public ModbusSimServer {
  public:
-  explicit TcpSimServer(const TcpServerOptions& options) {
+  explicit TcpSimServer(const TcpServerOptions& options) : device_(options.min_holding_registers) {
     const std::string where = fmt::format("{}:{}", options.host, options.port);
     // libmodbus passes the host to inet_addr() without checking it; a name
     // would silently become 255.255.255.255.

@@ -14,6 +14,9 @@ namespace fieldgate::sim {
 struct TcpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: an ephemeral port, see ModbusSimServer::port()
+  // At least this many holding registers: a larger device for the bench's
+  // fleet workload. Registers past the profile's own hold their address.
+  int min_holding_registers = 0;
 };
 
 struct RtuServerOptions {

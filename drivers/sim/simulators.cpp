@@ -23,6 +23,7 @@ struct ModbusOptions {
   int baud = 9600;
   std::string parity = "none";
   int unit_id = 1;
+  int holding_registers = 0;  // TCP: at least this many holding registers
 };
 
 class ModbusSimulator final : public Simulator {
@@ -33,7 +34,8 @@ class ModbusSimulator final : public Simulator {
     std::string where;
     if (tcp_) {
       server_ = make([&] {
-        return ModbusSimServer::tcp({options_.host, options_.port}, options_.profile);
+        return ModbusSimServer::tcp({options_.host, options_.port, options_.holding_registers},
+                                    options_.profile);
       });
       where = fmt::format("Modbus TCP on {}:{}", options_.host, server_->port());
     } else {
@@ -138,6 +140,10 @@ SimulatorFactory add_modbus_options(CLI::App& cmd, bool tcp) {
     cmd.add_option("--port", options->port, "TCP port (0: any free port)")
         ->capture_default_str()
         ->check(CLI::Range(0, 65535));
+    cmd.add_option("--holding-registers", options->holding_registers,
+                   "Serve at least this many holding registers (the extra ones hold their "
+                   "address; bench/run's fleet meters)")
+        ->check(CLI::Range(0, 10000));
   } else {
     add_serial_port_options(cmd, *options);
     cmd.add_option("--parity", options->parity, "none, even or odd")->capture_default_str();

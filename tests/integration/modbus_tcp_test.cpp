@@ -173,5 +173,37 @@ TEST(ModbusTcpTest, ReconnectsAfterTheServerComesBack) {
   EXPECT_TRUE(gateway.driver(0).health().last_error.empty());
 }
 
+// bench/run's fleet meters: the holding table padded to the size asked for,
+// the model's own registers unchanged, a read past the padding still refused.
+TEST(ModbusTcpTest, SimulatorServesTheHoldingRegistersAskedFor) {
+  SimThread sim(sim::ModbusSimServer::tcp({"127.0.0.1", 0, 50}));
+  InlineGateway gateway(fmt::format(R"(
+[[devices]]
+name = "meter"
+driver = "modbus-tcp"
+host = "127.0.0.1"
+port = {}
+unit_id = 1
+
+[[devices.points]]
+name = "ct_ratio"
+kind = "holding"
+address = 12
+[[devices.points]]
+name = "r49"
+kind = "holding"
+address = 49
+[[devices.points]]
+name = "r200"
+kind = "holding"
+address = 200
+)",
+                                    sim.server().port()));
+  const auto r = gateway.read_all();
+  EXPECT_EQ(value_of<std::int64_t>(r, "meter/ct_ratio"), 100);
+  EXPECT_EQ(value_of<std::int64_t>(r, "meter/r49"), 49);
+  EXPECT_NE(r.at("meter/r200").quality, Quality::kGood);
+}
+
 }  // namespace
 }  // namespace fieldgate::testing
