@@ -7,7 +7,14 @@
 // libmosquitto 2.0 (mosquitto_connect_bind_v5 + on_connect, mosquitto_publish_v5
 // returning a mid + on_publish_v5, mosquitto_subscribe_v5, mosquitto_will_set_v5,
 // mosquitto_tls_set, a mosquitto_loop_start thread): a second implementation
-// is one file and one line in mqtt_client_factory.cpp.
+// is one file and one line in mqtt_client_factory.cpp. Notes for it: map
+// each mid to (sink, tag) under a lock held across mosquitto_publish_v5 (the
+// PUBACK may arrive on the loop thread before the call returns), and clear
+// the map when a session ends; mosquitto's rc MOSQ_ERR_INVALID,
+// MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_PAYLOAD_SIZE and MOSQ_ERR_OVERSIZE_PACKET
+// are kMessageRefused, the others kSessionBroken; the CONNACK's session
+// present is bit 0 of on_connect_v5's flags; on_disconnect that we did not
+// ask for is connection_lost; the system CA store is MOSQ_OPT_TLS_USE_OS_CERTS.
 //
 // Threads: every call into a client comes from one thread (the forwarder's).
 // Completions and the two callbacks run on the client's own thread(s): they
