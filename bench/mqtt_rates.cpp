@@ -3,7 +3,7 @@
 //    subscribed at the publisher's QoS before anything is published, and take
 //    the rate over the span from the first to the last message it received:
 //    start-up (connect, the first group commit) is left out on both sides.
-//  * The baseline uses bridge's own make_client()/make_connect_options() and
+//  * The baseline uses bridge's own make_paho_async_client()/paho_connect_options() and
 //    keeps at most the forwarder's window unconfirmed (max_inflight, or
 //    max_inflight_qos2 at QoS 2), so the only difference left is the store,
 //    the scheduler and the payload rendering per reading.
@@ -25,6 +25,7 @@
 #include "bench/subscriber.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
+#include "bridge/paho_client.hpp"
 #include "bridge/payload_formats.hpp"
 #include "bridge/status_hook.hpp"
 #include "bridge/store.hpp"
@@ -185,12 +186,13 @@ class SyntheticDriver final : public drivers::Driver {
 RateResult run_baseline(const RateOptions& options) {
   const auto config = bench_config(options);
   const auto session = bridge::detail::make_session_settings(config.mqtt, config.gateway);
-  auto client = bridge::detail::make_client(config.mqtt, session);
+  const auto connect = bridge::detail::make_connect_options(
+      config.mqtt, session, bridge::detail::make_status_hook(session.status_topic)->will());
+  auto client = bridge::detail::make_paho_async_client(connect);
   Subscriber sub(options.broker, "bench/#", subscriber_qos(options), 5s);
-  client
-      ->connect(bridge::detail::make_connect_options(
-          config.mqtt, session, bridge::detail::make_status_hook(session.status_topic)->will()))
-      ->wait();
+  auto paho_options = bridge::detail::paho_connect_options(connect);
+  bridge::detail::bind_connect_properties(paho_options);
+  client->connect(paho_options)->wait();
 
   // The payloads a plain publisher would have in hand: rendered once.
   std::vector<std::pair<std::string, std::string>> messages;

@@ -11,11 +11,7 @@
 namespace fieldgate::bridge::detail {
 namespace {
 
-using SessionTag = std::uintptr_t;  // travels as Paho's user context
-
-mqtt::const_string_collection_ptr collection(const std::vector<std::string>& topics) {
-  return std::make_shared<const mqtt::string_collection>(topics);
-}
+using SessionTag = CompletionTag;  // start_session()'s count, on each (un)subscribe
 
 }  // namespace
 
@@ -59,18 +55,14 @@ ResultCounts CommandChannel::result_counts() const {
   return counts_;
 }
 
-bool CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept {
+bool CommandChannel::on_message(const IncomingMessage& message) noexcept {
   try {
     IncomingCommand command;
     command.arrived = std::chrono::steady_clock::now();
-    command.topic = message->get_topic();
-    command.payload = message->to_string();
-    command.retained = message->is_retained();
-    const mqtt::properties& props = message->get_properties();
-    if (props.contains(mqtt::property::MESSAGE_EXPIRY_INTERVAL)) {
-      command.expiry = std::chrono::seconds(
-          mqtt::get<std::uint32_t>(props, mqtt::property::MESSAGE_EXPIRY_INTERVAL));
-    }
+    command.topic = message.topic;
+    command.payload = message.payload;
+    command.retained = message.retained;
+    command.expiry = message.expiry;
     CommandHandler handler;
     {
       std::lock_guard lock(mutex_);
@@ -78,7 +70,7 @@ bool CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept
     }
     if (handler) handler(std::move(command));
   } catch (const std::exception& e) {
-    // Nothing may unwind into Paho's thread.
+    // Nothing may unwind into the client's thread.
     spdlog::error("mqtt: a command message could not be handled: {}", e.what());
   } catch (...) {
     spdlog::error("mqtt: a command message could not be handled");
@@ -86,7 +78,7 @@ bool CommandChannel::on_message(const mqtt::const_message_ptr& message) noexcept
   return true;  // asked last: every message not another hook's is a command
 }
 
-std::string CommandChannel::on_connect(mqtt::async_client& /*client*/) {
+std::string CommandChannel::on_connect(MqttClient& /*client*/) {
   start_session();
   return {};
 }
@@ -104,7 +96,7 @@ void CommandChannel::start_session() {
   confirmed_ = 0;
 }
 
-void CommandChannel::service(mqtt::async_client& client) {
+void CommandChannel::service(MqttClient& client) {
   std::set<std::string> wanted;
   int qos = 1;
   std::vector<Result> results;
@@ -131,27 +123,26 @@ void CommandChannel::service(mqtt::async_client& client) {
                       std::back_inserter(add));
   std::set_difference(requested_.begin(), requested_.end(), wanted.begin(), wanted.end(),
                       std::back_inserter(remove));
-  try {
-    if (!remove.empty()) {
-      for (const auto& topic : remove) requested_.erase(topic);
-      client.unsubscribe(collection(remove), reinterpret_cast<void*>(tag), unsubscribed_listener_);
-    }
-    if (!add.empty()) {
-      requested_.insert(add.begin(), add.end());
-      requested_qos_ = qos;
-      client.subscribe(collection(add), mqtt::async_client::qos_collection(add.size(), qos),
-                       reinterpret_cast<void*>(tag), subscribed_listener_);
-    }
-  } catch (const mqtt::exception& e) {
+  MqttStatus status;
+  if (!remove.empty()) {
+    for (const auto& topic : remove) requested_.erase(topic);
+    status = client.unsubscribe(remove, &completions_, tag);
+  }
+  if (status.ok() && !add.empty()) {
+    requested_.insert(add.begin(), add.end());
+    requested_qos_ = qos;
+    status = client.subscribe(add, qos, &completions_, tag);
+  }
+  if (!status.ok()) {
     // The session is breaking; the next one subscribes everything again.
-    spdlog::warn("mqtt: cannot change the command subscriptions: {}", e.what());
+    spdlog::warn("mqtt: cannot change the command subscriptions: {}", status.error);
   }
   for (auto& result : results) {
-    try {
-      client.publish(mqtt::make_message(result.topic, std::move(result.payload), result.qos, false),
-                     nullptr, result_listener_);
-    } catch (const mqtt::exception& e) {
-      spdlog::debug("mqtt: result on {} not published: {}", result.topic, e.what());
+    const std::string topic = result.topic;
+    const auto published = client.publish(
+        {std::move(result.topic), std::move(result.payload), result.qos, false}, &completions_, 0);
+    if (!published.ok()) {
+      spdlog::debug("mqtt: result on {} not published: {}", topic, published.error);
       std::lock_guard lock(mutex_);
       --results_inflight_;
       ++drops_.refused;
@@ -191,13 +182,11 @@ void CommandChannel::summarise_drops() {
   published_at_summary_ = counts.published;
 }
 
-void CommandChannel::ResultListener::on_success(const mqtt::token&) {
-  channel_.result_done(true);
-}
-
-void CommandChannel::ResultListener::on_failure(const mqtt::token&) {
-  // The session ended with it (or the broker refused it): it is not sent again.
-  channel_.result_done(false);
+void CommandChannel::Completions::on_published(CompletionTag /*tag*/,
+                                               const Delivery& delivery) noexcept {
+  // Not delivered: the session ended with it (or the broker refused it); it
+  // is not sent again.
+  channel_.result_done(delivery.delivered);
 }
 
 void CommandChannel::result_done(bool published) noexcept {
@@ -223,52 +212,39 @@ void CommandChannel::result_done(bool published) noexcept {
   }
 }
 
-void CommandChannel::Listener::on_success(const mqtt::token& tok) {
+void CommandChannel::Completions::on_subscribed(CompletionTag tag,
+                                                const SubscribeOutcome& outcome) noexcept {
   try {
-    confirm(tok);
+    if (outcome.ok) {
+      confirm(tag, outcome);
+    } else {
+      spdlog::warn("mqtt: {} of command topics failed: {}",
+                   outcome.unsubscribe ? "unsubscription" : "subscription", outcome.error);
+    }
   } catch (...) {
-    // Nothing may unwind into Paho's thread; the next session subscribes again.
+    // Nothing may unwind into the client's thread; the next session subscribes again.
   }
 }
 
-void CommandChannel::Listener::confirm(const mqtt::token& tok) {
-  const auto tag = reinterpret_cast<SessionTag>(tok.get_user_context());
-  const auto topics = tok.get_topics();
-  const std::size_t n = topics ? topics->size() : 0;
+void CommandChannel::Completions::confirm(CompletionTag tag, const SubscribeOutcome& outcome) {
+  const std::size_t n = outcome.topics;
   {
     std::lock_guard lock(channel_.mutex_);
     if (tag != channel_.session_) return;  // a SUBACK of a session gone by
   }
-  if (!subscribe_) {
+  if (outcome.unsubscribe) {
     channel_.confirmed_ -= std::min(n, channel_.confirmed_.load());
     spdlog::info("mqtt: unsubscribed from {} command topic(s)", n);
     return;
   }
-  // MQTT 3.1.1 reports a refused topic as return code 0x80 in a successful SUBACK.
-  std::size_t granted = n;
-  try {
-    const mqtt::subscribe_response response = tok.get_subscribe_response();
-    for (const auto code : response.get_reason_codes()) {
-      if (code >= 0x80 && granted > 0) --granted;
-    }
-  } catch (const std::exception&) {
-    // No per-topic codes: all granted.
-  }
+  // MQTT 3.1.1 reports a refused topic as return code 0x80 in a successful
+  // SUBACK: the client counts it as not granted.
+  const std::size_t granted = outcome.granted;
   channel_.confirmed_ += granted;
   if (granted < n) {
     spdlog::warn("mqtt: the broker refused {} of {} command topic subscriptions", n - granted, n);
   }
   spdlog::info("mqtt: subscribed to {} command topic(s)", granted);
-}
-
-void CommandChannel::Listener::on_failure(const mqtt::token& tok) {
-  try {
-    spdlog::warn("mqtt: {} of command topics failed: {}",
-                 subscribe_ ? "subscription" : "unsubscription",
-                 mqtt::exception::error_str(tok.get_return_code()));
-  } catch (...) {
-    // Logging only.
-  }
 }
 
 }  // namespace fieldgate::bridge::detail

@@ -5,20 +5,19 @@
 //
 // Results never share fate with readings. They wait in a queue of their own,
 // bounded (kMaxQueuedResults, kMaxQueuedResultBytes), and at most
-// kResultsInflight of them are in the client at a time; Paho's own limits sit
-// above the readings' window plus that budget (paho_queue_limit), so however
-// many commands arrive, Paho never refuses a reading because of results and
+// kResultsInflight of them are in the client at a time; the client's own
+// limits sit above the readings' window plus that budget (paho_queue_limit),
+// so however many commands arrive, the client never refuses a reading
+// because of results and
 // the session is never broken by them. A result that does not fit is dropped
 // and counted (ResultCounts); drops are summarised in one log line per
 // kDropSummaryEvery. Results are never buffered across sessions: not
 // connected means not sent.
 //
 // Threads: set_topics() and queue_result() from anywhere; on_message() and
-// the listeners on Paho's threads; on_connect(), service() on the forwarder
-// thread, the only one that calls into the Paho client.
+// the completions on the MQTT client's thread; on_connect(), service() on the
+// forwarder thread, the only one that calls into the client.
 #pragma once
-
-#include <mqtt/async_client.h>
 
 #include <atomic>
 #include <chrono>
@@ -58,15 +57,15 @@ class CommandChannel final : public SessionHook {
   /// ends before it went out.
   void queue_result(std::string topic, std::string payload, int qos, bool connected);
 
-  /// Paho's message callback: hands the message to the handler. Never throws.
-  bool on_message(const mqtt::const_message_ptr& message) noexcept override;
+  /// The client's message callback: hands the message to the handler. Never throws.
+  bool on_message(const IncomingMessage& message) noexcept override;
 
   /// A new session: nothing is subscribed (clean session), nothing is queued.
   void start_session();
-  std::string on_connect(mqtt::async_client& client) override;
+  std::string on_connect(MqttClient& client) override;
   /// Subscribes and unsubscribes to match the wanted topics, publishes queued
-  /// results within the budget. Paho's exceptions are logged, never thrown.
-  void service(mqtt::async_client& client) override;
+  /// results within the budget. The client's errors are logged, never thrown.
+  void service(MqttClient& client) override;
 
   /// Command topics the broker confirmed in this session.
   [[nodiscard]] std::size_t subscribed() const noexcept { return confirmed_.load(); }
@@ -74,25 +73,15 @@ class CommandChannel final : public SessionHook {
   [[nodiscard]] ResultCounts result_counts() const;
 
  private:
-  class Listener final : public mqtt::iaction_listener {
+  // SUBACKs, UNSUBACKs and the outcome of each result handed to the client.
+  class Completions final : public CompletionSink {
    public:
-    Listener(CommandChannel& channel, bool subscribe) : channel_(channel), subscribe_(subscribe) {}
-    void on_success(const mqtt::token& tok) override;
-    void on_failure(const mqtt::token& tok) override;
+    explicit Completions(CommandChannel& channel) : channel_(channel) {}
+    void on_published(CompletionTag tag, const Delivery& delivery) noexcept override;
+    void on_subscribed(CompletionTag tag, const SubscribeOutcome& outcome) noexcept override;
 
    private:
-    void confirm(const mqtt::token& tok);
-    CommandChannel& channel_;
-    bool subscribe_;
-  };
-  // The outcome of each result handed to the client.
-  class ResultListener final : public mqtt::iaction_listener {
-   public:
-    explicit ResultListener(CommandChannel& channel) : channel_(channel) {}
-    void on_success(const mqtt::token& tok) override;
-    void on_failure(const mqtt::token& tok) override;
-
-   private:
+    void confirm(CompletionTag tag, const SubscribeOutcome& outcome);
     CommandChannel& channel_;
   };
 
@@ -113,7 +102,7 @@ class CommandChannel final : public SessionHook {
   };
 
   void summarise_drops();                     // forwarder thread
-  void result_done(bool published) noexcept;  // Paho's thread
+  void result_done(bool published) noexcept;  // the client's thread
 
   std::function<void()> wake_;
   mutable std::mutex mutex_;  // guards everything below but the forwarder-thread state
@@ -133,9 +122,7 @@ class CommandChannel final : public SessionHook {
   std::atomic<std::size_t> confirmed_{0};
   std::chrono::steady_clock::time_point last_summary_{};
   std::uint64_t published_at_summary_ = 0;
-  Listener subscribed_listener_{*this, true};
-  Listener unsubscribed_listener_{*this, false};
-  ResultListener result_listener_{*this};
+  Completions completions_{*this};
 };
 
 }  // namespace fieldgate::bridge::detail

@@ -24,11 +24,9 @@ constexpr milliseconds kConnectGrace{5000};  // beyond Paho's own connect timeou
 
 // MQTT 5 reason codes in a PUBACK/PUBREC that refuse this one message for
 // good; 0x91 (packet id in use) and 0x97 (quota exceeded) pass, and end the
-// session as any other failure does.
-// (Paho C++ reports MQTTPP_V3_CODE, 255, for failures without a reason code.)
+// session as any other failure does. (0: the client had no reason code.)
 bool refuses_for_good(int reason_code) {
-  return reason_code >= 0x80 && reason_code != mqtt::ReasonCode::MQTTPP_V3_CODE &&
-         reason_code != 0x91 && reason_code != 0x97;
+  return reason_code >= 0x80 && reason_code != 0x91 && reason_code != 0x97;
 }
 
 // The first Last Will a hook contributes.
@@ -77,8 +75,7 @@ Forwarder::Impl::Impl(const config::MqttConfig& mqtt, const config::GatewayConfi
   hooks_.push_back(std::move(commands));
 
   connect_options_ = detail::make_connect_options(mqtt_, session_, will_of(hooks_));
-  detail::bind_connect_properties(connect_options_);  // Paho C++ 1.2.0, see there
-  new_client();  // here, so that a URI Paho rejects fails the constructor
+  new_client();  // here, so that an address the client rejects fails the constructor
 }
 
 void Forwarder::Impl::start() {
@@ -121,22 +118,32 @@ ForwarderStats Forwarder::Impl::stats() const {
   return out;
 }
 
-void Forwarder::Impl::on_delivery(const mqtt::token& tok, bool ok) {
-  const auto id = reinterpret_cast<detail::MessageId>(tok.get_user_context());
+void Forwarder::Impl::on_delivery(detail::MessageId id, const Delivery& delivery) noexcept {
+  try {
+    record_delivery(id, delivery);
+  } catch (...) {
+    // Out of memory in the client's thread: the session ends without this
+    // confirmation, and the reading is sent again (a duplicate, not a loss).
+    std::lock_guard lock(mutex_);
+    events_.lost = true;
+    events_.lost_cause = "a delivery could not be recorded";
+    cv_.notify_all();
+  }
+}
+
+void Forwarder::Impl::record_delivery(detail::MessageId id, const Delivery& delivery) {
   std::lock_guard lock(mutex_);
-  if (ok) {
+  if (delivery.delivered) {
     events_.confirmed.push_back(id);
     // Once, when the forwarder can use them (see wait_for_events).
     if (events_.confirmed.size() == confirmations_wanted_) cv_.notify_all();
-  } else if (const int reason = static_cast<int>(tok.get_reason_code()); refuses_for_good(reason)) {
+  } else if (refuses_for_good(delivery.reason_code)) {
     events_.refused.emplace_back(
-        id, fmt::format("the broker refused it: {} (MQTT 5 reason code {:#04x})",
-                        mqtt::exception::reason_code_str(reason), reason));
+        id, fmt::format("the broker refused it: {} (MQTT 5 reason code {:#04x})", delivery.error,
+                        delivery.reason_code));
     if (events_.refused.size() == 1) cv_.notify_all();
   } else {
-    events_.failed.emplace_back(
-        id, fmt::format("delivery failed: {} ({})",
-                        mqtt::exception::error_str(tok.get_return_code()), tok.get_return_code()));
+    events_.failed.emplace_back(id, fmt::format("delivery failed: {}", delivery.error));
     if (events_.failed.size() == 1) cv_.notify_all();
   }
 }
@@ -212,7 +219,7 @@ void Forwarder::Impl::serve_session() {
     std::string broken = apply_events(events);
     if (events.stats_payload) publish_stats_now(*events.stats_payload);
     for (auto& hook : hooks_) hook->service(*client_);
-    if (broken.empty() && !stopping()) broken = pump_.fill(*client_, listener_);
+    if (broken.empty() && !stopping()) broken = pump_.fill(*client_, deliveries_);
     if (!broken.empty()) {
       lose_session(broken);
       sleep_unless_stopped(backoff_delay(1));
@@ -236,10 +243,8 @@ std::string Forwarder::Impl::apply_events(const Events& events) {
 }
 
 void Forwarder::Impl::publish_stats_now(const std::string& payload) {
-  try {
-    client_->publish(mqtt::make_message(stats_topic_, payload, 0, false));
-  } catch (const mqtt::exception& e) {
-    spdlog::debug("mqtt: stats not published: {}", e.what());
+  if (const auto status = client_->publish({stats_topic_, payload, 0, false}); !status.ok()) {
+    spdlog::debug("mqtt: stats not published: {}", status.error);
   }
 }
 

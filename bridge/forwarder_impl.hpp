@@ -3,28 +3,33 @@
 // (forwarder_window.*: in flight, acknowledgements, dead letters) and the
 // pump (forwarder_pump.*: store → encoder → publish). forwarder.cpp holds the
 // thread and the public API, forwarder_session.cpp connect and disconnect.
+// None of them knows the MQTT library: they speak to an MqttClient
+// (mqtt_client.hpp, the client seam), made by detail::make_mqtt_client();
+// Paho (paho_client.cpp) is its implementation. "The client" below is that
+// MqttClient; where a note says Paho, it is about how Paho behaves.
 //
 // Design notes
 // ============
 //
 // Invariants
-//  1. The store is the only source of truth. Paho runs without persistence,
-//     without offline buffering and without automatic reconnect; the
-//     forwarder's own thread connects, publishes and reconnects.
-//  2. A reading is acked to the store (and so deleted) only after Paho reported
-//     the message delivered: PUBACK for QoS 1, PUBCOMP for QoS 2, written to
-//     the socket for QoS 0. Nothing else calls Store::ack.
+//  1. The store is the only source of truth. The client runs without
+//     persistence, without offline buffering and without automatic reconnect;
+//     the forwarder's own thread connects, publishes and reconnects.
+//  2. A reading is acked to the store (and so deleted) only after the client
+//     reported the message delivered (CompletionSink::on_published): PUBACK for QoS 1, PUBCOMP for
+//     QoS 2, written to the socket for QoS 0. Nothing else calls Store::ack.
 // 10. A message no client or broker can take is dead-lettered
 //     (Store::dead_letter), never retried and never a reason to end the
 //     session: one that refusal_reason() rejects (topic too long, not UTF-8,
-//     payload over max_payload) is not handed to Paho at all; one that Paho's
-//     publish() refuses for itself (kPerMessageErrors), or that an MQTT 5
+//     payload over max_payload) is not handed to the client at all; one that
+//     the client's publish() refuses for itself (MqttStatus::kMessageRefused;
+//     Paho: kPerMessageErrors in paho_client.cpp), or that an MQTT 5
 //     broker answers with a failing reason code (PUBACK/PUBREC >= 0x80, except
 //     the transient ones), is taken out of the window. Its readings leave the
 //     window as if delivered: the cursor passes them, order holds for the rest.
-//     Everything else that fails (connection, Paho's buffer) ends the session
+//     Everything else that fails (connection, the client's buffer) ends the session
 //     as before (invariant 5). Each kind of refusal is logged once per topic
-//     (a bounded set), then counted only. A refusal Paho reports after the
+//     (a bounded set), then counted only. A refusal the client reports after the
 //     session ended still dead-letters (Window::retire()).
 // 11. A broker may close the connection over one message instead of refusing
 //     it (mosquitto's max_packet_size; any MQTT 3.1.1 broker has no other
@@ -35,14 +40,15 @@
 //     dead-letter it. A link that fails on its own costs a few messages sent
 //     one by one, never a reading: a dead letter is kept and shown.
 //  3. Messages are published in seq order. `cursor_` is the highest seq handed
-//     to Paho in this session. Rows peeked past it and not yet published wait
+//     to the client in this session. Rows peeked past it and not yet published wait
 //     in `ahead_` (a small QoS 2 window takes a few per confirmation; reading
 //     and rendering the rest again each time cost more than publishing); the
 //     next peek starts after the last of them. `ahead_` is dropped whenever
 //     `cursor_` goes back to 0. A reading evicted from the store (max_age,
 //     drop_oldest) while it waits there may still be published once.
-//  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`); Paho's
-//     own limit is set above it so Paho never refuses or queues on its own.
+//  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`); the
+//     client's own limit (MqttConnectOptions::max_inflight) is set above it so
+//     the client never refuses or queues on its own.
 //  5. When a session ends (connection lost, a delivery failed, a publish
 //     threw), everything in flight counts as unconfirmed: `inflight_` is
 //     cleared and `cursor_` goes back to 0. Confirmations received so far have
@@ -50,21 +56,24 @@
 //     starts with the oldest unconfirmed reading: per topic, readings go out in
 //     acquisition order again (duplicates possible, losses not).
 //     Exception: with clean_session = false and a CONNACK saying the broker
-//     kept the session, `inflight_` and `cursor_` stay: Paho resends those
+//     kept the session, `inflight_` and `cursor_` stay: the client resends those
 //     messages itself under their packet ids (MQTT 3.1.1 §4.4), so QoS 2
 //     stays exactly once and the broker's QoS 2 quota is not exceeded by a
-//     second copy. Without the session, Paho drops them and we resend. A new
+//     second copy. Without the session, the client drops them and we resend. A new
 //     process first empties the session an earlier process left behind
 //     (clear_stale_session()): its QoS 2 packet ids would swallow ours.
 //  6. A confirmation for a message of an earlier session is ignored: that
 //     reading was already queued for sending again. At worst a duplicate.
-//  7. Paho calls back on its own threads; those callbacks only append to
+//     So a message is known by the window's own id (MessageId, handed to the
+//     client as the CompletionTag), never by its MQTT packet id: packet ids
+//     are reused in every session.
+//  7. The client calls back on its own thread(s); those callbacks only append to
 //     `events_` under `mutex_` and notify. All bookkeeping (inflight_, cursor_,
-//     store calls) and every call into the Paho client (publish_stats() too,
+//     store calls) and every call into the client (publish_stats() too,
 //     by way of `events_`) happen on the forwarder thread, which may replace
-//     the client before a connect attempt (see connect_session()). Paho's
-//     exceptions are caught on that thread and become state + last_error;
-//     nothing throws out of it.
+//     the client before a connect attempt (see connect_session()). The client
+//     answers with status values (ConnectResult, MqttStatus), never throws;
+//     they become state + last_error on that thread; nothing throws out of it.
 //  8. A message carries the readings its encoder grouped (device-json:
 //     consecutive readings of one device, one poll's batch being appended
 //     contiguously; a point seen twice starts a new message, so a message
@@ -97,8 +106,6 @@
 // Logging: one line per state change or change of error, never one per retry.
 #pragma once
 
-#include <mqtt/async_client.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -113,6 +120,7 @@
 #include "bridge/forwarder.hpp"
 #include "bridge/forwarder_pump.hpp"
 #include "bridge/forwarder_window.hpp"
+#include "bridge/mqtt_client.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/session_hook.hpp"
 
@@ -140,12 +148,13 @@ class Forwarder::Impl {
   using milliseconds = std::chrono::milliseconds;
   enum class State { kDisconnected, kConnecting, kConnected, kDraining, kStopped };
 
-  // Paho calls these on its own threads: record the outcome, nothing more.
-  class DeliveryListener final : public mqtt::iaction_listener {
+  // The client calls this on its own thread: record the outcome, nothing more.
+  class DeliverySink final : public CompletionSink {
    public:
-    explicit DeliveryListener(Impl& impl) : impl_(impl) {}
-    void on_success(const mqtt::token& tok) override { impl_.on_delivery(tok, true); }
-    void on_failure(const mqtt::token& tok) override { impl_.on_delivery(tok, false); }
+    explicit DeliverySink(Impl& impl) : impl_(impl) {}
+    void on_published(CompletionTag tag, const Delivery& delivery) noexcept override {
+      impl_.on_delivery(tag, delivery);
+    }
 
    private:
     Impl& impl_;
@@ -159,7 +168,8 @@ class Forwarder::Impl {
   };
 
   // forwarder.cpp: the thread, its events, serving a session.
-  void on_delivery(const mqtt::token& tok, bool ok);
+  void on_delivery(detail::MessageId id, const Delivery& delivery) noexcept;
+  void record_delivery(detail::MessageId id, const Delivery& delivery);
   bool stopping();
   Events take_events();
   bool wait_for_events(milliseconds timeout, std::size_t confirmations = 1);
@@ -174,7 +184,7 @@ class Forwarder::Impl {
   // forwarder_session.cpp: connect, back-off, hooks, disconnect.
   void new_client();
   bool connect_session();
-  void clear_stale_session();
+  std::string clear_stale_session();
   bool on_connected(bool session_present);
   void lose_session(const std::string& reason);
   void close_session();
@@ -185,10 +195,10 @@ class Forwarder::Impl {
   // Immutable after construction.
   config::MqttConfig mqtt_;
   detail::SessionSettings session_;
-  mqtt::connect_options connect_options_;
+  MqttConnectOptions connect_options_;
   std::string stats_topic_;
 
-  // Shared with Paho's threads and callers.
+  // Shared with the client's thread and callers.
   std::mutex mutex_;
   std::condition_variable cv_;
   Events events_;
@@ -211,14 +221,14 @@ class Forwarder::Impl {
   std::mt19937_64 rng_;
 
   Heartbeat heartbeat_;  // the forwarder thread's promise, for the watchdog
-  // In order (invariant 9); fixed after construction, so Paho's thread may
-  // walk them. commands_ is the last of them.
+  // In order (invariant 9); fixed after construction, so the client's thread
+  // may walk them. commands_ is the last of them.
   std::vector<std::unique_ptr<SessionHook>> hooks_;
   detail::CommandChannel* commands_ = nullptr;
   std::thread thread_;
-  DeliveryListener listener_{*this};
-  // Last, so it is destroyed first: no Paho callback outlives what it uses.
-  std::unique_ptr<mqtt::async_client> client_;
+  DeliverySink deliveries_{*this};
+  // Last, so it is destroyed first: no client callback outlives what it uses.
+  std::unique_ptr<MqttClient> client_;
 };
 
 }  // namespace fieldgate::bridge

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <iterator>
 
 namespace fieldgate::bridge::detail {
@@ -12,12 +11,6 @@ namespace {
 // A peek reads at least this many rows, so that a device-json poll is seen
 // whole even when the window has little room.
 constexpr std::size_t kMinPeek = 256;
-
-// Paho's publish() errors that concern the message, not the session
-// (invariant 10): retrying it, in this session or the next, fails the same way.
-constexpr std::array kPerMessageErrors = {MQTTASYNC_BAD_UTF8_STRING, MQTTASYNC_NULL_PARAMETER,
-                                          MQTTASYNC_TOPICNAME_TRUNCATED, MQTTASYNC_BAD_STRUCTURE,
-                                          MQTTASYNC_BAD_QOS};
 
 }  // namespace
 
@@ -51,8 +44,8 @@ void Pump::drop(std::span<const std::uint64_t> seqs) {
   ahead_pos_ = std::min(ahead_pos_, ahead_.size());
 }
 
-std::string Pump::fill(mqtt::async_client& client, mqtt::iaction_listener& listener) {
-  // After a resumed session, what Paho sends again goes first.
+std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
+  // After a resumed session, what the client sends again goes first.
   if (window_.resuming()) {
     // Never wait for them for ever: a session that cannot finish them ends
     // (and after kMaxBarrenSessions, a clean one starts).
@@ -104,7 +97,7 @@ std::string Pump::fill(mqtt::async_client& client, mqtt::iaction_listener& liste
       }
       const auto readings = rest.subspan(message.first, message.count);
       bool sent = false;
-      broken = publish(client, listener, message, readings, sent);
+      broken = publish(client, sink, message, readings, sent);
       if (!broken.empty()) break;
       cursor_ = readings.back().seq;
       used = offset + message.first + message.count;
@@ -136,9 +129,8 @@ void Pump::top_up_ahead(std::size_t want) {
   }
 }
 
-std::string Pump::publish(mqtt::async_client& client, mqtt::iaction_listener& listener,
-                          OutgoingMessage& outgoing, std::span<const Reading> readings,
-                          bool& sent) {
+std::string Pump::publish(MqttClient& client, CompletionSink& sink, OutgoingMessage& outgoing,
+                          std::span<const Reading> readings, bool& sent) {
   const Route& route = outgoing.route;
   std::vector<std::uint64_t> seqs;
   for (const auto& r : readings) seqs.push_back(r.seq);
@@ -147,20 +139,17 @@ std::string Pump::publish(mqtt::async_client& client, mqtt::iaction_listener& li
     return {};
   }
   const MessageId id = window_.next_id();
-  try {
-    client.publish(
-        mqtt::make_message(route.topic, std::move(outgoing.payload), route.qos, route.retain),
-        reinterpret_cast<void*>(id), listener);
-  } catch (const mqtt::exception& e) {
-    const int rc = e.get_return_code();
-    if (std::find(kPerMessageErrors.begin(), kPerMessageErrors.end(), rc) !=
-        kPerMessageErrors.end()) {
-      window_.dead_letter(seqs, route.topic,
-                          fmt::format("the MQTT client refused it: {}", e.what()));
-      return {};
-    }
+  const MqttStatus status = client.publish(
+      {route.topic, std::move(outgoing.payload), route.qos, route.retain}, &sink, id);
+  if (status.kind == MqttStatus::Kind::kMessageRefused) {
+    // Invariant 10: the client refuses it for itself, in any session.
+    window_.dead_letter(seqs, route.topic,
+                        fmt::format("the MQTT client refused it: {}", status.error));
+    return {};
+  }
+  if (!status.ok()) {
     return fmt::format("cannot publish seq {} on {}: {}", readings.front().seq,
-                       describe_topic(route.topic), to_valid_utf8(e.what()));
+                       describe_topic(route.topic), to_valid_utf8(status.error));
   }
   sent = true;
   if (window_.isolating()) window_.sent_alone();

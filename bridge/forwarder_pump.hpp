@@ -6,8 +6,6 @@
 // Threads: set_topics() from anywhere; everything else on the forwarder thread.
 #pragma once
 
-#include <mqtt/async_client.h>
-
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "bridge/forwarder_window.hpp"
+#include "bridge/mqtt_client.hpp"
 #include "bridge/outgoing.hpp"
 #include "bridge/payload_encoder.hpp"
 #include "bridge/store.hpp"
@@ -34,8 +33,8 @@ class Pump {
 
   /// Publishes up to the window's room from the rows read ahead past the
   /// cursor (topped up from the store); each message's outcome goes to
-  /// `listener`. Returns why the session is broken, or "".
-  [[nodiscard]] std::string fill(mqtt::async_client& client, mqtt::iaction_listener& listener);
+  /// `sink`, tagged with its window id. Returns why the session is broken, or "".
+  [[nodiscard]] std::string fill(MqttClient& client, CompletionSink& sink);
 
   /// Everything unconfirmed goes out again: the cursor goes back to 0.
   void rewind();
@@ -48,8 +47,8 @@ class Pump {
   // Hands one message to the client (`sent`), or dead-letters its readings
   // when no broker can take it (invariant 10). Returns why the session is
   // broken, or "".
-  std::string publish(mqtt::async_client& client, mqtt::iaction_listener& listener,
-                      OutgoingMessage& outgoing, std::span<const Reading> readings, bool& sent);
+  std::string publish(MqttClient& client, CompletionSink& sink, OutgoingMessage& outgoing,
+                      std::span<const Reading> readings, bool& sent);
   // Makes at least `want` rows past the cursor available in ahead_ if the
   // store has them, peeking only for the missing ones.
   void top_up_ahead(std::size_t want);

@@ -1,4 +1,4 @@
-// The forwarder's session: the Paho client, connect with back-off and
+// The forwarder's session: the MQTT client, connect with back-off and
 // jitter (cut short when the broker's port opens again), a stale session
 // cleared, the session hooks told of each connect and clean stop, and a lost
 // session's window given back (design notes at the top of forwarder_impl.hpp).
@@ -13,8 +13,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr milliseconds kConnectGrace{5000};  // beyond Paho's own connect timeout
-constexpr milliseconds kDisconnectWait{2000};
+constexpr milliseconds kConnectGrace{5000};    // beyond the client's own connect timeout
+constexpr milliseconds kDisconnectWait{2000};  // a clean stop lets in-flight work finish this long
 // clean_session = false: after this many sessions in a row that ended before
 // anything was confirmed, the forwarder gives up on the session (see
 // connect_session()).
@@ -24,19 +24,20 @@ constexpr int kMaxBarrenSessions = 2;
 
 void Forwarder::Impl::new_client() {
   client_.reset();  // destroyed first: its callbacks stop before the next one's start
-  client_ = detail::make_client(mqtt_, session_);
-  client_->set_connection_lost_handler([this](const std::string& cause) {
+  MqttCallbacks callbacks;
+  callbacks.connection_lost = [this](const std::string& cause) {
     std::lock_guard lock(mutex_);
     events_.lost = true;
     events_.lost_cause = cause.empty() ? "connection lost" : "connection lost: " + cause;
     cv_.notify_all();
-  });
+  };
   // The first hook that takes it (the command channel, last, takes any).
-  client_->set_message_callback([this](mqtt::const_message_ptr message) {
+  callbacks.message_arrived = [this](const IncomingMessage& message) {
     for (auto& hook : hooks_) {
       if (hook->on_message(message)) return;
     }
-  });
+  };
+  client_ = detail::make_mqtt_client(mqtt_, connect_options_, std::move(callbacks));
 }
 
 // Disconnected → Connecting → Connected (true) or back to Disconnected after
@@ -74,22 +75,15 @@ bool Forwarder::Impl::connect_session() {
   used_client_ = true;
   std::string error;
   bool session_present = false;
-  try {
-    // Clearing a stale session is one more connect before this one.
-    heartbeat_.expect_within((mqtt_.connect_timeout + kConnectGrace) * 2);
-    if (!mqtt_.clean_session && !stale_session_cleared_) clear_stale_session();
-    const auto token = client_->connect(connect_options_);
-    const auto deadline = Clock::now() + mqtt_.connect_timeout + kConnectGrace;
-    while (!token->wait_for(milliseconds(100))) {
-      if (stopping()) return false;
-      if (Clock::now() > deadline) {
-        error = fmt::format("no CONNACK within {}", detail::format_delay(mqtt_.connect_timeout));
-        break;
-      }
-    }
-    if (error.empty()) session_present = token->get_connect_response().is_session_present();
-  } catch (const mqtt::exception& e) {
-    error = detail::describe_connect_failure(e, mqtt_, session_);
+  // Clearing a stale session is one more connect before this one.
+  heartbeat_.expect_within((mqtt_.connect_timeout + kConnectGrace) * 2);
+  if (!mqtt_.clean_session && !stale_session_cleared_) error = clear_stale_session();
+  if (error.empty()) {
+    const ConnectResult result = client_->connect(
+        connect_options_, mqtt_.connect_timeout + kConnectGrace, [this] { return stopping(); });
+    if (result.cancelled) return false;
+    error = result.error;
+    session_present = result.session_present;
   }
   if (!error.empty()) {
     const auto delay = backoff_delay(++consecutive_failures_);
@@ -119,19 +113,16 @@ bool Forwarder::Impl::connect_session() {
 // PUBLISH reusing such an id would be taken for a repeat and dropped — a
 // lost reading. One clean connect and disconnect empties that session; what
 // the previous process had in flight is unconfirmed in the store and goes
-// out again (a duplicate at worst). Throws mqtt::exception when the broker
-// cannot be reached, like the connect that follows.
-void Forwarder::Impl::clear_stale_session() {
+// out again (a duplicate at worst). Returns why the broker could not be
+// reached, like the connect that follows, or "".
+std::string Forwarder::Impl::clear_stale_session() {
   auto options = connect_options_;
-  if (mqtt_.protocol == 5) {
-    options.set_clean_start(true);
-  } else {
-    options.set_clean_session(true);
-  }
-  const auto wait = mqtt_.connect_timeout + kConnectGrace;
-  if (!client_->connect(options)->wait_for(wait)) throw mqtt::exception(MQTTASYNC_FAILURE);
-  client_->disconnect(0)->wait_for(kDisconnectWait);
+  options.clean_session = true;  // MQTT 5: Clean Start
+  const ConnectResult result = client_->connect(options, mqtt_.connect_timeout + kConnectGrace, {});
+  if (!result.connected) return result.error;
+  client_->disconnect(milliseconds(0));
   stale_session_cleared_ = true;
+  return {};
 }
 
 // Connecting → Connected, with the birth message; false (back to
@@ -139,7 +130,7 @@ void Forwarder::Impl::clear_stale_session() {
 bool Forwarder::Impl::on_connected(bool session_present) {
   window_.start_session();
   if (!mqtt_.clean_session && session_present) {
-    // Invariant 5: the broker kept the session, and Paho sends what was in
+    // Invariant 5: the broker kept the session, and the client sends what was in
     // flight again under the same packet ids (the broker drops QoS 2
     // repeats). Publishing it again ourselves would duplicate it and could
     // exceed the broker's QoS 2 quota on every reconnect.
@@ -198,11 +189,7 @@ void Forwarder::Impl::lose_session(const std::string& reason) {
                session_.uri, to_valid_utf8(reason), unconfirmed);
   logged_error_.clear();
   set_state(State::kDisconnected);
-  try {
-    if (client_->is_connected()) client_->disconnect(0)->wait_for(kDisconnectWait);
-  } catch (const mqtt::exception&) {
-    // Already gone: nothing to close.
-  }
+  client_->disconnect(milliseconds(0));  // nothing when already gone
 }
 
 // Draining → Stopped: the hooks' last words (the status hook's retained
@@ -211,11 +198,7 @@ void Forwarder::Impl::lose_session(const std::string& reason) {
 void Forwarder::Impl::close_session() {
   if (client_->is_connected()) {
     for (auto& hook : hooks_) hook->on_close(*client_);
-    try {
-      client_->disconnect(static_cast<int>(kDisconnectWait.count()))->wait_for(kDisconnectWait);
-    } catch (const mqtt::exception& e) {
-      spdlog::debug("mqtt: disconnect: {}", e.what());
-    }
+    client_->disconnect(kDisconnectWait);
   }
   apply_events(take_events());  // confirmations that came in meanwhile
   spdlog::info(
@@ -225,13 +208,9 @@ void Forwarder::Impl::close_session() {
   window_.clear();
 }
 
-// Stopped while connecting: a connect Paho completes anyway is closed cleanly.
+// Stopped while connecting: a connect the client completes anyway is closed cleanly.
 void Forwarder::Impl::abandon_connect() {
-  try {
-    if (client_->is_connected()) client_->disconnect(0)->wait_for(kDisconnectWait);
-  } catch (const mqtt::exception&) {
-    // Not connected after all.
-  }
+  client_->disconnect(milliseconds(0));  // nothing when not connected after all
 }
 
 // Disconnected, after a failed connect: the back-off, cut short when the

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bridge/forwarder.hpp"
+#include "bridge/mqtt_client.hpp"
 #include "bridge/store.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -28,7 +29,7 @@ struct StatsBox {
   ForwarderStats stats;
 };
 
-using MessageId = std::uintptr_t;  // travels as Paho's user context
+using MessageId = CompletionTag;  // the window's own, unique in the process (invariant 6)
 
 struct InflightMessage {
   int qos = 0;
@@ -37,7 +38,7 @@ struct InflightMessage {
   std::vector<std::uint64_t> more_seqs;  // the rest of a device-json message
 };
 
-/// What Paho reported about messages since the forwarder last looked.
+/// What the client reported about messages since the forwarder last looked.
 struct Outcomes {
   std::vector<MessageId> confirmed;
   std::vector<std::pair<MessageId, std::string>> failed;
@@ -73,7 +74,7 @@ class Window {
   [[nodiscard]] bool confirmed_in_session() const noexcept { return confirmed_in_session_; }
 
   /// The window of a session that ended: its messages will be sent again.
-  /// Kept until the next session ends, for a refusal that Paho reports after
+  /// Kept until the next session ends, for a refusal that the client reports after
   /// the loss of the session (a broker that answers PUBACK 0x95 and then
   /// closes the connection: mosquitto does), so that its readings are still
   /// dead-lettered rather than refused once more (invariant 10).
@@ -81,7 +82,7 @@ class Window {
   /// Forgets everything in flight (a clean stop); returns how many there were.
   std::size_t clear();
 
-  /// Invariant 5: the broker kept the session, Paho resends what is in
+  /// Invariant 5: the broker kept the session, the client resends what is in
   /// flight; newer messages wait until those are confirmed.
   void mark_resumed() noexcept;
   /// Messages of a resumed session are still unconfirmed.

@@ -1,6 +1,5 @@
 #include "bridge/mqtt_session.hpp"
 
-#include <MQTTAsync.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -32,7 +31,7 @@ constexpr int kPahoLimitAboveWindow = kPahoInflightHeadroom + kResultsInflight;
 constexpr std::uint64_t kMinMaximumPacketSize = 1024 * 1024;
 constexpr std::uint64_t kMaximumPacketSizeFactor = 4;
 // MQTT 5 session expiry for clean_session = false: keep it like MQTT 3.1.1 does.
-constexpr std::int32_t kSessionNeverExpires = -1;  // 0xFFFFFFFF on the wire
+constexpr std::uint32_t kSessionNeverExpires = 0xFFFFFFFF;
 
 // Secrets and TLS files come from outside: a FIFO would block start-up (and
 // SIGTERM) forever, /dev/zero would fill memory. config/file_read.hpp opens
@@ -80,7 +79,9 @@ std::string password_mode_warning(const std::string& path, mode_t mode) {
       path);
 }
 
-std::string_view connack_text(int rc) {
+}  // namespace
+
+std::string_view connack_text(int rc) noexcept {
   switch (rc) {
     case 1:
       return "unacceptable protocol version";
@@ -97,12 +98,32 @@ std::string_view connack_text(int rc) {
   }
 }
 
-std::string credentials_hint(const config::MqttConfig& mqtt) {
-  return mqtt.username.empty() ? "the broker may require mqtt.username and a password"
-                               : "check mqtt.username and the password";
+std::string credentials_hint(const std::string& username) {
+  return username.empty() ? "the broker may require mqtt.username and a password"
+                          : "check mqtt.username and the password";
 }
 
-}  // namespace
+std::string explain_transport_failure(const std::string& what, const MqttConnectOptions& options) {
+  // "TCP/TLS connect failure" covers refused, unreachable and every TLS
+  // problem alike: find out which one.
+  const std::string probe =
+      probe_connection(options.host, options.port, options.tls ? &options.tls_files : nullptr,
+                       std::min(options.connect_timeout, std::chrono::milliseconds{5000}));
+  if (!probe.empty()) return probe;
+  if (!options.tls) {
+    // TCP works, MQTT does not: most often a TLS-only listener.
+    return what +
+           " (the broker accepts TCP but closed the connection before CONNACK; if it "
+           "expects TLS, use mqtts://)";
+  }
+  return what;
+}
+
+std::string broker_uri(const std::string& host, int port, bool tls) {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return fmt::format("{}://{}{}{}:{}", tls ? "ssl" : "tcp", ipv6 ? "[" : "", host, ipv6 ? "]" : "",
+                     port);
+}
 
 std::optional<std::string> read_password(const config::MqttConfig& mqtt, std::string* source,
                                          std::string* warning) {
@@ -143,9 +164,7 @@ SessionSettings make_session_settings(const config::MqttConfig& mqtt,
         "mqtt.broker \"{}\" is a plain-text address but TLS is enabled; use mqtts:// or ssl://",
         mqtt.broker));
   }
-  const bool ipv6 = s.host.find(':') != std::string::npos;
-  s.uri = fmt::format("{}://{}{}{}:{}", s.tls ? "ssl" : "tcp", ipv6 ? "[" : "", s.host,
-                      ipv6 ? "]" : "", s.port);
+  s.uri = broker_uri(s.host, s.port, s.tls);
   s.client_id = mqtt.client_id.empty() ? "fieldgate-" + gateway.name : mqtt.client_id;
   s.status_topic = config::expand_topic_template(
       mqtt.status_topic, config::TopicVars{gateway.name, gateway.site, {}, {}, {}});
@@ -174,74 +193,35 @@ SessionSettings make_session_settings(const config::MqttConfig& mqtt,
   return s;
 }
 
-std::unique_ptr<mqtt::async_client> make_client(const config::MqttConfig& mqtt,
-                                                const SessionSettings& session) {
-  try {
-    // Paho refuses a publish once max_buffered_messages commands are queued —
-    // even while connected — so that limit sits above the window too.
-    const auto create = mqtt::create_options_builder()
-                            .mqtt_version(MQTTVERSION_5)  // allows 3.1.1 and 5 at connect
-                            .send_while_disconnected(false)
-                            .max_buffered_messages(paho_queue_limit(mqtt))
-                            .finalize();
-    return std::make_unique<mqtt::async_client>(session.uri, session.client_id, create,
-                                                static_cast<mqtt::iclient_persistence*>(nullptr));
-  } catch (const mqtt::exception& e) {
-    throw std::runtime_error(
-        fmt::format("mqtt: cannot create a client for {}: {}", session.uri, e.what()));
-  }
-}
-
 std::string format_delay(std::chrono::milliseconds d) {
   if (d < std::chrono::milliseconds(1000)) return fmt::format("{}ms", d.count());
   return fmt::format("{:.1f}s", static_cast<double>(d.count()) / 1000.0);
 }
 
-mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
-                                           const SessionSettings& session,
-                                           const std::optional<SessionMessage>& will) {
-  mqtt::connect_options_builder b;
-  // The version first: Paho clears the flag that does not belong to it.
+MqttConnectOptions make_connect_options(const config::MqttConfig& mqtt,
+                                        const SessionSettings& session,
+                                        const std::optional<SessionMessage>& will) {
+  MqttConnectOptions o;
+  o.host = session.host;
+  o.port = session.port;
+  o.tls = session.tls;
+  if (session.tls) o.tls_files = mqtt.tls;  // the chain is always verified
+  o.client_id = session.client_id;
+  o.username = mqtt.username;
+  o.password = session.password;
+  o.protocol = mqtt.protocol;
+  o.clean_session = mqtt.clean_session;
   if (mqtt.protocol == 5) {
-    b.mqtt_version(MQTTVERSION_5);
-    b.clean_start(mqtt.clean_session);
-    mqtt::properties props{mqtt::property(mqtt::property::MAXIMUM_PACKET_SIZE,
-                                          static_cast<std::int32_t>(maximum_packet_size(mqtt)))};
+    o.maximum_packet_size = maximum_packet_size(mqtt);
     // Without a Session Expiry the MQTT 5 session ends with the connection,
     // which is what clean_session = true means; false keeps it like 3.1.1.
-    if (!mqtt.clean_session) {
-      props.add(mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, kSessionNeverExpires));
-    }
-    b.properties(props);
-  } else {
-    b.mqtt_version(MQTTVERSION_3_1_1);
-    b.clean_session(mqtt.clean_session);
+    if (!mqtt.clean_session) o.session_expiry = kSessionNeverExpires;
   }
-  b.keep_alive_interval(std::chrono::seconds(to_seconds(mqtt.keepalive, 0)));
-  b.connect_timeout(std::chrono::seconds(to_seconds(mqtt.connect_timeout, 1)));
-  // The forwarder reconnects itself (back-off with jitter, resend from the store).
-  b.automatic_reconnect(false);
-  b.max_inflight(paho_queue_limit(mqtt));
-  if (!mqtt.username.empty()) b.user_name(mqtt.username);
-  if (session.password) b.password(*session.password);
-  if (will) b.will(mqtt::will_options(will->topic, will->payload, will->qos, will->retain));
-  if (session.tls) {
-    mqtt::ssl_options_builder ssl;
-    if (!mqtt.tls.ca_file.empty()) ssl.trust_store(mqtt.tls.ca_file);
-    if (!mqtt.tls.cert_file.empty()) ssl.key_store(mqtt.tls.cert_file);
-    if (!mqtt.tls.key_file.empty()) ssl.private_key(mqtt.tls.key_file);
-    ssl.enable_server_cert_auth(true);  // the chain is always verified
-    ssl.verify(mqtt.tls.verify_hostname);
-    b.ssl(ssl.finalize());
-  }
-  return b.finalize();
-}
-
-void bind_connect_properties(mqtt::connect_options& options) {
-  // None (MQTT 3.1.1): Paho refuses connect properties with that version.
-  if (options.get_properties().empty()) return;
-  mqtt::properties props = options.get_properties();
-  options.set_properties(std::move(props));
+  o.keepalive = std::chrono::seconds(to_seconds(mqtt.keepalive, 0));
+  o.connect_timeout = mqtt.connect_timeout;
+  o.will = will;
+  o.max_inflight = paho_queue_limit(mqtt);
+  return o;
 }
 
 int paho_queue_limit(const config::MqttConfig& mqtt) noexcept {
@@ -274,39 +254,6 @@ std::string_view protocol_name(int protocol) noexcept {
   return protocol == 5 ? "MQTT 5" : "MQTT 3.1.1";
 }
 
-std::string describe_connect_failure(const mqtt::exception& e, const config::MqttConfig& mqtt,
-                                     const SessionSettings& session) {
-  const int rc = e.get_return_code();
-  // MQTT 5 CONNACK reason codes arrive as the return code (Paho 1.3.12).
-  const int reason = e.get_reason_code() >= 0x80 ? e.get_reason_code() : rc;
-  if (mqtt.protocol == 5 && reason >= 0x80) {
-    return fmt::format("the broker refused the connection: {} (reason code 0x{:02x}); {}",
-                       mqtt::exception::reason_code_str(reason), reason, credentials_hint(mqtt));
-  }
-  if (const auto text = connack_text(rc); !text.empty()) {
-    return fmt::format("the broker refused the connection: {} (CONNACK return code {}); {}", text,
-                       rc, credentials_hint(mqtt));
-  }
-  std::string what = e.get_message();
-  if (what.empty()) what = e.get_error_str();
-  if (what.empty()) what = e.what();
-  if (rc == MQTTASYNC_FAILURE) {
-    // "TCP/TLS connect failure" covers refused, unreachable and every TLS
-    // problem alike: find out which one.
-    const std::string probe =
-        probe_connection(session.host, session.port, session.tls ? &mqtt.tls : nullptr,
-                         std::min(mqtt.connect_timeout, config::Duration{5000}));
-    if (!probe.empty()) return probe;
-    if (!session.tls) {
-      // TCP works, MQTT does not: most often a TLS-only listener.
-      return what +
-             " (the broker accepts TCP but closed the connection before CONNACK; if it "
-             "expects TLS, use mqtts://)";
-    }
-  }
-  return what;
-}
-
 std::chrono::milliseconds reconnect_delay(const config::MqttConfig& mqtt, int attempt,
                                           double unit_random) noexcept {
   constexpr double kJitter = 0.25;  // spreads gateways that lost the broker together
@@ -323,13 +270,3 @@ int to_seconds(std::chrono::milliseconds d, int min_seconds) noexcept {
 }
 
 }  // namespace fieldgate::bridge::detail
-
-namespace fieldgate::bridge {
-
-void init_mqtt_library() {
-  MQTTAsync_init_options options = MQTTAsync_init_options_initializer;
-  options.do_openssl_init = 0;
-  MQTTAsync_global_init(&options);
-}
-
-}  // namespace fieldgate::bridge

@@ -1,17 +1,16 @@
-// Private to bridge/: what the forwarder needs to open an MQTT session with
-// Paho — the broker URI in Paho's spelling, the client id, the password, the
-// connect options (TLS, Last Will, MQTT 5 session expiry) — checked once at
-// construction, and readable error texts for connect failures.
+// Private to bridge/: what the forwarder needs to open an MQTT session — the
+// broker URI, the client id, the password, the connect options (TLS, Last
+// Will, MQTT 5 session expiry) in the client seam's terms (mqtt_client.hpp) —
+// checked once at construction, and the parts of readable connect errors
+// that do not depend on the client library.
 #pragma once
-
-#include <mqtt/async_client.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "bridge/session_hook.hpp"
+#include "bridge/mqtt_client.hpp"
 #include "config/config.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -20,7 +19,7 @@ inline constexpr std::string_view kOnline = "online";
 inline constexpr std::string_view kOffline = "offline";
 
 struct SessionSettings {
-  std::string uri;  // what Paho accepts: tcp://host:port or ssl://host:port
+  std::string uri;  // tcp://host:port or ssl://host:port (broker_uri()), for logs
   std::string host;
   int port = 0;
   bool tls = false;
@@ -48,34 +47,26 @@ struct SessionSettings {
                                                        std::string* source,
                                                        std::string* warning = nullptr);
 
-/// Paho connect options for a session: protocol level, clean session (or
-/// clean start with MQTT 5), keepalive, timeout, credentials, TLS, the Last
+/// The connect options for a session: protocol level, clean session (or
+/// clean start with MQTT 5, and a Session Expiry that never ends when
+/// clean_session is false), keepalive, timeout, credentials, TLS, the Last
 /// Will a session hook contributed (the status hook's retained "offline"),
-/// Paho's own in-flight limit above ours, and with MQTT 5 the largest packet
-/// the gateway accepts.
-[[nodiscard]] mqtt::connect_options make_connect_options(const config::MqttConfig& mqtt,
-                                                         const SessionSettings& session,
-                                                         const std::optional<SessionMessage>& will);
+/// the client's own in-flight limit above ours, and with MQTT 5 the largest
+/// packet the gateway accepts.
+[[nodiscard]] MqttConnectOptions make_connect_options(const config::MqttConfig& mqtt,
+                                                      const SessionSettings& session,
+                                                      const std::optional<SessionMessage>& will);
 
-/// Points `options`' C struct at its own connect properties. Paho C++ 1.2.0
-/// (Debian bookworm) copies and moves connect_options without doing so
-/// (fixed upstream in 1.3.0, eclipse/paho.mqtt.cpp#426): a copy sends the
-/// properties of the object it came from, freed by then — the MQTT 5
-/// Session Expiry and Maximum Packet Size were not sent. Call on the
-/// connect_options in its final place, before connecting with it.
-void bind_connect_properties(mqtt::connect_options& options);
-
-/// The Paho client for the session: no persistence, no sending while
-/// disconnected (the store is the buffer). Throws std::runtime_error.
-[[nodiscard]] std::unique_ptr<mqtt::async_client> make_client(const config::MqttConfig& mqtt,
-                                                              const SessionSettings& session);
+/// "tcp://host:port" or "ssl://host:port" ("[v6]" for an IPv6 address).
+[[nodiscard]] std::string broker_uri(const std::string& host, int port, bool tls);
 
 /// "250ms", "4.1s": for log lines about retries.
 [[nodiscard]] std::string format_delay(std::chrono::milliseconds d);
 
-/// Paho's limits (in-flight messages, queued commands) for our window: above
-/// it, for the birth, "offline" and stats messages and the command results'
-/// own budget (kResultsInflight), so results never make Paho refuse a reading.
+/// The client's own limits (in-flight messages, queued commands; Paho's max
+/// in-flight and max buffered) for our window: above it, for the birth,
+/// "offline" and stats messages and the command results' own budget
+/// (kResultsInflight), so results never make the client refuse a reading.
 [[nodiscard]] int paho_queue_limit(const config::MqttConfig& mqtt) noexcept;
 
 /// MQTT 5 Maximum Packet Size the gateway announces at connect: 4 ×
@@ -90,13 +81,17 @@ void bind_connect_properties(mqtt::connect_options& options);
 /// "MQTT 3.1.1" or "MQTT 5".
 [[nodiscard]] std::string_view protocol_name(int protocol) noexcept;
 
-/// Why a connect failed, in words: CONNACK codes ("not authorized: bad user
-/// name or password"), MQTT 5 reason codes, else Paho's message. A
-/// "TCP/TLS connect failure" is refined by probing the broker (refused,
-/// unreachable, certificate verify failed: …).
-[[nodiscard]] std::string describe_connect_failure(const mqtt::exception& e,
-                                                   const config::MqttConfig& mqtt,
-                                                   const SessionSettings& session);
+/// CONNACK return codes 1..5 of MQTT 3.1.1 in words; "" for any other.
+[[nodiscard]] std::string_view connack_text(int rc) noexcept;
+
+/// What to check after the broker refused the credentials.
+[[nodiscard]] std::string credentials_hint(const std::string& username);
+
+/// A client library's "could not connect" (`what`) refined by probing the
+/// broker: refused, unreachable, certificate verify failed: …, or a TCP
+/// listener that closed the connection before CONNACK (TLS expected?).
+[[nodiscard]] std::string explain_transport_failure(const std::string& what,
+                                                    const MqttConnectOptions& options);
 
 /// How long to wait before connect attempt `attempt` (1, 2, …):
 /// reconnect_min × 2^(attempt-1), at most reconnect_max, then ±25 % jitter
@@ -104,7 +99,8 @@ void bind_connect_properties(mqtt::connect_options& options);
 [[nodiscard]] std::chrono::milliseconds reconnect_delay(const config::MqttConfig& mqtt, int attempt,
                                                         double unit_random) noexcept;
 
-/// Round up to whole seconds (Paho's unit), at least `min_seconds`.
+/// Round up to whole seconds (MQTT's unit for the keepalive), at least
+/// `min_seconds`.
 [[nodiscard]] int to_seconds(std::chrono::milliseconds d, int min_seconds) noexcept;
 
 }  // namespace fieldgate::bridge::detail

@@ -6,26 +6,19 @@
 // one line (the forwarder's built-ins in Forwarder::Impl's constructor, or
 // ForwarderParts::hooks from the caller); see docs/ARCHITECTURE.md.
 //
-// Threads: on_message() runs on Paho's thread (quick, never throws); every
-// other call on the forwarder thread, the only one that calls into the
-// client, so a hook may keep per-session state (a sequence number) without
-// a lock.
+// Threads: on_message() runs on the MQTT client's thread (quick, never
+// throws); every other call on the forwarder thread, the only one that calls
+// into the client, so a hook may keep per-session state (a sequence number)
+// without a lock. Hooks see the client through the seam (mqtt_client.hpp),
+// never a library's own types.
 #pragma once
-
-#include <mqtt/async_client.h>
 
 #include <optional>
 #include <string>
 
-namespace fieldgate::bridge {
+#include "bridge/mqtt_client.hpp"
 
-/// A message a hook has published for it (its Last Will).
-struct SessionMessage {
-  std::string topic;
-  std::string payload;
-  int qos = 1;
-  bool retain = false;
-};
+namespace fieldgate::bridge {
 
 class SessionHook {
  public:
@@ -38,25 +31,25 @@ class SessionHook {
   /// The session is up: publish births, reset per-session state. Returns ""
   /// or why the session cannot go on (the forwarder ends it and retries).
   /// Subscriptions may be made here or in service().
-  [[nodiscard]] virtual std::string on_connect(mqtt::async_client& client) {
+  [[nodiscard]] virtual std::string on_connect(MqttClient& client) {
     (void)client;
     return {};
   }
 
   /// Between publishes while connected: subscribe, publish what is queued.
   /// Logs, never throws.
-  virtual void service(mqtt::async_client& client) { (void)client; }
+  virtual void service(MqttClient& client) { (void)client; }
 
-  /// A message arrived on a subscribed topic (Paho's thread). True when it
-  /// was this hook's; hooks are asked in order. Never throws.
-  [[nodiscard]] virtual bool on_message(const mqtt::const_message_ptr& message) noexcept {
+  /// A message arrived on a subscribed topic (the client's thread). True when
+  /// it was this hook's; hooks are asked in order. Never throws.
+  [[nodiscard]] virtual bool on_message(const IncomingMessage& message) noexcept {
     (void)message;
     return false;
   }
 
   /// A clean stop, before the DISCONNECT that tells the broker not to send
   /// the will: publish what the will would have said.
-  virtual void on_close(mqtt::async_client& client) { (void)client; }
+  virtual void on_close(MqttClient& client) { (void)client; }
 };
 
 }  // namespace fieldgate::bridge

@@ -20,22 +20,17 @@ class StatusHook final : public SessionHook {
     return SessionMessage{topic_, std::string(kOffline), 1, true};
   }
 
-  [[nodiscard]] std::string on_connect(mqtt::async_client& client) override {
-    try {
-      client.publish(mqtt::make_message(topic_, std::string(kOnline), 1, true));
-    } catch (const mqtt::exception& e) {
-      return fmt::format("cannot publish the birth message: {}", e.what());
-    }
+  [[nodiscard]] std::string on_connect(MqttClient& client) override {
+    const auto status = client.publish({topic_, std::string(kOnline), 1, true});
+    if (!status.ok()) return fmt::format("cannot publish the birth message: {}", status.error);
     return {};
   }
 
-  void on_close(mqtt::async_client& client) override {
-    try {
-      client.publish(mqtt::make_message(topic_, std::string(kOffline), 1, true))
-          ->wait_for(kOfflineWait);
-    } catch (const mqtt::exception& e) {
-      // MQTT 5 reports "no matching subscribers" this way too; not a failure.
-      spdlog::debug("mqtt: offline status: {}", e.what());
+  void on_close(MqttClient& client) override {
+    // Not confirmed is no failure: MQTT 5 reports "no matching subscribers"
+    // that way too.
+    if (!client.publish_and_wait({topic_, std::string(kOffline), 1, true}, kOfflineWait)) {
+      spdlog::debug("mqtt: offline status not confirmed");
     }
   }
 

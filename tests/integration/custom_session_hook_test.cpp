@@ -5,6 +5,7 @@
 // gateway/ or core/ touched for it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <mqtt/async_client.h>
 
 #include <atomic>
 #include <memory>
@@ -35,27 +36,30 @@ constexpr const char* kBye = "proof/bye";
 // stop: "bye".
 class PingHook final : public bridge::SessionHook {
  public:
-  std::string on_connect(mqtt::async_client& client) override {
-    client.publish(mqtt::make_message(kHello, "hello " + std::to_string(++sessions_), 1, true));
-    client.subscribe(kPing, 1);
-    return {};
+  std::string on_connect(bridge::MqttClient& client) override {
+    if (const auto status =
+            client.publish({kHello, "hello " + std::to_string(++sessions_), 1, true});
+        !status.ok()) {
+      return status.error;
+    }
+    return client.subscribe({kPing}, 1).error;
   }
-  void service(mqtt::async_client& client) override {
+  void service(bridge::MqttClient& client) override {
     std::vector<std::string> pings;
     {
       std::lock_guard lock(mutex_);
       pings.swap(pings_);
     }
-    for (auto& ping : pings) client.publish(mqtt::make_message(kPong, "pong " + ping, 1, false));
+    for (auto& ping : pings) (void)client.publish({kPong, "pong " + ping, 1, false});
   }
-  bool on_message(const mqtt::const_message_ptr& message) noexcept override {
-    if (message->get_topic() != kPing) return false;
+  bool on_message(const bridge::IncomingMessage& message) noexcept override {
+    if (message.topic != kPing) return false;
     std::lock_guard lock(mutex_);
-    pings_.push_back(message->to_string());
+    pings_.push_back(message.payload);
     return true;
   }
-  void on_close(mqtt::async_client& client) override {
-    client.publish(mqtt::make_message(kBye, "bye", 1, true))->wait_for(2s);
+  void on_close(bridge::MqttClient& client) override {
+    client.publish_and_wait({kBye, "bye", 1, true}, 2s);
   }
 
  private:

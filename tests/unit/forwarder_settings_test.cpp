@@ -11,6 +11,7 @@
 #include "bridge/command_channel.hpp"
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_session.hpp"
+#include "bridge/paho_client.hpp"
 #include "bridge/payload_formats.hpp"
 #include "bridge/status_hook.hpp"
 #include "tests/support/fake_store.hpp"
@@ -68,10 +69,11 @@ config::GatewayConfig gateway() {
   return g;
 }
 
-// Connect options as the forwarder builds them: the will is the status hook's.
+// Connect options as the forwarder builds them, in Paho's terms as the Paho
+// client hands them over: the will is the status hook's.
 mqtt::connect_options connect_options(const config::MqttConfig& m) {
   const auto s = make_session_settings(m, gateway());
-  return make_connect_options(m, s, make_status_hook(s.status_topic)->will());
+  return paho_connect_options(make_connect_options(m, s, make_status_hook(s.status_topic)->will()));
 }
 
 TEST(SessionSettings, MapsMqttSchemesToWhatPahoAccepts) {
@@ -204,7 +206,8 @@ TEST(ConnectOptions, Mqtt311WithWillCredentialsAndWindow) {
   m.clean_session = false;
   m.max_inflight = 500;
   const auto s = make_session_settings(m, gateway());
-  const auto o = make_connect_options(m, s, make_status_hook(s.status_topic)->will());
+  const auto o =
+      paho_connect_options(make_connect_options(m, s, make_status_hook(s.status_topic)->will()));
   EXPECT_EQ(o.get_mqtt_version(), MQTTVERSION_3_1_1);
   EXPECT_FALSE(o.is_clean_session());
   EXPECT_EQ(o.get_keep_alive_interval().count(), 2);

@@ -6,6 +6,7 @@
 // naming the file, the line and the header.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -104,6 +105,39 @@ TEST(LayeringTest, NoLayerButDriversIncludesADriverKindsHeader) {
   EXPECT_GT(checked, 200U);
   EXPECT_TRUE(std::regex_search(std::string("drivers/modbus/codec.hpp"), kKindHeader));
   EXPECT_FALSE(std::regex_search(std::string("drivers/registry.hpp"), kKindHeader));
+}
+
+// The MQTT client seam (bridge/mqtt_client.hpp): Paho's headers, and the
+// private header of the seam's Paho implementation, are included by that
+// implementation and the factory that picks it, nowhere else in the layers
+// (the bench and tests may use Paho as a bare client of their own).
+TEST(LayeringTest, OnlyTheSeamsPahoImplementationIncludesPaho) {
+  const std::filesystem::path root = FIELDGATE_SOURCE_DIR;
+  static const std::regex kPaho(
+      R"re(^\s*#\s*include\s*(<mqtt/|<MQTTAsync\.h>|<MQTTClient\.h>|"bridge/paho_client\.hpp"))re");
+  const std::array<std::string_view, 3> allowed{"bridge/paho_client.hpp", "bridge/paho_client.cpp",
+                                                "bridge/mqtt_client_factory.cpp"};
+  std::size_t files = 0;
+  std::size_t found = 0;
+  for (const auto layer : kLayers) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / layer)) {
+      const auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp")) continue;
+      ++files;
+      const auto file = std::filesystem::relative(entry.path(), root).string();
+      const bool may = std::find(allowed.begin(), allowed.end(), file) != allowed.end();
+      std::ifstream in(entry.path());
+      std::string text;
+      for (int line = 1; std::getline(in, text); ++line) {
+        if (!std::regex_search(text, kPaho)) continue;
+        ++found;
+        EXPECT_TRUE(may) << file << ":" << line << ": " << text
+                         << " (Paho belongs behind bridge/mqtt_client.hpp)";
+      }
+    }
+  }
+  EXPECT_GT(files, 100U);
+  EXPECT_GT(found, 0U);  // the implementation itself: the pattern still matches
 }
 
 TEST(LayeringTest, AnIncludeAgainstTheDirectionIsReported) {

@@ -1,0 +1,184 @@
+// The forwarder's pump and window over the MQTT client seam
+// (bridge/mqtt_client.hpp), with a fake client that records what it is
+// handed and reports the completions a test chooses: the seam carries
+// everything the store's promise needs — order, the window's limit, delete
+// only on a delivery, a message the client refuses dead-lettered, a broken
+// session reported — without a broker.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "bridge/forwarder_pump.hpp"
+#include "bridge/forwarder_window.hpp"
+#include "bridge/mqtt_client.hpp"
+#include "bridge/topics.hpp"
+#include "tests/support/fake_store.hpp"
+
+namespace fieldgate::bridge::detail {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Records publishes; answers with `next_status` until told otherwise.
+class FakeMqttClient final : public MqttClient {
+ public:
+  struct Published {
+    SessionMessage message;
+    CompletionSink* sink = nullptr;
+    CompletionTag tag = 0;
+  };
+
+  ConnectResult connect(const MqttConnectOptions&, std::chrono::milliseconds,
+                        const std::function<bool()>&) override {
+    return {true, false, false, {}};
+  }
+  MqttStatus publish(SessionMessage message, CompletionSink* sink, CompletionTag tag) override {
+    if (!next_status.ok()) return next_status;
+    published.push_back({std::move(message), sink, tag});
+    return {};
+  }
+  bool publish_and_wait(SessionMessage message, std::chrono::milliseconds) override {
+    published.push_back({std::move(message), nullptr, 0});
+    return true;
+  }
+  MqttStatus subscribe(const std::vector<std::string>&, int, CompletionSink*,
+                       CompletionTag) override {
+    return {};
+  }
+  MqttStatus unsubscribe(const std::vector<std::string>&, CompletionSink*, CompletionTag) override {
+    return {};
+  }
+  void disconnect(std::chrono::milliseconds) override {}
+  [[nodiscard]] bool is_connected() const override { return true; }
+
+  MqttStatus next_status;
+  std::vector<Published> published;
+};
+
+// Collects completions as the forwarder's sink does, for Window::apply().
+class OutcomeSink final : public CompletionSink {
+ public:
+  void on_published(CompletionTag tag, const Delivery& delivery) noexcept override {
+    if (delivery.delivered) {
+      outcomes.confirmed.push_back(tag);
+    } else {
+      outcomes.failed.emplace_back(tag, delivery.error);
+    }
+  }
+  Outcomes outcomes;
+};
+
+Batch readings(int n) {
+  Batch batch;
+  for (int i = 0; i < n; ++i) {
+    Reading r;
+    r.device = "meter";
+    r.point = "p" + std::to_string(i);
+    r.value = static_cast<double>(i);
+    batch.push_back(r);
+  }
+  return batch;
+}
+
+struct Rig {
+  explicit Rig(int window) {
+    mqtt.max_inflight = window;
+    config::Config c;
+    c.gateway.name = "gw";
+    c.mqtt = mqtt;
+    pump = std::make_unique<Pump>(mqtt, store, TopicMap(c), make_default_encoders(), win, stats);
+  }
+  // Reports every message handed over so far as delivered, and applies it.
+  std::string deliver_all() {
+    for (const auto& p : client.published) {
+      if (p.sink != nullptr) p.sink->on_published(p.tag, Delivery{true, 0, {}});
+    }
+    std::vector<std::uint64_t> earlier;
+    auto broken = win.apply(std::exchange(sink.outcomes, {}), earlier);
+    client.published.clear();
+    return broken;
+  }
+
+  config::MqttConfig mqtt;
+  testing::FakeStore store;
+  StatsBox stats;
+  Window win{store, stats};
+  std::unique_ptr<Pump> pump;
+  FakeMqttClient client;
+  OutcomeSink sink;
+};
+
+TEST(MqttClientSeam, ReadingsGoOutInOrderAndLeaveTheStoreOnlyWhenDelivered) {
+  Rig rig(100);
+  rig.store.append(readings(5));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  ASSERT_EQ(rig.client.published.size(), 5u);
+  std::vector<std::string> topics;
+  for (const auto& p : rig.client.published) {
+    topics.push_back(p.message.topic);
+    EXPECT_EQ(p.sink, &rig.sink);
+  }
+  EXPECT_THAT(topics,
+              ElementsAre("fieldgate/gw/meter/p0", "fieldgate/gw/meter/p1", "fieldgate/gw/meter/p2",
+                          "fieldgate/gw/meter/p3", "fieldgate/gw/meter/p4"));
+  EXPECT_EQ(rig.win.size(), 5u);
+  EXPECT_EQ(rig.store.stats().rows, 5u);  // handed over is not delivered
+
+  // A failed delivery acks nothing and breaks the session.
+  const auto& first = rig.client.published.front();
+  first.sink->on_published(first.tag, Delivery{false, 0, "connection lost (-3)"});
+  std::vector<std::uint64_t> earlier;
+  EXPECT_THAT(rig.win.apply(std::exchange(rig.sink.outcomes, {}), earlier),
+              HasSubstr("connection lost"));
+  EXPECT_EQ(rig.store.stats().rows, 5u);
+
+  EXPECT_EQ(rig.deliver_all(), "");
+  EXPECT_EQ(rig.store.stats().rows, 0u);
+  EXPECT_TRUE(rig.win.empty());
+}
+
+TEST(MqttClientSeam, TheWindowBoundsWhatTheClientHolds) {
+  Rig rig(4);
+  rig.store.append(readings(10));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.client.published.size(), 4u);
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");  // full: nothing more
+  EXPECT_EQ(rig.client.published.size(), 4u);
+  ASSERT_EQ(rig.deliver_all(), "");
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.client.published.size(), 4u);
+  EXPECT_EQ(rig.client.published.front().message.topic, "fieldgate/gw/meter/p4");
+  EXPECT_EQ(rig.store.stats().rows, 6u);
+}
+
+TEST(MqttClientSeam, AMessageTheClientRefusesIsDeadLetteredAndTheRestGoOut) {
+  Rig rig(100);
+  rig.store.append(readings(1));
+  rig.client.next_status = {MqttStatus::Kind::kMessageRefused, "bad UTF-8"};
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  ASSERT_EQ(rig.store.dead_letters().size(), 1u);
+  EXPECT_THAT(rig.store.dead_letters().at(0).reason,
+              HasSubstr("the MQTT client refused it: bad UTF-8"));
+  EXPECT_TRUE(rig.win.empty());
+
+  rig.client.next_status = {};
+  rig.store.append(readings(1));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.client.published.size(), 1u);
+}
+
+TEST(MqttClientSeam, ASessionErrorEndsTheSessionAndKeepsTheReadings) {
+  Rig rig(100);
+  rig.store.append(readings(3));
+  rig.client.next_status = {MqttStatus::Kind::kSessionBroken, "not connected"};
+  EXPECT_THAT(rig.pump->fill(rig.client, rig.sink), HasSubstr("not connected"));
+  EXPECT_TRUE(rig.store.dead_letters().empty());
+  EXPECT_EQ(rig.store.stats().rows, 3u);
+  EXPECT_TRUE(rig.win.empty());
+}
+
+}  // namespace
+}  // namespace fieldgate::bridge::detail
