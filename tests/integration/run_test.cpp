@@ -7,6 +7,7 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -221,7 +222,18 @@ TEST(RunTest, GatewayKilledAndRestartedLosesNothing) {
   const auto highest = nlohmann::json::parse(stats.out).at("next_seq").get<std::uint64_t>() - 1;
   std::uint64_t never_used = 0;
   for (const auto& [first, last] : skipped) never_used += last - first + 1;
-  ASSERT_TRUE(sub.wait_for(highest - never_used, std::chrono::seconds(20)));
+  // What the last stop could not send within drain_timeout (a slow machine)
+  // stays in the store for the next start: kept, not lost.
+  std::set<std::uint64_t> kept;
+  {
+    const auto left = run_command(
+        {kBinary, "queue", "ls", "--json", "--limit", "0", "--db", gw.db()}, gw.dir.path());
+    std::istringstream lines(left.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) kept.insert(nlohmann::json::parse(line).at("seq").get<std::uint64_t>());
+    }
+  }
+  ASSERT_TRUE(sub.wait_for(highest - never_used - kept.size(), std::chrono::seconds(20)));
   // A SIGKILL can lose readings that were polled but not yet committed: those
   // were never accepted, and their seqs lie in the skipped ranges. Every seq
   // that was handed out arrives, and none of the skipped ones does.
@@ -235,12 +247,12 @@ TEST(RunTest, GatewayKilledAndRestartedLosesNothing) {
   std::vector<std::uint64_t> missing, unexpected;
   for (std::uint64_t seq = 1; seq <= highest; ++seq) {
     if (in_skipped(seq) && all.contains(seq)) unexpected.push_back(seq);
-    if (!in_skipped(seq) && !all.contains(seq)) missing.push_back(seq);
+    if (!in_skipped(seq) && !all.contains(seq) && !kept.contains(seq)) missing.push_back(seq);
   }
   EXPECT_TRUE(missing.empty()) << missing.size() << " handed out and never delivered, first "
                                << missing.front();
   EXPECT_TRUE(unexpected.empty()) << "a skipped seq was used: " << unexpected.front();
-  EXPECT_EQ(*all.rbegin(), highest);
+  EXPECT_EQ(std::max(*all.rbegin(), kept.empty() ? 0 : *kept.rbegin()), highest);
   expect_ordered(by_topic);
 }
 
