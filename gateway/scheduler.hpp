@@ -69,7 +69,8 @@ struct DeviceStatus {
   /// because its worker started the poll a whole tick or more after it was
   /// due (the channel was busy with other devices, slow answers or writes).
   /// The driver then skips those slots to keep its cadence; back-off of a
-  /// failing device is deliberate and not counted. Since start.
+  /// failing device is deliberate and not counted. Since the workers started
+  /// (start, or the last reload, as the driver's own counters).
   std::uint64_t skipped_polls = 0;
 };
 
