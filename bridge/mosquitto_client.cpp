@@ -1,34 +1,23 @@
-// The MQTT client seam on libmosquitto 2.0. One handle in threaded mode and
-// a network thread of our own that runs mosquitto_loop() only while a
-// session is open: libmosquitto's own loop thread (mosquitto_loop_start)
-// reconnects by itself, which the forwarder must decide (back-off, resend
-// from the store). Packet ids map to the caller's (sink, tag) under a lock
-// held across each request, as an acknowledgement may arrive on the network
-// thread before the request returns.
-#include "bridge/mosquitto_client.hpp"
-
+// The libmosquitto client's session (mosquitto_client_impl.hpp): the handle
+// and its options, connect on the network thread with the caller asking
+// give_up, the network thread itself, and the end of a session — asked for
+// (disconnect) or not (connection_lost).
 #include <fmt/format.h>
-#include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <openssl/x509.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
-#include <unordered_map>
+#include <system_error>
 #include <utility>
 
+#include "bridge/mosquitto_client.hpp"
+#include "bridge/mosquitto_client_impl.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/tls_probe.hpp"
 
 namespace fieldgate::bridge::detail {
 namespace {
-
-using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kConnectPoll{100};
 constexpr milliseconds kDisconnectWait{2000};
@@ -39,148 +28,44 @@ constexpr int kLoopTimeoutMs = 1000;
 // libmosquitto refuses a keepalive of 1 to 4 s.
 constexpr int kMinKeepaliveSeconds = 5;
 
-struct HandleFree {
-  void operator()(mosquitto* handle) const noexcept { mosquitto_destroy(handle); }
-};
-using Handle = std::unique_ptr<mosquitto, HandleFree>;
-
-struct PropertiesFree {
-  void operator()(mosquitto_property* props) const noexcept { mosquitto_property_free_all(&props); }
-};
-using Properties = std::unique_ptr<mosquitto_property, PropertiesFree>;
-
 void init_library() {
   static std::once_flag once;
   std::call_once(once, [] { mosquitto_lib_init(); });
 }
 
-std::string error_text(int rc) {
+std::string disconnect_cause(int rc) {
+  if (rc >= 0x80) return fmt::format("{} (reason code 0x{:02x})", mosquitto_reason_string(rc), rc);
+  if (rc == 0) return "the broker closed the connection";
+  return mosquitto_error_text(rc);
+}
+
+// Hands `what` to a callback or sink on the network thread: nothing may
+
+}  // namespace
+
+std::string mosquitto_error_text(int rc) {
   if (rc == MOSQ_ERR_ERRNO) return std::system_category().message(errno);
   return mosquitto_strerror(rc);
 }
 
 // As mqtt_client.hpp says: errors of the message (retrying fails the same
-// way) against errors of the session.
-MqttStatus status_of(int rc) {
-  const bool message = rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_MALFORMED_UTF8 ||
-                       rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_OVERSIZE_PACKET;
-  return {message ? MqttStatus::Kind::kMessageRefused : MqttStatus::Kind::kSessionBroken,
-          error_text(rc)};
+
+MosquittoClient::MosquittoClient(const MqttConnectOptions& options, MqttCallbacks callbacks)
+    : callbacks_(std::move(callbacks)) {
+  init_library();
+  make_handle(options);
+  thread_ = std::thread([this] { run(); });
 }
 
-// Why the broker ended a session: an MQTT 5 DISCONNECT reason code (0x80 and
-// above) or libmosquitto's error (below 0x80).
-std::string disconnect_cause(int rc) {
-  if (rc >= 0x80) return fmt::format("{} (reason code 0x{:02x})", mosquitto_reason_string(rc), rc);
-  if (rc == 0) return "the broker closed the connection";
-  return error_text(rc);
+MosquittoClient::~MosquittoClient() {
+  {
+    std::unique_lock lock(mutex_);
+    quit_ = true;
+    request_close(lock);
+    cv_.notify_all();
+  }
+  thread_.join();
 }
-
-// Hands `what` to a callback or sink on the network thread: nothing may
-// unwind into libmosquitto.
-template <typename F>
-void guarded(const char* what, F&& f) noexcept {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    spdlog::error("mqtt: {}: {}", what, e.what());
-  } catch (...) {
-    spdlog::error("mqtt: {}", what);
-  }
-}
-
-class MosquittoClient final : public MqttClient {
- public:
-  MosquittoClient(const MqttConnectOptions& options, MqttCallbacks callbacks)
-      : callbacks_(std::move(callbacks)) {
-    init_library();
-    make_handle(options);
-    thread_ = std::thread([this] { run(); });
-  }
-
-  ~MosquittoClient() override {
-    {
-      std::unique_lock lock(mutex_);
-      quit_ = true;
-      request_close(lock);
-      cv_.notify_all();
-    }
-    thread_.join();
-  }
-
-  MosquittoClient(const MosquittoClient&) = delete;
-  MosquittoClient& operator=(const MosquittoClient&) = delete;
-
-  ConnectResult connect(const MqttConnectOptions& options, milliseconds wait,
-                        const std::function<bool()>& give_up) override;
-  MqttStatus publish(SessionMessage message, CompletionSink* sink, CompletionTag tag) override;
-  bool publish_and_wait(SessionMessage message, milliseconds wait) override;
-  MqttStatus subscribe(const std::vector<std::string>& topics, int qos, CompletionSink* sink,
-                       CompletionTag tag) override;
-  MqttStatus unsubscribe(const std::vector<std::string>& topics, CompletionSink* sink,
-                         CompletionTag tag) override;
-  void disconnect(milliseconds quiesce) override;
-  [[nodiscard]] bool is_connected() const override {
-    std::lock_guard lock(mutex_);
-    return phase_ == Phase::kConnected;
-  }
-
- private:
-  // kIdle: no socket in use, the network thread waits. kStarting: it is
-  // opening the socket. kConnecting: CONNECT sent. kConnected: CONNACK 0.
-  enum class Phase { kIdle, kStarting, kConnecting, kConnected };
-  struct Pending {
-    CompletionSink* sink = nullptr;
-    CompletionTag tag = 0;
-    enum class Kind { kPublish, kSubscribe, kUnsubscribe } kind = Kind::kPublish;
-    std::size_t topics = 0;
-    std::shared_ptr<CompletionSink> keep;  // publish_and_wait()'s sink, alive until reported
-  };
-
-  void make_handle(const MqttConnectOptions& options);
-  void configure(const MqttConnectOptions& options);
-  int start_connect();
-  void run() noexcept;
-  void end_session(std::unique_lock<std::mutex>& lock, int rc);
-  void request_close(std::unique_lock<std::mutex>& lock);
-  bool wait_idle(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
-  MqttStatus request(std::vector<std::string> topics, int qos, Pending::Kind kind,
-                     CompletionSink* sink, CompletionTag tag);
-  void fail_pending(const std::string& why) noexcept;
-  std::optional<Pending> take_pending(int mid);
-
-  static void on_connect(mosquitto* h, void* self, int rc, int flags,
-                         const mosquitto_property* props) noexcept;
-  static void on_disconnect(mosquitto* h, void* self, int rc,
-                            const mosquitto_property* props) noexcept;
-  static void on_publish(mosquitto* h, void* self, int mid, int reason,
-                         const mosquitto_property* props) noexcept;
-  static void on_subscribe(mosquitto* h, void* self, int mid, int count, const int* granted,
-                           const mosquitto_property* props) noexcept;
-  static void on_unsubscribe(mosquitto* h, void* self, int mid,
-                             const mosquitto_property* props) noexcept;
-  static void on_message(mosquitto* h, void* self, const mosquitto_message* message,
-                         const mosquitto_property* props) noexcept;
-
-  MqttCallbacks callbacks_;
-  Handle handle_;
-  bool clean_session_ = true;           // the handle's: libmosquitto fixes it when making one
-  MqttConnectOptions connect_options_;  // those of the connect in progress (network thread)
-
-  mutable std::mutex mutex_;  // guards the session state below
-  std::condition_variable cv_;
-  Phase phase_ = Phase::kIdle;
-  bool close_requested_ = false;  // disconnect() or a connect given up
-  bool quit_ = false;
-  bool session_present_ = false;
-  std::string connect_error_;  // a refused CONNACK or the transport's failure
-  int disconnect_rc_ = 0;      // on_disconnect's, for the cause of a lost session
-
-  std::mutex pending_mutex_;  // held across requests; see the top of the file
-  std::unordered_map<int, Pending> pending_;
-
-  std::thread thread_;  // last: started once everything it uses exists
-};
 
 void MosquittoClient::make_handle(const MqttConnectOptions& options) {
   // A session that survives reconnects (clean_session = false) and libmosquitto's
@@ -190,7 +75,7 @@ void MosquittoClient::make_handle(const MqttConnectOptions& options) {
   if (!handle_) {
     throw std::runtime_error(fmt::format("mqtt: cannot create a libmosquitto client for {}: {}",
                                          broker_uri(options.host, options.port, options.tls),
-                                         error_text(errno)));
+                                         mosquitto_error_text(errno)));
   }
   clean_session_ = options.clean_session;
   mosquitto* h = handle_.get();
@@ -208,7 +93,7 @@ void MosquittoClient::configure(const MqttConnectOptions& o) {
   mosquitto* h = handle_.get();
   const auto check = [](int rc, std::string_view what) {
     if (rc != MOSQ_ERR_SUCCESS)
-      throw std::runtime_error(fmt::format("{}: {}", what, error_text(rc)));
+      throw std::runtime_error(fmt::format("{}: {}", what, mosquitto_error_text(rc)));
   };
   check(mosquitto_int_option(h, MOSQ_OPT_PROTOCOL_VERSION,
                              o.protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311),
@@ -382,8 +267,8 @@ void MosquittoClient::end_session(std::unique_lock<std::mutex>& lock, int rc) {
   const Phase phase = std::exchange(phase_, Phase::kIdle);
   const bool asked = close_requested_ || quit_;
   if (phase != Phase::kConnected && connect_error_.empty()) {
-    connect_error_ =
-        rc == MOSQ_ERR_SUCCESS ? "the broker closed the connection before CONNACK" : error_text(rc);
+    connect_error_ = rc == MOSQ_ERR_SUCCESS ? "the broker closed the connection before CONNACK"
+                                            : mosquitto_error_text(rc);
   }
   cv_.notify_all();
   if (phase != Phase::kConnected || quit_) return;
@@ -412,88 +297,6 @@ bool MosquittoClient::wait_idle(std::unique_lock<std::mutex>& lock, Clock::time_
   return cv_.wait_until(lock, deadline, [this] { return phase_ == Phase::kIdle; });
 }
 
-MqttStatus MosquittoClient::publish(SessionMessage message, CompletionSink* sink,
-                                    CompletionTag tag) {
-  if (!is_connected()) return {MqttStatus::Kind::kSessionBroken, "not connected"};
-  std::lock_guard lock(pending_mutex_);
-  int mid = 0;
-  const int rc = mosquitto_publish_v5(handle_.get(), &mid, message.topic.c_str(),
-                                      static_cast<int>(message.payload.size()),
-                                      message.payload.data(), message.qos, message.retain, nullptr);
-  if (rc != MOSQ_ERR_SUCCESS) return status_of(rc);
-  if (sink != nullptr) {
-    pending_.insert_or_assign(mid, Pending{sink, tag, Pending::Kind::kPublish, 1, nullptr});
-  } else {
-    pending_.erase(mid);  // an older message's, never completed
-  }
-  return {};
-}
-
-bool MosquittoClient::publish_and_wait(SessionMessage message, milliseconds wait) {
-  // Shared with the pending entry: a completion after the wait ends finds it alive.
-  struct Waiter final : CompletionSink {
-    void on_published(CompletionTag, const Delivery& delivery) noexcept override {
-      std::lock_guard lock(mutex);
-      delivered = delivery.delivered;
-      done = true;
-      cv.notify_all();
-    }
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool done = false;
-    bool delivered = false;
-  };
-  const auto waiter = std::make_shared<Waiter>();
-  if (!is_connected()) return false;
-  {
-    std::lock_guard lock(pending_mutex_);
-    int mid = 0;
-    const int rc = mosquitto_publish_v5(
-        handle_.get(), &mid, message.topic.c_str(), static_cast<int>(message.payload.size()),
-        message.payload.data(), message.qos, message.retain, nullptr);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      spdlog::debug("mqtt: publish on {}: {}", message.topic, error_text(rc));
-      return false;
-    }
-    pending_.insert_or_assign(mid, Pending{waiter.get(), 0, Pending::Kind::kPublish, 1, waiter});
-  }
-  std::unique_lock lock(waiter->mutex);
-  return waiter->cv.wait_for(lock, wait, [&] { return waiter->done; }) && waiter->delivered;
-}
-
-MqttStatus MosquittoClient::subscribe(const std::vector<std::string>& topics, int qos,
-                                      CompletionSink* sink, CompletionTag tag) {
-  return request(topics, qos, Pending::Kind::kSubscribe, sink, tag);
-}
-
-MqttStatus MosquittoClient::unsubscribe(const std::vector<std::string>& topics,
-                                        CompletionSink* sink, CompletionTag tag) {
-  return request(topics, 0, Pending::Kind::kUnsubscribe, sink, tag);
-}
-
-MqttStatus MosquittoClient::request(std::vector<std::string> topics, int qos, Pending::Kind kind,
-                                    CompletionSink* sink, CompletionTag tag) {
-  if (!is_connected()) return {MqttStatus::Kind::kSessionBroken, "not connected"};
-  std::vector<char*> filters;
-  filters.reserve(topics.size());
-  for (auto& topic : topics) filters.push_back(topic.data());
-  std::lock_guard lock(pending_mutex_);
-  int mid = 0;
-  const int count = static_cast<int>(filters.size());
-  const int rc =
-      kind == Pending::Kind::kSubscribe
-          ? mosquitto_subscribe_multiple(handle_.get(), &mid, count, filters.data(), qos, 0,
-                                         nullptr)
-          : mosquitto_unsubscribe_multiple(handle_.get(), &mid, count, filters.data(), nullptr);
-  if (rc != MOSQ_ERR_SUCCESS) return status_of(rc);
-  if (sink != nullptr) {
-    pending_.insert_or_assign(mid, Pending{sink, tag, kind, topics.size(), nullptr});
-  } else {
-    pending_.erase(mid);
-  }
-  return {};
-}
-
 void MosquittoClient::disconnect(milliseconds quiesce) {
   const auto start = Clock::now();
   // What is in flight may still be confirmed, for up to `quiesce`.
@@ -508,123 +311,6 @@ void MosquittoClient::disconnect(milliseconds quiesce) {
   request_close(lock);
   wait_idle(lock, start + std::max(quiesce, kDisconnectWait));
 }
-
-void MosquittoClient::fail_pending(const std::string& why) noexcept {
-  std::unordered_map<int, Pending> failed;
-  {
-    std::lock_guard lock(pending_mutex_);
-    failed.swap(pending_);
-  }
-  for (const auto& [mid, p] : failed) {
-    guarded("a completion could not be reported", [&] {
-      if (p.kind == Pending::Kind::kPublish) {
-        p.sink->on_published(p.tag, Delivery{false, 0, why});
-      } else {
-        p.sink->on_subscribed(p.tag, SubscribeOutcome{p.kind == Pending::Kind::kUnsubscribe, false,
-                                                      p.topics, 0, why});
-      }
-    });
-  }
-}
-
-std::optional<MosquittoClient::Pending> MosquittoClient::take_pending(int mid) {
-  std::lock_guard lock(pending_mutex_);
-  const auto it = pending_.find(mid);
-  if (it == pending_.end()) return std::nullopt;
-  const Pending p = it->second;
-  pending_.erase(it);
-  return p;
-}
-
-void MosquittoClient::on_connect(mosquitto*, void* self, int rc, int flags,
-                                 const mosquitto_property*) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  guarded("connect", [&] {
-    std::lock_guard lock(c.mutex_);
-    if (rc == 0) {
-      c.phase_ = Phase::kConnected;
-      c.session_present_ = (flags & 1) != 0;  // CONNACK's Session Present bit
-    } else if (c.connect_options_.protocol == 5 && rc >= 0x80) {
-      c.connect_error_ = fmt::format(
-          "the broker refused the connection: {} (reason code 0x{:02x}); {}",
-          mosquitto_reason_string(rc), rc, credentials_hint(c.connect_options_.username));
-    } else {
-      const auto text = connack_text(rc);
-      c.connect_error_ =
-          fmt::format("the broker refused the connection: {} (CONNACK return code {}); {}",
-                      text.empty() ? std::string_view(mosquitto_connack_string(rc)) : text, rc,
-                      credentials_hint(c.connect_options_.username));
-    }
-    c.cv_.notify_all();
-  });
-}
-
-void MosquittoClient::on_disconnect(mosquitto*, void* self, int rc,
-                                    const mosquitto_property*) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  std::lock_guard lock(c.mutex_);
-  c.disconnect_rc_ = rc;
-}
-
-void MosquittoClient::on_publish(mosquitto*, void* self, int mid, int reason,
-                                 const mosquitto_property*) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  guarded("a delivery could not be reported", [&] {
-    const auto p = c.take_pending(mid);
-    if (!p) return;
-    Delivery delivery;
-    delivery.delivered = reason < 0x80;  // PUBACK/PUBREC reason codes, MQTT 5
-    if (!delivery.delivered) {
-      delivery.reason_code = reason;
-      delivery.error = mosquitto_reason_string(reason);
-    }
-    p->sink->on_published(p->tag, delivery);
-  });
-}
-
-void MosquittoClient::on_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
-                                   const mosquitto_property*) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  guarded("a SUBACK could not be reported", [&] {
-    const auto p = c.take_pending(mid);
-    if (!p) return;
-    SubscribeOutcome outcome{false, true, p->topics, 0, {}};
-    // 0x80 and above: this topic refused (MQTT 3.1.1's 0x80 and MQTT 5's reason codes).
-    for (int i = 0; i < count; ++i) outcome.granted += granted[i] < 0x80 ? 1 : 0;
-    p->sink->on_subscribed(p->tag, outcome);
-  });
-}
-
-void MosquittoClient::on_unsubscribe(mosquitto*, void* self, int mid,
-                                     const mosquitto_property*) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  guarded("an UNSUBACK could not be reported", [&] {
-    const auto p = c.take_pending(mid);
-    if (!p) return;
-    p->sink->on_subscribed(p->tag, SubscribeOutcome{true, true, p->topics, 0, {}});
-  });
-}
-
-void MosquittoClient::on_message(mosquitto*, void* self, const mosquitto_message* message,
-                                 const mosquitto_property* props) noexcept {
-  auto& c = *static_cast<MosquittoClient*>(self);
-  if (!c.callbacks_.message_arrived) return;
-  guarded("an arriving message could not be handled", [&] {
-    IncomingMessage in;
-    in.topic = message->topic;
-    in.payload.assign(static_cast<const char*>(message->payload),
-                      static_cast<std::size_t>(message->payloadlen));
-    in.qos = message->qos;
-    in.retained = message->retain;
-    std::uint32_t expiry = 0;
-    if (mosquitto_property_read_int32(props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, &expiry, false)) {
-      in.expiry = std::chrono::seconds(expiry);
-    }
-    c.callbacks_.message_arrived(in);
-  });
-}
-
-}  // namespace
 
 std::unique_ptr<MqttClient> make_mosquitto_client(const MqttConnectOptions& options,
                                                   MqttCallbacks callbacks) {

@@ -155,8 +155,9 @@ TEST(LayeringTest, OnlyTheSeamsPahoImplementationIncludesPaho) {
 TEST(LayeringTest, OnlyTheSeamsMosquittoImplementationIncludesLibmosquitto) {
   expect_only_seam_includes(
       {"libmosquitto",
-       R"re(<mosquitto\.h>|<mosquittopp\.h>|<mqtt_protocol\.h>|"bridge/mosquitto_client\.hpp")re",
-       {"bridge/mosquitto_client.hpp", "bridge/mosquitto_client.cpp",
+       R"re(<mosquitto\.h>|<mosquittopp\.h>|<mqtt_protocol\.h>|"bridge/mosquitto_client(_impl)?\.hpp")re",
+       {"bridge/mosquitto_client.hpp", "bridge/mosquitto_client_impl.hpp",
+        "bridge/mosquitto_client.cpp", "bridge/mosquitto_requests.cpp",
         "bridge/mqtt_client_factory.cpp"}});
 }
 
