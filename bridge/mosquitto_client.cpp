@@ -226,13 +226,11 @@ ConnectResult MosquittoClient::connect(const MqttConnectOptions& options, millis
 
 void MosquittoClient::run() noexcept {
   std::unique_lock lock(mutex_);
-  bool disconnect_sent = false;
-  Clock::time_point close_deadline;
   for (;;) {
     cv_.wait(lock, [this] { return quit_ || phase_ != Phase::kIdle; });
     if (phase_ == Phase::kIdle) return;  // quit
     if (phase_ == Phase::kStarting) {
-      disconnect_sent = false;
+      disconnect_sent_ = false;
       lock.unlock();
       const int rc = start_connect();
       lock.lock();
@@ -242,10 +240,8 @@ void MosquittoClient::run() noexcept {
       }
       phase_ = Phase::kConnecting;
     }
-    if ((close_requested_ || quit_) && !disconnect_sent) {
-      // Also when asked before the socket was open (kStarting then).
-      disconnect_sent = true;
-      close_deadline = Clock::now() + kDisconnectWait;
+    if (close_requested_ && !disconnect_sent_) {  // asked while the socket was being opened
+      disconnect_sent_ = true;
       mosquitto_disconnect_v5(handle_.get(), 0, nullptr);
     }
     lock.unlock();
@@ -253,7 +249,7 @@ void MosquittoClient::run() noexcept {
     lock.lock();
     const bool closed = mosquitto_socket(handle_.get()) < 0;
     if (rc == MOSQ_ERR_SUCCESS && !closed) {
-      if (!disconnect_sent || Clock::now() < close_deadline) continue;
+      if (!close_requested_ || Clock::now() < close_deadline_) continue;
       rc = MOSQ_ERR_CONN_LOST;  // DISCONNECT could not be written: left to the next connect
     }
     if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) rc = disconnect_rc_;
@@ -287,9 +283,13 @@ void MosquittoClient::request_close(std::unique_lock<std::mutex>& lock) {
   (void)lock;
   if (phase_ == Phase::kIdle || close_requested_) return;
   close_requested_ = true;
+  close_deadline_ = Clock::now() + kDisconnectWait;
   // mosquitto_disconnect wakes the network thread's select(); while it is
-  // opening the socket it sees the request itself.
-  if (phase_ != Phase::kStarting) mosquitto_disconnect_v5(handle_.get(), 0, nullptr);
+  // opening the socket it sees the request itself and sends it then.
+  if (phase_ != Phase::kStarting) {
+    disconnect_sent_ = true;
+    mosquitto_disconnect_v5(handle_.get(), 0, nullptr);
+  }
   cv_.notify_all();
 }
 

@@ -125,7 +125,9 @@ class MosquittoClient final : public MqttClient {
   mutable std::mutex mutex_;  // guards the session state below
   std::condition_variable cv_;
   Phase phase_ = Phase::kIdle;
-  bool close_requested_ = false;  // disconnect() or a connect given up
+  bool close_requested_ = false;      // disconnect() or a connect given up
+  bool disconnect_sent_ = false;      // mosquitto_disconnect called for this session
+  Clock::time_point close_deadline_;  // then the network thread stops waiting for the close
   bool quit_ = false;
   bool session_present_ = false;
   std::string connect_error_;  // a refused CONNACK or the transport's failure
