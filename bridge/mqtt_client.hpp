@@ -2,19 +2,17 @@
 // session hooks need from an MQTT client library — connect (TLS, the will,
 // MQTT 3.1.1 or 5), publish with a completion report, subscribe, disconnect,
 // and callbacks for a lost connection and an arriving message — in our own
-// types, so that no library type reaches them. Paho (paho_client.cpp) is the
-// implementation; make_mqtt_client() picks it. The shape also fits
-// libmosquitto 2.0 (mosquitto_connect_bind_v5 + on_connect, mosquitto_publish_v5
-// returning a mid + on_publish_v5, mosquitto_subscribe_v5, mosquitto_will_set_v5,
-// mosquitto_tls_set, a mosquitto_loop_start thread): a second implementation
-// is one file and one line in mqtt_client_factory.cpp. Notes for it: map
-// each mid to (sink, tag) under a lock held across mosquitto_publish_v5 (the
-// PUBACK may arrive on the loop thread before the call returns), and clear
-// the map when a session ends; mosquitto's rc MOSQ_ERR_INVALID,
-// MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_PAYLOAD_SIZE and MOSQ_ERR_OVERSIZE_PACKET
-// are kMessageRefused, the others kSessionBroken; the CONNACK's session
-// present is bit 0 of on_connect_v5's flags; on_disconnect that we did not
-// ask for is connection_lost; the system CA store is MOSQ_OPT_TLS_USE_OS_CERTS.
+// types, so that no library type reaches them. Two implementations, chosen by
+// `[mqtt] client` in make_mqtt_client(): Paho C++ (paho_client.cpp, the
+// default) and libmosquitto 2.0 (mosquitto_client.cpp). What the second one
+// had to respect: each mid maps to (sink, tag) under a lock held across
+// mosquitto_publish_v5 (the PUBACK may arrive on the loop thread before the
+// call returns); mosquitto's rc MOSQ_ERR_INVALID, MOSQ_ERR_MALFORMED_UTF8,
+// MOSQ_ERR_PAYLOAD_SIZE and MOSQ_ERR_OVERSIZE_PACKET are kMessageRefused, the
+// others kSessionBroken; the CONNACK's session present is bit 0 of
+// on_connect_v5's flags; an on_disconnect that we did not ask for is
+// connection_lost, and libmosquitto's own loop thread would reconnect by
+// itself, so the client runs mosquitto_loop() on a thread of its own.
 //
 // Threads: every call into a client comes from one thread (the forwarder's).
 // Completions and the two callbacks run on the client's own thread(s): they
@@ -174,7 +172,7 @@ class MqttClient {
 
 namespace detail {
 
-/// The client [mqtt] asks for (Paho today), with `options`' identity and
+/// The client `[mqtt] client` asks for (Paho or libmosquitto), with `options`' identity and
 /// limits. Throws std::runtime_error when it cannot be made (a URI the
 /// library rejects).
 [[nodiscard]] std::unique_ptr<MqttClient> make_mqtt_client(const config::MqttConfig& mqtt,

@@ -1,6 +1,6 @@
-// Which MQTT client library the forwarder's session runs on. Paho is the
-// only one today; another (libmosquitto, chosen by a future
-// `[mqtt] client = "mosquitto"`) is its own file plus one line here.
+// Which MQTT client library the forwarder's session runs on:
+// `[mqtt] client = "paho"` (the default) or "mosquitto".
+#include "bridge/mosquitto_client.hpp"
 #include "bridge/mqtt_client.hpp"
 #include "bridge/paho_client.hpp"
 
@@ -9,7 +9,9 @@ namespace fieldgate::bridge::detail {
 std::unique_ptr<MqttClient> make_mqtt_client(const config::MqttConfig& mqtt,
                                              const MqttConnectOptions& options,
                                              MqttCallbacks callbacks) {
-  (void)mqtt;  // will carry the choice of client
+  if (mqtt.client == config::MqttClientLibrary::kMosquitto) {
+    return make_mosquitto_client(options, std::move(callbacks));
+  }
   return make_paho_client(options, std::move(callbacks));
 }
 

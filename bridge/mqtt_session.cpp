@@ -242,12 +242,12 @@ std::string describe_session(const config::MqttConfig& mqtt, const SessionSettin
                     mqtt.tls.cert_file.empty() ? "" : ", client certificate " + mqtt.tls.cert_file,
                     mqtt.tls.verify_hostname ? "" : ", hostname not verified");
   }
-  return fmt::format("{} as {} ({}, {} {}, keepalive {}s, user {}, password {}, {}, window {})",
-                     session.uri, session.client_id, protocol_name(mqtt.protocol),
-                     mqtt.protocol == 5 ? "clean start" : "clean session",
-                     mqtt.clean_session ? "on" : "off", to_seconds(mqtt.keepalive, 0),
-                     mqtt.username.empty() ? "-" : mqtt.username, session.password ? "***" : "-",
-                     tls, mqtt.max_inflight);
+  return fmt::format(
+      "{} as {} ({}, {} {}, keepalive {}s, user {}, password {}, {}, window {}, client {})",
+      session.uri, session.client_id, protocol_name(mqtt.protocol),
+      mqtt.protocol == 5 ? "clean start" : "clean session", mqtt.clean_session ? "on" : "off",
+      to_seconds(mqtt.keepalive, 0), mqtt.username.empty() ? "-" : mqtt.username,
+      session.password ? "***" : "-", tls, mqtt.max_inflight, config::to_string(mqtt.client));
 }
 
 std::string_view protocol_name(int protocol) noexcept {

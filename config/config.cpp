@@ -77,6 +77,11 @@ std::string_view to_string(Overflow o) noexcept {
   return enum_name<Overflow::kDropNewest>(kNames, o);
 }
 
+std::string_view to_string(MqttClientLibrary c) noexcept {
+  static constexpr std::array<std::string_view, 2> kNames{"paho", "mosquitto"};
+  return enum_name<MqttClientLibrary::kMosquitto>(kNames, c);
+}
+
 std::string_view to_string(StoreMode m) noexcept {
   static constexpr std::array<std::string_view, 2> kNames{"disk", "spill"};
   return enum_name<StoreMode::kSpill>(kNames, m);

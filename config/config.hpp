@@ -120,8 +120,13 @@ struct TlsConfig {
   bool verify_hostname = true;  // only `verify_hostname = false` turns it off
 };
 
+/// The MQTT client library under the forwarder (bridge/mqtt_client.hpp):
+/// Eclipse Paho C++ or libmosquitto.
+enum class MqttClientLibrary { kPaho, kMosquitto };
+
 /// [mqtt]: the uplink.
 struct MqttConfig {
+  MqttClientLibrary client = MqttClientLibrary::kPaho;
   /// tcp://host:port or mqtt://…, ssl://… or mqtts://… for TLS.
   std::string broker = "tcp://localhost:1883";
   std::string client_id;  // "" = "fieldgate-" + gateway name
@@ -290,6 +295,7 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys, the payloa
 [[nodiscard]] std::string_view to_string(Durability d) noexcept;
 [[nodiscard]] std::string_view to_string(Overflow o) noexcept;
 [[nodiscard]] std::string_view to_string(StoreMode m) noexcept;
+[[nodiscard]] std::string_view to_string(MqttClientLibrary c) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
 

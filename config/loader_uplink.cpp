@@ -157,6 +157,7 @@ StoreConfig read_store(Section& s) {
 MqttConfig read_mqtt(Section& s, const SchemaCatalog& catalog) {
   MqttConfig m;
   m.pos = s.pos();
+  assign(m.client, s.choice("client", kMqttClients));
   BrokerTls broker_tls = BrokerTls::kNo;  // the default broker is tcp://
   if (const auto broker = s.string("broker")) {
     const Parsed<BrokerAddress> address = parse_broker_address(*broker);

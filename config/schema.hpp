@@ -34,7 +34,8 @@ inline constexpr auto kStoreKeys = std::to_array<std::string_view>(
     {"path", "durability", "commit_interval", "commit_batch", "max_bytes", "max_rows", "max_age",
      "overflow", "mode", "spill_after", "spill_memory"});
 // `password` is not here on purpose: the loader rejects it with its own message.
-inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"broker",
+inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"client",
+                                                                   "broker",
                                                                    "client_id",
                                                                    "protocol",
                                                                    "keepalive",
@@ -79,6 +80,7 @@ inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485}
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
+inline constexpr std::array kMqttClients{MqttClientLibrary::kPaho, MqttClientLibrary::kMosquitto};
 
 /// `protocol` as written, and the MQTT protocol level each one means.
 inline constexpr std::array<std::string_view, 2> kMqttProtocols{"3.1.1", "5"};

@@ -18,6 +18,7 @@
 #include "bridge/topics.hpp"
 #include "config/config.hpp"
 #include "tests/support/mosquitto.hpp"
+#include "tests/support/process.hpp"
 
 namespace fieldgate::testing {
 
@@ -43,6 +44,7 @@ inline config::Config mqtt_config(const std::string& broker) {
   c.mqtt.reconnect_max = std::chrono::milliseconds(1000);
   c.mqtt.connect_timeout = std::chrono::milliseconds(5000);
   c.mqtt.keepalive = std::chrono::milliseconds(10000);
+  if (test_mqtt_client() == "mosquitto") c.mqtt.client = config::MqttClientLibrary::kMosquitto;
   return c;
 }
 

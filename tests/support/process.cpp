@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 namespace fieldgate::testing {
@@ -220,8 +221,29 @@ ScratchDir::~ScratchDir() {
 
 std::filesystem::path ScratchDir::write(const std::string& name, const std::string& text) const {
   auto path = path_ / name;
-  std::ofstream(path) << text;
+  const bool config = path.extension() == ".toml";
+  std::ofstream(path) << (config ? with_test_mqtt_client(text) : text);
   return path;
+}
+
+std::string test_mqtt_client() {
+  const char* client = std::getenv("FIELDGATE_TEST_MQTT_CLIENT");
+  return client == nullptr ? std::string() : std::string(client);
+}
+
+std::string with_test_mqtt_client(std::string toml) {
+  const std::string client = test_mqtt_client();
+  if (client.empty()) return toml;
+  for (std::size_t start = 0; start < toml.size();) {
+    std::size_t end = toml.find('\n', start);
+    if (end == std::string::npos) end = toml.size();
+    if (std::string_view(toml).substr(start, end - start) == "[mqtt]") {
+      toml.insert(end, "\nclient = \"" + client + "\"");
+      break;
+    }
+    start = end + 1;
+  }
+  return toml;
 }
 
 int free_loopback_port() {

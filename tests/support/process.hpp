@@ -81,6 +81,17 @@ RunResult run_command(std::vector<std::string> argv, const std::filesystem::path
                       std::vector<std::string> extra_env = {});
 
 /// A fresh directory under the system temp dir, removed by the destructor.
+/// The MQTT client library the test runs the gateway with:
+/// $FIELDGATE_TEST_MQTT_CLIENT ("paho" or "mosquitto"), "" when unset (the
+/// default client). tests/CMakeLists.txt runs the MQTT-touching tests once
+/// per client by setting it.
+[[nodiscard]] std::string test_mqtt_client();
+
+/// `toml` with `client = "<test_mqtt_client()>"` after its `[mqtt]` line;
+/// unchanged when the variable is unset or there is no such line. The lines
+/// after it move down by one.
+[[nodiscard]] std::string with_test_mqtt_client(std::string toml);
+
 class ScratchDir {
  public:
   ScratchDir();
@@ -88,7 +99,9 @@ class ScratchDir {
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
-  /// Writes `text` to `name` inside the directory and returns its path.
+  /// Writes `text` to `name` inside the directory and returns its path. A
+  /// configuration (`*.toml`) gets the client under test
+  /// (with_test_mqtt_client()).
   std::filesystem::path write(const std::string& name, const std::string& text) const;
 
  private:

@@ -247,6 +247,23 @@ TEST(ConfigUplinkTest, ProtocolAndKeepalive) {
             "t.toml:2:12: mqtt.protocol: expected one of 3.1.1, 5; got \"3.1\"");
 }
 
+TEST(ConfigUplinkTest, ClientLibrary) {
+  EXPECT_EQ(load(kDevice).mqtt.client, MqttClientLibrary::kPaho);  // no [mqtt] at all
+  EXPECT_EQ(load(std::string("[mqtt]\n") + kDevice).mqtt.client, MqttClientLibrary::kPaho);
+  EXPECT_EQ(load(std::string("[mqtt]\nclient = \"paho\"\n") + kDevice).mqtt.client,
+            MqttClientLibrary::kPaho);
+  EXPECT_EQ(load(std::string("[mqtt]\nclient = \"mosquitto\"\n") + kDevice).mqtt.client,
+            MqttClientLibrary::kMosquitto);
+
+  EXPECT_EQ(errors_of(std::string("[mqtt]\nclient = \"libmosquitto\"\n") + kDevice),
+            "t.toml:2:10: mqtt.client: expected one of paho, mosquitto; got \"libmosquitto\"");
+  EXPECT_EQ(errors_of(std::string("[mqtt]\nclient = \"Mosquitto\"\n") + kDevice),
+            "t.toml:2:10: mqtt.client: expected one of paho, mosquitto; got \"Mosquitto\" (did "
+            "you mean \"mosquitto\"?)");
+  EXPECT_EQ(errors_of(std::string("[mqtt]\nclient = 1\n") + kDevice),
+            "t.toml:2:10: mqtt.client: expected one of paho, mosquitto; got integer 1");
+}
+
 TEST(ConfigUplinkTest, CredentialsAreFilesNeverValues) {
   // MQTT 3.1.1 sends a password only with a user name; MQTT 5 may send it alone.
   EXPECT_EQ(errors_of(std::string("[mqtt]\npassword_file = \"/run/pw\"\n") + kDevice),

@@ -318,6 +318,10 @@ TEST(DescribeSession, MasksThePassword) {
   EXPECT_THAT(text, Not(HasSubstr("hunter2")));
   EXPECT_THAT(text, HasSubstr("password ***"));
   EXPECT_THAT(text, HasSubstr("user user"));
+  EXPECT_THAT(text, HasSubstr("client paho"));
+  m.client = config::MqttClientLibrary::kMosquitto;
+  EXPECT_THAT(describe_session(m, make_session_settings(m, gateway())),
+              HasSubstr("client mosquitto"));
 }
 
 TEST(ToSeconds, RoundsUpWithAFloor) {

@@ -107,16 +107,20 @@ TEST(LayeringTest, NoLayerButDriversIncludesADriverKindsHeader) {
   EXPECT_FALSE(std::regex_search(std::string("drivers/registry.hpp"), kKindHeader));
 }
 
-// The MQTT client seam (bridge/mqtt_client.hpp): Paho's headers, and the
-// private header of the seam's Paho implementation, are included by that
-// implementation and the factory that picks it, nowhere else in the layers
-// (the bench and tests may use Paho as a bare client of their own).
-TEST(LayeringTest, OnlyTheSeamsPahoImplementationIncludesPaho) {
+// The MQTT client seam (bridge/mqtt_client.hpp): a client library's headers,
+// and the private header of the seam's implementation on it, are included by
+// that implementation and the factory that picks it, nowhere else in the
+// layers (the bench and tests may use a library as a bare client of their own).
+struct SeamLibrary {
+  std::string_view name;
+  std::string_view include_pattern;
+  std::vector<std::string_view> allowed;
+};
+
+void expect_only_seam_includes(const SeamLibrary& library) {
   const std::filesystem::path root = FIELDGATE_SOURCE_DIR;
-  static const std::regex kPaho(
-      R"re(^\s*#\s*include\s*(<mqtt/|<MQTTAsync\.h>|<MQTTClient\.h>|"bridge/paho_client\.hpp"))re");
-  const std::array<std::string_view, 3> allowed{"bridge/paho_client.hpp", "bridge/paho_client.cpp",
-                                                "bridge/mqtt_client_factory.cpp"};
+  const std::regex pattern(std::string(R"re(^\s*#\s*include\s*()re") +
+                           std::string(library.include_pattern) + ")");
   std::size_t files = 0;
   std::size_t found = 0;
   for (const auto layer : kLayers) {
@@ -125,19 +129,36 @@ TEST(LayeringTest, OnlyTheSeamsPahoImplementationIncludesPaho) {
       if (!entry.is_regular_file() || (ext != ".cpp" && ext != ".hpp")) continue;
       ++files;
       const auto file = std::filesystem::relative(entry.path(), root).string();
-      const bool may = std::find(allowed.begin(), allowed.end(), file) != allowed.end();
+      const bool may =
+          std::find(library.allowed.begin(), library.allowed.end(), file) != library.allowed.end();
       std::ifstream in(entry.path());
       std::string text;
       for (int line = 1; std::getline(in, text); ++line) {
-        if (!std::regex_search(text, kPaho)) continue;
+        if (!std::regex_search(text, pattern)) continue;
         ++found;
-        EXPECT_TRUE(may) << file << ":" << line << ": " << text
-                         << " (Paho belongs behind bridge/mqtt_client.hpp)";
+        EXPECT_TRUE(may) << file << ":" << line << ": " << text << " (" << library.name
+                         << " belongs behind bridge/mqtt_client.hpp)";
       }
     }
   }
   EXPECT_GT(files, 100U);
   EXPECT_GT(found, 0U);  // the implementation itself: the pattern still matches
+}
+
+TEST(LayeringTest, OnlyTheSeamsPahoImplementationIncludesPaho) {
+  expect_only_seam_includes(
+      {"Paho",
+       R"re(<mqtt/|<MQTTAsync\.h>|<MQTTClient\.h>|"bridge/paho_client\.hpp")re",
+       {"bridge/paho_client.hpp", "bridge/paho_client.cpp", "bridge/mqtt_client_factory.cpp"}});
+}
+
+TEST(LayeringTest, OnlyTheSeamsMosquittoImplementationIncludesLibmosquitto) {
+  expect_only_seam_includes(
+      {"libmosquitto",
+       R"re(<mosquitto\.h>|<mosquittopp\.h>|<mqtt_protocol\.h>|"bridge/mosquitto_client(_impl)?\.hpp")re",
+       {"bridge/mosquitto_client.hpp", "bridge/mosquitto_client_impl.hpp",
+        "bridge/mosquitto_client.cpp", "bridge/mosquitto_requests.cpp",
+        "bridge/mqtt_client_factory.cpp"}});
 }
 
 TEST(LayeringTest, AnIncludeAgainstTheDirectionIsReported) {
