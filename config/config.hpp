@@ -136,13 +136,7 @@ struct MqttConfig {
   std::string password_credential = "mqtt-password";
   bool tls_enabled = false;  // derived from the broker scheme
   TlsConfig tls;
-  /// Messages published and not yet acknowledged. Paho finds a free packet
-  /// id and each completion's token by scanning what is in flight, so every
-  /// message costs CPU in proportion to the window; and a window of W carries
-  /// at most about W per broker round trip (100: ~10,000 messages/s at 10 ms).
-  /// 100 by default (docs/PERFORMANCE.md, "Cost per reading and memory");
-  /// raise it for a distant broker.
-  int max_inflight = 100;
+  int max_inflight = 1000;  // messages published and not yet acknowledged
   /// Of those, at most this many at QoS 2. Brokers cap the QoS 2 messages a
   /// client may have open and disconnect it above the cap ("quota exceeded");
   /// mosquitto's default (max_inflight_messages) is 20. MQTT 3.1.1 cannot

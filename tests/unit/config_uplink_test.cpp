@@ -176,7 +176,7 @@ TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
   EXPECT_EQ(m.tls.cert_file, "");
   EXPECT_EQ(m.tls.key_file, "");
   EXPECT_TRUE(m.tls.verify_hostname);
-  EXPECT_EQ(m.max_inflight, 100);
+  EXPECT_EQ(m.max_inflight, 1000);
   EXPECT_EQ(m.max_inflight_qos2, 20);
   EXPECT_EQ(m.reconnect_min, seconds{1});
   EXPECT_EQ(m.reconnect_max, minutes{1});
