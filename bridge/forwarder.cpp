@@ -132,20 +132,27 @@ void Forwarder::Impl::on_delivery(detail::MessageId id, const Delivery& delivery
 }
 
 void Forwarder::Impl::record_delivery(detail::MessageId id, const Delivery& delivery) {
-  std::lock_guard lock(mutex_);
-  if (delivery.delivered) {
-    events_.confirmed.push_back(id);
-    // Once, when the forwarder can use them (see wait_for_events).
-    if (events_.confirmed.size() == confirmations_wanted_) cv_.notify_all();
-  } else if (refuses_for_good(delivery.reason_code)) {
-    events_.refused.emplace_back(
-        id, fmt::format("the broker refused it: {} (MQTT 5 reason code {:#04x})", delivery.error,
-                        delivery.reason_code));
-    if (events_.refused.size() == 1) cv_.notify_all();
-  } else {
-    events_.failed.emplace_back(id, fmt::format("delivery failed: {}", delivery.error));
-    if (events_.failed.size() == 1) cv_.notify_all();
+  bool notify = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (delivery.delivered) {
+      events_.confirmed.push_back(id);
+      // Once, when the forwarder can use them (see wait_for_events).
+      notify = events_.confirmed.size() == confirmations_wanted_;
+    } else if (refuses_for_good(delivery.reason_code)) {
+      events_.refused.emplace_back(
+          id, fmt::format("the broker refused it: {} (MQTT 5 reason code {:#04x})", delivery.error,
+                          delivery.reason_code));
+      notify = events_.refused.size() == 1;
+    } else {
+      events_.failed.emplace_back(id, fmt::format("delivery failed: {}", delivery.error));
+      notify = events_.failed.size() == 1;
+    }
   }
+  // After the unlock: notified under the lock, the forwarder woke only to
+  // block on mutex_ at once, and the client's thread had to wake it again
+  // (two context switches per wake-up instead of one, in the fleet profile).
+  if (notify) cv_.notify_all();
 }
 
 bool Forwarder::Impl::stopping() {
@@ -225,10 +232,9 @@ void Forwarder::Impl::serve_session() {
       sleep_unless_stopped(backoff_delay(1));
       return;
     }
-    // The pump refills once at most half the window is in flight.
-    const auto half = static_cast<std::size_t>(mqtt_.max_inflight) / 2;
-    const auto useful = window_.size() > half ? window_.size() - half : 1;
-    if (wait_for_events(kIdleRecheck, useful)) return;
+    const auto worth =
+        window_.confirmations_worth_waking(static_cast<std::size_t>(mqtt_.max_inflight));
+    if (wait_for_events(kIdleRecheck, worth)) return;
   }
 }
 

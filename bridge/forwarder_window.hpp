@@ -58,6 +58,11 @@ class Window {
   [[nodiscard]] bool empty() const noexcept { return inflight_.empty(); }
   [[nodiscard]] std::size_t qos2() const noexcept { return qos2_; }
 
+  /// After a fill, how many confirmations make waking the forwarder worth it
+  /// (a window of `max_inflight`): enough for the pump to refill, or, when
+  /// nothing was left to send, the whole window.
+  [[nodiscard]] std::size_t confirmations_worth_waking(std::size_t max_inflight) const noexcept;
+
   /// Acks confirmed readings and dead-letters refused ones. Readings of an
   /// earlier session's refused message are added to `refused_earlier` (they
   /// may have been peeked again). Returns why the session is broken, or "".

@@ -12,6 +12,9 @@ namespace fieldgate::bridge {
 namespace {
 
 constexpr int kReaderBusyTimeoutMs = 5000;
+// The reader's page cache: peek() reads forward from the cursor, each row
+// once, so a small cache holds what one peek and the next share.
+constexpr int kReaderCacheKiB = 256;
 
 }  // namespace
 
@@ -78,6 +81,7 @@ SqliteStore::~SqliteStore() {
 void SqliteStore::open_reader() {
   reader_ = sqlite::open(config_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
   sqlite3_busy_timeout(reader_.get(), kReaderBusyTimeoutMs);
+  sqlite::exec(reader_.get(), fmt::format("PRAGMA cache_size = -{}", kReaderCacheKiB).c_str());
   // No value larger than a reading may be is ever loaded: such a row (from an
   // older configuration, or another tool) fails its step with SQLITE_TOOBIG
   // before SQLite allocates anything for it, and is dead-lettered (peek_locked).

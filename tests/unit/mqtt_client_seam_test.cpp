@@ -180,5 +180,51 @@ TEST(MqttClientSeam, ASessionErrorEndsTheSessionAndKeepsTheReadings) {
   EXPECT_TRUE(rig.win.empty());
 }
 
+// The forwarder sleeps until this many confirmations are in: a refill's
+// worth while there is more to send, else the whole window (acks only; the
+// store deletes at its next commit), never one wake-up per confirmation.
+TEST(MqttClientSeam, TheForwarderWakesForARefillOrTheWholeWindow) {
+  Rig rig(100);
+  rig.store.append(readings(130));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  ASSERT_EQ(rig.win.size(), 100u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 50u);  // then the pump can refill
+
+  // Half confirmed: the pump sends the 30 left, and nothing waits after them.
+  for (std::size_t i = 0; i < 50; ++i) {
+    const auto& p = rig.client.published[i];
+    p.sink->on_published(p.tag, Delivery{true, 0, {}});
+  }
+  std::vector<std::uint64_t> earlier;
+  ASSERT_EQ(rig.win.apply(std::exchange(rig.sink.outcomes, {}), earlier), "");
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  ASSERT_EQ(rig.win.size(), 80u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 30u);
+  rig.deliver_all();
+  rig.store.append(readings(7));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 7u);  // all of them, not the first
+  EXPECT_EQ(rig.deliver_all(), "");
+  EXPECT_EQ(rig.store.stats().rows, 0u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 1u);  // empty: any event
+}
+
+// QoS 2's quota (max_inflight_qos2) refills one message at a time.
+TEST(MqttClientSeam, AQos2WindowWakesForEachConfirmation) {
+  Rig rig(100);
+  rig.mqtt.qos = 2;
+  rig.mqtt.max_inflight_qos2 = 20;
+  config::Config c;
+  c.gateway.name = "gw";
+  c.mqtt = rig.mqtt;
+  rig.pump = std::make_unique<Pump>(rig.mqtt, rig.store, TopicMap(c), make_default_encoders(),
+                                    rig.win, rig.stats);
+  rig.store.append(readings(30));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  ASSERT_EQ(rig.win.size(), 20u);
+  EXPECT_EQ(rig.win.qos2(), 20u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 1u);
+}
+
 }  // namespace
 }  // namespace fieldgate::bridge::detail
