@@ -300,5 +300,6 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys, the payloa
 [[nodiscard]] std::string_view to_string(StoreMode m) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
+[[nodiscard]] std::string_view to_string(PublishMode m) noexcept;
 
 }  // namespace fieldgate::config

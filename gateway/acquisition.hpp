@@ -1,15 +1,20 @@
 // Acquisition for one configuration of `fieldgate run`: the drivers, the
 // resources their channels share, and the Scheduler's workers that poll them
-// into the store. A reload replaces it whole.
+// into the store through the publish policies. A reload replaces it whole
+// (the policies' memory starts again: each point's next reading goes through).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "bridge/store.hpp"
 #include "config/config.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/publish_filter.hpp"
 #include "gateway/scheduler.hpp"
 
 namespace fieldgate::gateway {
@@ -20,8 +25,12 @@ class Acquisition {
  public:
   Acquisition(const std::shared_ptr<const config::Config>& config,
               const drivers::DriverRegistry& registry, bridge::Store& store)
-      : scheduler_(*config, drivers::create_drivers(config, registry, shared_),
-                   [&store](Batch&& batch) { store.append(std::move(batch)); }) {
+      : filter_(*config),
+        scheduler_(*config, drivers::create_drivers(config, registry, shared_),
+                   [this, &store](Batch&& batch) {
+                     filter_.apply(batch);
+                     if (!batch.empty()) store.append(std::move(batch));
+                   }) {
     scheduler_.start();
   }
   ~Acquisition() { scheduler_.stop(); }
@@ -31,9 +40,14 @@ class Acquisition {
   [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
   [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
   [[nodiscard]] Scheduler& scheduler() { return scheduler_; }
+  /// Readings the publish policies held back, per device, since it was built.
+  [[nodiscard]] std::map<std::string, std::uint64_t> suppressed() const {
+    return filter_.suppressed_by_device();
+  }
 
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
+  PublishFilter filter_;             // outlives the workers that call it
   Scheduler scheduler_;
 };
 

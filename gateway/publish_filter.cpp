@@ -60,7 +60,7 @@ PublishFilter::PublishFilter(const config::Config& config) {
       const auto& policy = device.policy_of(point);
       active_ = active_ || policy != every_reading;
       make_key(k, device.name, point.name);
-      points_.emplace(k, PointState{policy, {}});
+      points_.emplace(k, PointState{policy, {}, &by_device_[device.name]});
     }
   }
 }
@@ -73,15 +73,30 @@ void PublishFilter::apply(Batch& batch) {
     make_key(k, reading.device, reading.point);
     if (const auto it = points_.find(k); it != points_.end()) {
       auto& state = it->second;
-      if (!publishes(decide(state.policy, state.last, reading))) continue;
+      if (!publishes(decide(state.policy, state.last, reading))) {
+        state.held_back->fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       state.last = LastPublished{true, reading.value, reading.quality, reading.source_ts_ms};
     }
     if (&batch[kept] != &reading) batch[kept] = std::move(reading);
     ++kept;
   }
-  const auto dropped = static_cast<std::uint64_t>(batch.size() - kept);
   batch.resize(kept);
-  if (dropped > 0) suppressed_.fetch_add(dropped, std::memory_order_relaxed);
+}
+
+std::uint64_t PublishFilter::suppressed() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& [device, count] : by_device_) total += count.load(std::memory_order_relaxed);
+  return total;
+}
+
+std::map<std::string, std::uint64_t> PublishFilter::suppressed_by_device() const {
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& [device, count] : by_device_) {
+    counts.emplace(device, count.load(std::memory_order_relaxed));
+  }
+  return counts;
 }
 
 }  // namespace fieldgate::gateway

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,9 +70,9 @@ class PublishFilter {
   void apply(Batch& batch);
 
   /// Readings held back since construction, all points.
-  [[nodiscard]] std::uint64_t suppressed() const noexcept {
-    return suppressed_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::uint64_t suppressed() const noexcept;
+  /// The same per device, for every device of the configuration.
+  [[nodiscard]] std::map<std::string, std::uint64_t> suppressed_by_device() const;
   /// True when some point's policy can hold readings back (not all "always"
   /// without min_interval): otherwise apply() has nothing to do.
   [[nodiscard]] bool active() const noexcept { return active_; }
@@ -80,11 +81,12 @@ class PublishFilter {
   struct PointState {
     config::PublishPolicy policy;
     LastPublished last;
+    std::atomic<std::uint64_t>* held_back;  // its device's count, in by_device_
   };
   static void make_key(std::string& out, std::string_view device, std::string_view point);
 
+  std::map<std::string, std::atomic<std::uint64_t>, std::less<>> by_device_;  // held back
   std::unordered_map<std::string, PointState> points_;  // never rehashed after construction
-  std::atomic<std::uint64_t> suppressed_{0};
   bool active_ = false;
 };
 
