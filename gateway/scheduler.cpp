@@ -27,11 +27,15 @@ class Scheduler::Worker {
     // The longest a poll may take when every request times out: the bound
     // this worker promises the watchdog (plus the watchdog's own grace).
     const auto poll_bound = attempt_cost * static_cast<int>(driver->describe_plan().size() + 1);
+    // The device's tick, for counting skipped polls: its fastest point group.
+    auto tick = device.poll_interval;
+    for (const auto& point : device.points) tick = std::min(tick, device.interval_of(point));
     slots_.push_back(Slot{std::move(driver),
                           std::max(device.poll_interval, attempt_cost),
                           device.backoff_max,
                           {},
-                          poll_bound});
+                          poll_bound,
+                          tick});
     std::lock_guard lock(status_mutex_);
     status_.push_back(DeviceStatus{slots_.back().driver->device(), channel_, {}, false});
   }
@@ -94,6 +98,7 @@ class Scheduler::Worker {
     config::Duration backoff_max;
     Clock::time_point not_before;  // back-off: no poll before this
     config::Duration poll_bound;   // the longest one poll() may take
+    config::Duration tick;         // the shortest interval of its point groups
   };
 
   [[nodiscard]] Clock::time_point due(const Slot& slot) const {
@@ -105,19 +110,22 @@ class Scheduler::Worker {
                        [&](const Slot& slot) { return due(slot) <= now; });
   }
 
-  void poll_slot(std::size_t index, Clock::time_point now, bool force) {
+  void poll_slot(std::size_t index, Clock::time_point now, bool force, std::uint64_t skipped = 0) {
     writes_since_poll_ = 0;
     auto& slot = slots_[index];
     auto batch = slot.driver->poll(now, force);
     const auto& health = slot.driver->health();
     const auto delay =
         backoff_delay(health.consecutive_failures, slot.backoff_base, slot.backoff_max);
-    // Counted from the end of the poll: a timeout already took its time.
-    slot.not_before = Clock::now() + delay;
+    // Counted from the end of the poll: a timeout already took its time. Left
+    // unset when not backing off, so that a late poll is measured from when
+    // the driver wanted it (skipped_ticks), not from the end of the last one.
+    slot.not_before = delay.count() > 0 ? Clock::now() + delay : Clock::time_point{};
     {
       std::lock_guard lock(status_mutex_);
       status_[index].health = health;
       status_[index].backing_off = delay.count() > 0;
+      status_[index].skipped_polls += skipped;
     }
     if (!batch.empty()) sink_(std::move(batch));
   }
@@ -167,9 +175,10 @@ class Scheduler::Worker {
         run_commands();
         if (stop_requested_) return;
         const auto now = Clock::now();
-        if (due(slots_[i]) > now) continue;
+        const auto due_at = due(slots_[i]);
+        if (due_at > now) continue;
         heartbeat_.expect_within(slots_[i].poll_bound);
-        poll_slot(i, now, false);
+        poll_slot(i, now, false, skipped_ticks(due_at, now, slots_[i].tick));
       }
       run_commands();
       // Wake at least once a second even with nothing due, a cheap guard
@@ -198,6 +207,12 @@ class Scheduler::Worker {
   mutable std::mutex status_mutex_;
   std::vector<DeviceStatus> status_;
 };
+
+std::uint64_t skipped_ticks(Clock::time_point due, Clock::time_point started,
+                            Clock::duration tick) noexcept {
+  if (due == Clock::time_point{} || tick <= Clock::duration::zero() || started <= due) return 0;
+  return static_cast<std::uint64_t>((started - due) / tick);
+}
 
 Scheduler::Scheduler(const config::Config& config,
                      std::vector<std::unique_ptr<drivers::Driver>> drivers, BatchSink sink) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/heartbeat.hpp"
 #include "config/config.hpp"
+#include "core/heartbeat.hpp"
 #include "drivers/driver.hpp"
 
 namespace fieldgate::gateway {
@@ -64,7 +65,21 @@ struct DeviceStatus {
   std::string channel;
   drivers::DeviceHealth health;
   bool backing_off = false;
+  /// Ticks of the device's fastest point group that passed without a poll
+  /// because its worker started the poll a whole tick or more after it was
+  /// due (the channel was busy with other devices, slow answers or writes).
+  /// The driver then skips those slots to keep its cadence; back-off of a
+  /// failing device is deliberate and not counted. Since the workers started
+  /// (start, or the last reload, as the driver's own counters).
+  std::uint64_t skipped_polls = 0;
 };
+
+/// The ticks of length `tick` that passed without a poll when a poll due at
+/// `due` started at `started`: 0 when it started less than one tick late, or
+/// when it was never polled before (`due` is the epoch) or `tick` is not positive.
+[[nodiscard]] std::uint64_t skipped_ticks(drivers::Clock::time_point due,
+                                          drivers::Clock::time_point started,
+                                          drivers::Clock::duration tick) noexcept;
 
 class Scheduler {
  public:

@@ -9,11 +9,14 @@ namespace fieldgate::gateway {
 
 nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
   nlohmann::json devices = nlohmann::json::array();
+  std::uint64_t skipped_polls = 0;
   for (const auto& d : status.devices) {
     auto j = to_json(d.health);
     j["name"] = d.device;
     j["up"] = d.health.consecutive_failures == 0 && d.health.last_good_ms != 0;
     j["backing_off"] = d.backing_off;
+    j["skipped_polls"] = d.skipped_polls;
+    skipped_polls += d.skipped_polls;
     devices.push_back(std::move(j));
   }
   const auto& q = status.queue;
@@ -23,6 +26,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
       {"ts", iso8601(now_ms)},
       {"uptime_s", status.uptime.count()},
       {"devices", devices},
+      {"skipped_polls", skipped_polls},  // all devices', since start
       {"queue",
        {{"rows", q.rows},
         {"bytes", q.bytes},

@@ -10,6 +10,7 @@ FIELDGATE_BUILD_DEPS=(
   libmodbus-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev libsqlite3-dev libpcre2-dev libsystemd-dev
   libgtest-dev libgmock-dev
+  libmosquitto-dev  # bench/floor_mosquitto.cpp: the libmosquitto floor
   mosquitto mosquitto-clients socat  # the demo's private broker, subscriber, monitor's pty pair
 )
 # What the tests run against: real peers, not mocks. Every module the Python

@@ -15,15 +15,17 @@ namespace {
 
 using drivers::Clock;
 
-/// A driver that answers every poll at once, or blocks for `stall` and fails.
+/// A driver that answers every poll at once, or blocks for `stall` and fails
+/// (or, with `stall_answers`, blocks for `stall` and then answers: a slow device).
 class FakeDriver final : public drivers::Driver {
  public:
   FakeDriver(std::string device, std::string channel, std::chrono::milliseconds interval,
-             std::chrono::milliseconds stall = {})
+             std::chrono::milliseconds stall = {}, bool stall_answers = false)
       : device_(std::move(device)),
         channel_(std::move(channel)),
         interval_(interval),
-        stall_(stall) {}
+        stall_(stall),
+        stall_answers_(stall_answers) {}
 
   const std::string& device() const noexcept override { return device_; }
   const std::string& channel() const noexcept override { return channel_; }
@@ -31,8 +33,8 @@ class FakeDriver final : public drivers::Driver {
   Batch poll(Clock::time_point now, bool) override {
     next_ = now + interval_;
     ++health_.polls;
-    if (stall_.count() > 0) {
-      std::this_thread::sleep_for(stall_);
+    if (stall_.count() > 0) std::this_thread::sleep_for(stall_);
+    if (stall_.count() > 0 && !stall_answers_) {
       ++health_.consecutive_failures;
       health_.last_error = "timed out";
       return {Reading{device_, "p", std::monostate{}, "", Quality::kTimeout, 0, 0, "timed out"}};
@@ -50,6 +52,7 @@ class FakeDriver final : public drivers::Driver {
   std::string channel_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds stall_;
+  bool stall_answers_;
   Clock::time_point next_{};
   drivers::DeviceHealth health_;
   std::atomic<bool> closed_{false};
@@ -185,6 +188,67 @@ TEST(SchedulerTest, AWorkerStuckInAPollFallsBehindItsHeartbeat) {
     EXPECT_LE(p.heartbeat->overdue(Clock::now() + std::chrono::hours(1)), Clock::duration::zero())
         << p.channel << ": a stopped worker is never stalled";
   }
+}
+
+TEST(SchedulerTest, SkippedTicksCountWholeTicksOfLateness) {
+  using std::chrono::milliseconds;
+  const auto due = Clock::time_point{} + std::chrono::hours(1);
+  const auto tick = milliseconds(100);
+  EXPECT_EQ(skipped_ticks(due, due, tick), 0u) << "on time";
+  EXPECT_EQ(skipped_ticks(due, due - milliseconds(5), tick), 0u) << "early";
+  EXPECT_EQ(skipped_ticks(due, due + milliseconds(99), tick), 0u) << "late, within its tick";
+  EXPECT_EQ(skipped_ticks(due, due + milliseconds(100), tick), 1u) << "the next tick came";
+  EXPECT_EQ(skipped_ticks(due, due + milliseconds(350), tick), 3u);
+  EXPECT_EQ(skipped_ticks(Clock::time_point{}, due, tick), 0u) << "never polled yet";
+  EXPECT_EQ(skipped_ticks(due, due + milliseconds(350), Clock::duration::zero()), 0u);
+}
+
+TEST(SchedulerTest, APollSlowerThanItsIntervalCountsSkippedTicks) {
+  // "slow" is due every 20 ms but each poll takes 100 ms (and succeeds): each
+  // next poll starts about 80 ms late, 4 ticks skipped per poll. "idle", on
+  // its own channel and due every 10 s, is never late.
+  auto config =
+      config_for({"slow", "idle"}, std::chrono::milliseconds(20), std::chrono::milliseconds(500));
+  config.devices[1].poll_interval = std::chrono::seconds(10);
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("slow", "bus-1", std::chrono::milliseconds(20),
+                                                 std::chrono::milliseconds(100), true));
+  drivers.push_back(std::make_unique<FakeDriver>("idle", "bus-2", std::chrono::seconds(10)));
+  Counts counts;
+  Scheduler scheduler(config, std::move(drivers), [&](Batch&& b) { counts.add(b); });
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(650));
+  scheduler.stop();
+  const auto status = scheduler.status();
+  ASSERT_EQ(status.size(), 2u);
+  const auto polls = counts.of("slow");
+  ASSERT_GE(polls, 3);
+  // The first poll is on time; every later one at least 3 ticks late (80 ms
+  // of a 20 ms tick is 4; a slow wake-up only adds).
+  EXPECT_GE(status[0].skipped_polls, 3u * static_cast<std::uint64_t>(polls - 1));
+  EXPECT_FALSE(status[0].backing_off);
+  EXPECT_EQ(status[1].skipped_polls, 0u);
+}
+
+TEST(SchedulerTest, ABackedOffDeviceDoesNotCountItsBackOffAsSkipped) {
+  // The back-off is the scheduler's choice, not a busy channel. A failing
+  // device due every 100 ms, backed off 100, 200, 400 ms, is polled at about
+  // 0, 102, 304 and 708 ms: measured from its driver's due times that is 1
+  // and 3 ticks behind, measured from the end of each back-off none.
+  const auto config =
+      config_for({"dead"}, std::chrono::milliseconds(100), std::chrono::milliseconds(100));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::make_unique<FakeDriver>("dead", "bus-1", std::chrono::milliseconds(100),
+                                                 std::chrono::milliseconds(2)));
+  Scheduler scheduler(config, std::move(drivers), [](Batch&&) {});
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  scheduler.stop();
+  const auto status = scheduler.status();
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_TRUE(status[0].backing_off);
+  // A worker woken a whole tick late on a loaded machine may add one.
+  EXPECT_LE(status[0].skipped_polls, 1u);
 }
 
 }  // namespace
