@@ -80,17 +80,19 @@ bool read_policy(Section& s, PublishPolicy& policy) {
   }
   if (policy.max_interval.count() > 0 && policy.max_interval < policy.min_interval &&
       !s.reported("max_interval") && !s.reported("min_interval")) {
-    s.report(s.has("max_interval") ? "max_interval" : "min_interval",
-             fmt::format("expected max_interval ({}) to be at least min_interval ({})",
-                         format_duration(policy.max_interval),
-                         format_duration(policy.min_interval)));
+    s.report(
+        s.has("max_interval") ? "max_interval" : "min_interval",
+        fmt::format("expected max_interval ({}) to be at least min_interval ({})",
+                    format_duration(policy.max_interval), format_duration(policy.min_interval)));
   }
   return true;
 }
 
 }  // namespace
 
-void read_device_policy(Section& s, DeviceConfig& device) { read_policy(s, device.publish); }
+void read_device_policy(Section& s, DeviceConfig& device) {
+  read_policy(s, device.publish);
+}
 
 void read_point_policy(Section& s, const DeviceConfig& device, PointConfig& point) {
   PublishPolicy policy = device.publish;

@@ -4,10 +4,7 @@
 // (the policies' memory starts again: each point's next reading goes through).
 #pragma once
 
-#include <cstdint>
-#include <map>
 #include <memory>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -37,13 +34,19 @@ class Acquisition {
   Acquisition(const Acquisition&) = delete;
   Acquisition& operator=(const Acquisition&) = delete;
 
-  [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
+  /// The scheduler's device status with what each device's policy held back.
+  [[nodiscard]] std::vector<DeviceStatus> status() const {
+    auto devices = scheduler_.status();
+    const auto held_back = filter_.suppressed_by_device();
+    for (auto& device : devices) {
+      if (const auto it = held_back.find(device.device); it != held_back.end()) {
+        device.suppressed = it->second;
+      }
+    }
+    return devices;
+  }
   [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
   [[nodiscard]] Scheduler& scheduler() { return scheduler_; }
-  /// Readings the publish policies held back, per device, since it was built.
-  [[nodiscard]] std::map<std::string, std::uint64_t> suppressed() const {
-    return filter_.suppressed_by_device();
-  }
 
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers

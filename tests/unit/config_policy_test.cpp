@@ -112,7 +112,7 @@ min_interval = "10s"
 )toml",
                                       R"toml(  max_interval = "5s"
 )toml"));
-  EXPECT_NE(errors.find("t.toml:23:18: devices[0].points[1].max_interval: expected max_interval "
+  EXPECT_NE(errors.find("t.toml:19:18: devices[0].points[1].max_interval: expected max_interval "
                         "(5s) to be at least min_interval (10s)"),
             std::string::npos)
       << errors;

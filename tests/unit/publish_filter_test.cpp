@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string>
 
 namespace fieldgate::gateway {
 namespace {
@@ -176,6 +178,7 @@ TEST(PublishFilterTest, ThinsBatchesByEachPointsPolicyAndCountsWhatItHeldBack) {
   filter.apply(third);
   EXPECT_TRUE(third.empty());
   EXPECT_EQ(filter.suppressed(), 2u);
+  EXPECT_EQ(filter.suppressed_by_device(), (std::map<std::string, std::uint64_t>{{"meter", 2}}));
 }
 
 TEST(PublishFilterTest, EveryReadingPolicyIsNotActiveAndLeavesBatchesAlone) {
