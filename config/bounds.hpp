@@ -54,6 +54,10 @@ inline constexpr DurationRange kResponseTimeout{kOneMs, minutes{5}};
 inline constexpr DurationRange kByteTimeout{kOneMs, minutes{1}};
 inline constexpr DurationRange kBackoffMax{kOneMs, hours{1}};
 inline constexpr DurationRange kStaleAfter{kOneMs, kDay};
+// Publish policies: min_interval and max_interval ("0s": none).
+inline constexpr DurationRange kPublishInterval{kZero, kDay};
+// A deadband as an amount: any finite number from 0; as a percentage, 0..1000 %.
+inline constexpr double kMaxDeadbandPercent = 1000.0;
 // A point's unit travels in every one of its readings, and may fill {unit}.
 inline constexpr std::size_t kMaxUnitBytes = 64;
 

@@ -82,6 +82,11 @@ std::string_view to_string(MqttClientLibrary c) noexcept {
   return enum_name<MqttClientLibrary::kMosquitto>(kNames, c);
 }
 
+std::string_view to_string(PublishMode m) noexcept {
+  static constexpr std::array<std::string_view, 2> kNames{"always", "on_change"};
+  return enum_name<PublishMode::kOnChange>(kNames, m);
+}
+
 std::string_view to_string(StoreMode m) noexcept {
   static constexpr std::array<std::string_view, 2> kNames{"disk", "spill"};
   return enum_name<StoreMode::kSpill>(kNames, m);

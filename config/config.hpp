@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/publish_policy.hpp"
 #include "core/serial_port.hpp"
 
 namespace fieldgate::config {
@@ -210,6 +211,9 @@ struct PointConfig {
   double offset = 0.0;
   std::string unit;
   std::optional<Duration> interval;  // overrides the device's poll_interval
+  /// Overrides the device's publish policy (the loader merges the point's
+  /// keys into the device's).
+  std::optional<PublishPolicy> publish;
   // MQTT mapping; unset = the device's, then the [mqtt] defaults.
   std::optional<std::string> topic;
   std::optional<int> qos;
@@ -236,12 +240,16 @@ struct DeviceConfig {
   std::optional<int> qos;
   std::optional<bool> retain;
   std::optional<PayloadFormat> payload;
+  PublishPolicy publish;  // its points' publish policy unless a point overrides it
   std::shared_ptr<const DeviceSettings> settings;  // the driver's own, if it has any
   std::vector<PointConfig> points;
   SourcePos pos;
 
   [[nodiscard]] Duration interval_of(const PointConfig& p) const noexcept {
     return p.interval.value_or(poll_interval);
+  }
+  [[nodiscard]] const PublishPolicy& policy_of(const PointConfig& p) const noexcept {
+    return p.publish ? *p.publish : publish;
   }
 };
 
@@ -298,5 +306,6 @@ class SchemaCatalog;  // config/driver_schema.hpp: the drivers' keys, the payloa
 [[nodiscard]] std::string_view to_string(MqttClientLibrary c) noexcept;
 [[nodiscard]] std::string_view to_string(SerialMode m) noexcept;
 [[nodiscard]] std::string_view to_string(FlowControl f) noexcept;
+[[nodiscard]] std::string_view to_string(PublishMode m) noexcept;
 
 }  // namespace fieldgate::config

@@ -29,6 +29,7 @@
 #include "config/diagnostics.hpp"
 #include "config/driver_schema.hpp"
 #include "config/file_read.hpp"
+#include "config/loader_policy.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/schema.hpp"
 #include "config/serial_keys.hpp"
@@ -75,6 +76,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   assign(d.response_timeout, s.duration("response_timeout", bounds::kResponseTimeout));
   assign(d.backoff_max, s.duration("backoff_max", bounds::kBackoffMax));
   read_device_uplink(s, drivers, d);
+  read_device_policy(s, d);  // before the points, which start from it
 
   if (!s.has("points")) {
     s.missing("points", "a device needs at least one [[devices.points]] entry");
@@ -87,6 +89,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
     s.for_each_table(*points, "points", point_keys, [&](Section& point) {
       if (points_reader == nullptr) return;
       d.points.push_back(points_reader->read(point));
+      read_point_policy(point, d, d.points.back());
       drivers.reject_foreign_point_keys(point, *schema);
       point.check_unknown_keys();
     });

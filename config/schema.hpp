@@ -24,9 +24,11 @@ inline constexpr std::array<std::string_view, 8> kBusKeys{
 // driver's schema adds its own (config/driver_schema.hpp).
 inline constexpr auto kCommonDeviceKeys = std::to_array<std::string_view>(
     {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "topic", "device_topic",
-     "qos", "retain", "payload", "points"});
+     "qos", "retain", "payload", "publish", "deadband", "min_interval", "max_interval", "points"});
 inline constexpr auto kCommonPointKeys =
     std::to_array<std::string_view>({"name", "scale", "offset", "unit", "topic", "qos", "retain",
+                                     // publish policy (loader_policy.cpp)
+                                     "publish", "deadband", "min_interval", "max_interval",
                                      // writes (loader_write.cpp)
                                      "writable", "min", "max", "allowed"});
 
@@ -79,6 +81,7 @@ inline constexpr std::array kParities{Parity::kNone, Parity::kEven, Parity::kOdd
 inline constexpr std::array kSerialModes{SerialMode::kRs232, SerialMode::kRs485};
 inline constexpr std::array kDurabilities{Durability::kNormal, Durability::kFull};
 inline constexpr std::array kOverflows{Overflow::kDropOldest, Overflow::kDropNewest};
+inline constexpr std::array kPublishModes{PublishMode::kAlways, PublishMode::kOnChange};
 inline constexpr std::array kStoreModes{StoreMode::kDisk, StoreMode::kSpill};
 inline constexpr std::array kMqttClients{MqttClientLibrary::kPaho, MqttClientLibrary::kMosquitto};
 

@@ -1,6 +1,7 @@
 // Acquisition for one configuration of `fieldgate run`: the drivers, the
 // resources their channels share, and the Scheduler's workers that poll them
-// into the store. A reload replaces it whole.
+// into the store through the publish policies. A reload replaces it whole
+// (the policies' memory starts again: each point's next reading goes through).
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "bridge/store.hpp"
 #include "config/config.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/publish_filter.hpp"
 #include "gateway/scheduler.hpp"
 
 namespace fieldgate::gateway {
@@ -20,20 +22,35 @@ class Acquisition {
  public:
   Acquisition(const std::shared_ptr<const config::Config>& config,
               const drivers::DriverRegistry& registry, bridge::Store& store)
-      : scheduler_(*config, drivers::create_drivers(config, registry, shared_),
-                   [&store](Batch&& batch) { store.append(std::move(batch)); }) {
+      : filter_(*config),
+        scheduler_(*config, drivers::create_drivers(config, registry, shared_),
+                   [this, &store](Batch&& batch) {
+                     filter_.apply(batch);
+                     if (!batch.empty()) store.append(std::move(batch));
+                   }) {
     scheduler_.start();
   }
   ~Acquisition() { scheduler_.stop(); }
   Acquisition(const Acquisition&) = delete;
   Acquisition& operator=(const Acquisition&) = delete;
 
-  [[nodiscard]] std::vector<DeviceStatus> status() const { return scheduler_.status(); }
+  /// The scheduler's device status with what each device's policy held back.
+  [[nodiscard]] std::vector<DeviceStatus> status() const {
+    auto devices = scheduler_.status();
+    const auto held_back = filter_.suppressed_by_device();
+    for (auto& device : devices) {
+      if (const auto it = held_back.find(device.device); it != held_back.end()) {
+        device.suppressed = it->second;
+      }
+    }
+    return devices;
+  }
   [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
   [[nodiscard]] Scheduler& scheduler() { return scheduler_; }
 
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
+  PublishFilter filter_;             // outlives the workers that call it
   Scheduler scheduler_;
 };
 

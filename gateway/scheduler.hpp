@@ -72,6 +72,9 @@ struct DeviceStatus {
   /// failing device is deliberate and not counted. Since the workers started
   /// (start, or the last reload, as the driver's own counters).
   std::uint64_t skipped_polls = 0;
+  /// Readings its publish policy held back (gateway/publish_filter.hpp),
+  /// since the workers started; filled in by Acquisition, not the scheduler.
+  std::uint64_t suppressed = 0;
 };
 
 /// The ticks of length `tick` that passed without a poll when a poll due at

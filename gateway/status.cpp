@@ -10,6 +10,7 @@ namespace fieldgate::gateway {
 nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
   nlohmann::json devices = nlohmann::json::array();
   std::uint64_t skipped_polls = 0;
+  std::uint64_t suppressed = 0;
   for (const auto& d : status.devices) {
     auto j = to_json(d.health);
     j["name"] = d.device;
@@ -17,6 +18,8 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
     j["backing_off"] = d.backing_off;
     j["skipped_polls"] = d.skipped_polls;
     skipped_polls += d.skipped_polls;
+    j["suppressed"] = d.suppressed;
+    suppressed += d.suppressed;
     devices.push_back(std::move(j));
   }
   const auto& q = status.queue;
@@ -27,6 +30,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
       {"uptime_s", status.uptime.count()},
       {"devices", devices},
       {"skipped_polls", skipped_polls},  // all devices', since start
+      {"suppressed", suppressed},        // held back by publish policies, since start
       {"queue",
        {{"rows", q.rows},
         {"bytes", q.bytes},

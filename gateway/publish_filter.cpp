@@ -1,0 +1,102 @@
+#include "gateway/publish_filter.hpp"
+
+#include <cmath>
+#include <optional>
+
+namespace fieldgate::gateway {
+namespace {
+
+std::optional<double> number_of(const Value& v) noexcept {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::nullopt;
+}
+
+bool number_changed(double before, double now, const config::Deadband& deadband) noexcept {
+  if (std::isnan(before) || std::isnan(now)) return std::isnan(before) != std::isnan(now);
+  if (before == now) return false;  // also the same infinity
+  if (std::isinf(before) || std::isinf(now)) return true;
+  const double threshold =
+      deadband.percent ? deadband.amount / 100.0 * std::fabs(before) : deadband.amount;
+  return std::fabs(now - before) > threshold;
+}
+
+}  // namespace
+
+bool value_changed(const Value& before, const Value& now,
+                   const config::Deadband& deadband) noexcept {
+  const auto a = number_of(before);
+  const auto b = number_of(now);
+  if (a && b) return number_changed(*a, *b, deadband);
+  return before != now;
+}
+
+Verdict decide(const config::PublishPolicy& policy, const LastPublished& last,
+               const Reading& reading) noexcept {
+  if (!last.any) return Verdict::kFirst;
+  if (reading.quality != last.quality) return Verdict::kQualityChanged;
+  const auto elapsed = reading.source_ts_ms - last.ts_ms;
+  if (elapsed < 0) return Verdict::kClockBack;
+  if (elapsed < policy.min_interval.count()) return Verdict::kTooSoon;
+  if (policy.mode == config::PublishMode::kAlways) return Verdict::kAlways;
+  if (value_changed(last.value, reading.value, policy.deadband)) return Verdict::kChanged;
+  if (policy.max_interval.count() > 0 && elapsed >= policy.max_interval.count()) {
+    return Verdict::kHeartbeat;
+  }
+  return Verdict::kUnchanged;
+}
+
+void PublishFilter::make_key(std::string& out, std::string_view device, std::string_view point) {
+  out.assign(device);
+  out.push_back('\0');  // neither name can hold a NUL
+  out.append(point);
+}
+
+PublishFilter::PublishFilter(const config::Config& config) {
+  const config::PublishPolicy every_reading;
+  std::string k;
+  for (const auto& device : config.devices) {
+    for (const auto& point : device.points) {
+      const auto& policy = device.policy_of(point);
+      active_ = active_ || policy != every_reading;
+      make_key(k, device.name, point.name);
+      points_.emplace(k, PointState{policy, {}, &by_device_[device.name]});
+    }
+  }
+}
+
+void PublishFilter::apply(Batch& batch) {
+  if (!active_) return;
+  std::string k;
+  std::size_t kept = 0;
+  for (auto& reading : batch) {  // in order: a batch may hold a point twice
+    make_key(k, reading.device, reading.point);
+    if (const auto it = points_.find(k); it != points_.end()) {
+      auto& state = it->second;
+      if (!publishes(decide(state.policy, state.last, reading))) {
+        state.held_back->fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      state.last = LastPublished{true, reading.value, reading.quality, reading.source_ts_ms};
+    }
+    if (&batch[kept] != &reading) batch[kept] = std::move(reading);
+    ++kept;
+  }
+  batch.resize(kept);
+}
+
+std::uint64_t PublishFilter::suppressed() const noexcept {
+  std::uint64_t total = 0;
+  for (const auto& [device, count] : by_device_) total += count.load(std::memory_order_relaxed);
+  return total;
+}
+
+std::map<std::string, std::uint64_t> PublishFilter::suppressed_by_device() const {
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& [device, count] : by_device_) {
+    counts.emplace(device, count.load(std::memory_order_relaxed));
+  }
+  return counts;
+}
+
+}  // namespace fieldgate::gateway
