@@ -66,7 +66,8 @@ class PublishFilter {
   explicit PublishFilter(const config::Config& config);
 
   /// Removes from `batch` what the policies hold back. Readings of points
-  /// the configuration does not name pass untouched.
+  /// that publish every reading, or that the configuration does not name,
+  /// pass untouched.
   void apply(Batch& batch);
 
   /// Readings held back since construction, all points.
@@ -86,7 +87,8 @@ class PublishFilter {
   static void make_key(std::string& out, std::string_view device, std::string_view point);
 
   std::map<std::string, std::atomic<std::uint64_t>, std::less<>> by_device_;  // held back
-  std::unordered_map<std::string, PointState> points_;  // never rehashed after construction
+  // The points whose policy can hold readings back; never rehashed after construction.
+  std::unordered_map<std::string, PointState> points_;
   bool active_ = false;
 };
 

@@ -179,6 +179,13 @@ TEST(PublishFilterTest, ThinsBatchesByEachPointsPolicyAndCountsWhatItHeldBack) {
   EXPECT_TRUE(third.empty());
   EXPECT_EQ(filter.suppressed(), 2u);
   EXPECT_EQ(filter.suppressed_by_device(), (std::map<std::string, std::uint64_t>{{"meter", 2}}));
+
+  // A point that publishes every reading keeps no memory and needs none:
+  // the same value again, and a timestamp from before the last, go through.
+  Batch fourth{point_reading("energy", 5, 3000), point_reading("energy", 5, 500)};
+  filter.apply(fourth);
+  EXPECT_EQ(fourth.size(), 2u);
+  EXPECT_EQ(filter.suppressed(), 2u);
 }
 
 TEST(PublishFilterTest, EveryReadingPolicyIsNotActiveAndLeavesBatchesAlone) {
@@ -188,6 +195,8 @@ TEST(PublishFilterTest, EveryReadingPolicyIsNotActiveAndLeavesBatchesAlone) {
   filter.apply(batch);
   EXPECT_EQ(batch.size(), 2u);
   EXPECT_EQ(filter.suppressed(), 0u);
+  // Every device is counted, also one whose points all publish every reading.
+  EXPECT_EQ(filter.suppressed_by_device(), (std::map<std::string, std::uint64_t>{{"meter", 0}}));
 }
 
 }  // namespace
