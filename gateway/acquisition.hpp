@@ -30,7 +30,12 @@ class Acquisition {
         scheduler_(
             *config, drivers::create_drivers(config, registry, shared_),
             [this, &store](Batch&& batch) {
-              filter_.apply(batch);
+              // One poll of one device: what its policy held back is that device's.
+              if (batch.empty()) return;
+              const std::string device = batch.front().device;
+              if (const auto held_back = filter_.apply(batch); held_back > 0) {
+                store.count_suppressed(device, held_back);
+              }
               if (!batch.empty()) store.append(std::move(batch));
             },
             [&availability](const std::string& device, const drivers::DeviceHealth& health) {
