@@ -72,6 +72,9 @@ class SpillStore final : public Store {
   void ack(std::span<const std::uint64_t> seqs) override;
   void dead_letter(std::span<const DeadLetter> letters) override;
   StoreStats stats() override;
+  void count_suppressed(std::string_view device, std::uint64_t count) override {
+    disk_->count_suppressed(device, count);  // counters live in the file's meta
+  }
   void set_commit_listener(std::function<void()> listener) override;
 
  private:

@@ -37,6 +37,7 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
     dead_lettered_ = meta.dead_lettered;
     dead_dropped_ = meta.dead_dropped;
     refused_oversize_ = meta.refused_oversize;
+    suppressed_ = meta.suppressed;
     // open_store_file() refused a file whose meta.next_seq is not above every
     // stored seq (schema::check_seqs), so this is meta.next_seq.
     const auto max_seq =
@@ -116,6 +117,7 @@ StoreStats SqliteStore::stats() {
     s.dead_lettered = dead_lettered_;
     s.dead_dropped = dead_dropped_;
     s.refused_oversize = refused_oversize_;
+    s.suppressed = suppressed_;
     s.dead_letters = dead_rows_;
   }
   s.path = config_.path;

@@ -110,6 +110,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -141,6 +142,7 @@ class SqliteStore final : public DiskStore {
   void ack(std::span<const std::uint64_t> seqs) override;
   void dead_letter(std::span<const DeadLetter> letters) override;
   StoreStats stats() override;
+  void count_suppressed(std::string_view device, std::uint64_t count) override;
   void set_commit_listener(std::function<void()> listener) override;
   void append_numbered(Batch&& batch) override;
   void reserve_seqs(std::uint64_t upto) override;
@@ -188,6 +190,8 @@ class SqliteStore final : public DiskStore {
   std::vector<DeadLetterWork> pending_dead_;
   ReadingIntake intake_;
   std::uint64_t refused_oversize_ = 0;  // total, persisted with the next commit
+  // By device, since the buffer was created; persisted with the next commit.
+  std::map<std::string, std::uint64_t, std::less<>> suppressed_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t reserved_ = 1;              // meta.next_seq while running (invariant 1)
   std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it

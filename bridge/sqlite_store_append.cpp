@@ -62,6 +62,19 @@ void SqliteStore::mark_claimed(std::uint64_t upto) {
   claimed_upto_ = std::max(claimed_upto_, upto);
 }
 
+void SqliteStore::count_suppressed(std::string_view device, std::uint64_t count) {
+  if (count == 0) return;
+  std::lock_guard lock(mu_);
+  auto it = suppressed_.find(device);
+  if (it == suppressed_.end()) {
+    // Bounded like the file's reader (schema::read_meta): devices past the
+    // bound are not counted in the buffer (the status topic still counts them).
+    if (suppressed_.size() >= schema::kMaxSuppressedDevices) return;
+    it = suppressed_.emplace(std::string(device), 0).first;
+  }
+  it->second += count;
+}
+
 void SqliteStore::admit(Batch& batch) {
   std::lock_guard lock(mu_);
   refused_oversize_ += intake_.admit(batch);

@@ -84,6 +84,13 @@ CommitWork SqliteStore::take_work_locked(bool stopping) {
   work.acks.swap(pending_acks_);
   work.dead.swap(pending_dead_);
   work.refused_oversize = refused_oversize_;
+  // The policies' counts ride along with a commit that writes anyway, and
+  // with flush() and the last commit: alone they would cost a write per
+  // commit_interval, the very writes a policy is there to save.
+  if (stopping || flush_requested_ != flush_done_ || !work.readings.empty() || !work.acks.empty() ||
+      !work.dead.empty()) {
+    work.suppressed = suppressed_;
+  }
   // Spill mode only: a reading dead-lettered before it reached the file goes
   // to the dead-letter table straight from this group.
   if (!work.dead.empty() && !work.readings.empty()) {

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -35,6 +37,8 @@ struct StoreStats {
   std::uint64_t dead_lettered = 0;     // moved to dead_letters (the forwarder cannot send them)
   std::uint64_t dead_dropped = 0;      // dead letters deleted to keep that table in its bound
   std::uint64_t refused_oversize = 0;  // refused at acquisition: larger than max_reading
+  /// Held back by each device's publish policy before the buffer (count_suppressed).
+  std::map<std::string, std::uint64_t, std::less<>> suppressed;
   // Now:
   std::uint64_t dead_letters = 0;  // readings in the dead_letters table
   std::string path;
@@ -86,6 +90,15 @@ class Store {
   virtual void dead_letter(std::span<const DeadLetter> letters) = 0;
 
   [[nodiscard]] virtual StoreStats stats() = 0;
+
+  /// `count` readings of `device` were held back by its publish policy before
+  /// they reached the store: added to the device's total, persisted with the
+  /// next commit (StoreStats::suppressed, `fieldgate queue stats`). Thread-safe,
+  /// no I/O. A store without a file may ignore it.
+  virtual void count_suppressed(std::string_view device, std::uint64_t count) {
+    (void)device;
+    (void)count;
+  }
 
   /// Called on the store's own thread after each commit that added readings
   /// (to wake the forwarder). Set before readings flow.

@@ -76,7 +76,8 @@ GroupCommit::GroupCommit(sqlite3* db, const config::StoreConfig& config, const s
       persisted_(totals),
       persisted_dead_lettered_(meta.dead_lettered),
       persisted_dead_dropped_(meta.dead_dropped),
-      persisted_refused_(meta.refused_oversize) {}
+      persisted_refused_(meta.refused_oversize),
+      persisted_suppressed_(meta.suppressed) {}
 
 CommitResult GroupCommit::run(const CommitWork& work, const TableFigures& before) {
   CommitResult out;
@@ -199,6 +200,7 @@ void GroupCommit::body(const CommitWork& work, const TableFigures& before, Fence
   if (work.refused_oversize != persisted_refused_) {
     set_meta(schema::kMetaRefusedOversize, work.refused_oversize);
   }
+  set_suppressed(work);
 
   step_done(db_, commit_.get(), "commit");
   out.rows = rows;
@@ -206,13 +208,15 @@ void GroupCommit::body(const CommitWork& work, const TableFigures& before, Fence
   out.changed =
       out.inserted + out.acked + out.dropped.sum() + out.dead_moved + out.dead_dropped > 0 ||
       work.next_seq != persisted_next_seq_ || work.next_seq_used != persisted_used_ ||
-      !(totals == persisted_) || work.refused_oversize != persisted_refused_;
+      !(totals == persisted_) || work.refused_oversize != persisted_refused_ ||
+      (!work.suppressed.empty() && work.suppressed != persisted_suppressed_);
   persisted_next_seq_ = work.next_seq;
   persisted_used_ = work.next_seq_used;
   persisted_ = totals;
   persisted_dead_lettered_ = dead_lettered;
   persisted_dead_dropped_ = dead_dropped;
   persisted_refused_ = work.refused_oversize;
+  if (!work.suppressed.empty()) persisted_suppressed_ = work.suppressed;
 }
 
 // Acks come mostly in runs of consecutive seqs: one range delete per run (a
@@ -239,6 +243,20 @@ void GroupCommit::insert(const Reading& r, std::uint64_t size) {
   bind_reading(ins, r, size);
   sqlite::check(db_, sqlite3_step(ins), "insert", SQLITE_DONE);
   sqlite3_reset(ins);
+}
+
+// The devices' suppressed totals that changed since the last commit; none
+// when the work carries none (SqliteStore hands them only to a commit that
+// writes anyway, to flush() and to the last commit).
+void GroupCommit::set_suppressed(const CommitWork& work) {
+  std::string key;
+  for (const auto& [device, total] : work.suppressed) {
+    const auto it = persisted_suppressed_.find(device);
+    if (it != persisted_suppressed_.end() && it->second == total) continue;
+    key.assign(schema::kMetaSuppressedPrefix);
+    key += device;
+    set_meta(key.c_str(), total);
+  }
 }
 
 void GroupCommit::set_synchronous(bool full) noexcept {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,7 +63,8 @@ struct CommitWork {
   std::uint64_t next_seq_used = 1;     // persisted as meta.next_seq_used
   DropCounts totals;                   // drop totals so far, persisted with this commit's own
   std::uint64_t refused_oversize = 0;  // total so far (meta.refused_oversize)
-  std::uint64_t ticket = 0;            // the flush() requests this commit answers
+  std::map<std::string, std::uint64_t, std::less<>> suppressed;  // totals so far, by device
+  std::uint64_t ticket = 0;  // the flush() requests this commit answers
 };
 
 struct CommitResult {
@@ -152,6 +154,7 @@ class GroupCommit {
   /// Blocks claims until the transaction ends; the highest claimed seq.
   std::uint64_t hold_claims(FenceLock& fence);
   void set_meta(const char* key, std::uint64_t value);
+  void set_suppressed(const CommitWork& work);
   void set_synchronous(bool full) noexcept;
 
   sqlite3* db_;
@@ -175,6 +178,7 @@ class GroupCommit {
   std::uint64_t persisted_dead_lettered_;
   std::uint64_t persisted_dead_dropped_;
   std::uint64_t persisted_refused_;
+  std::map<std::string, std::uint64_t, std::less<>> persisted_suppressed_;
 };
 
 }  // namespace fieldgate::bridge

@@ -158,6 +158,10 @@ Meta read_meta(sqlite3* db) {
     if (key == kMetaDeadDropped) meta.dead_dropped = u;
     if (key == kMetaRefusedOversize) meta.refused_oversize = u;
     if (key == kMetaCreatedMs) meta.created_ms = value;
+    if (key.starts_with(kMetaSuppressedPrefix) && key.size() > kMetaSuppressedPrefix.size() &&
+        meta.suppressed.size() < kMaxSuppressedDevices) {
+      meta.suppressed.emplace(key.substr(kMetaSuppressedPrefix.size()), u);
+    }
   }
   sqlite::check(db, rc, "read meta", SQLITE_DONE);
   return meta;

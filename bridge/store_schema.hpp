@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,13 @@ inline constexpr const char* kMetaDeadLettered = "dead_lettered";
 inline constexpr const char* kMetaDeadDropped = "dead_dropped";
 inline constexpr const char* kMetaRefusedOversize = "refused_oversize";
 inline constexpr const char* kMetaCreatedMs = "created_ms";
+// "suppressed.<device>": readings that device's publish policy held back
+// before they reached the buffer, since it was created (no schema change: a
+// key per device; an older build ignores them).
+inline constexpr std::string_view kMetaSuppressedPrefix = "suppressed.";
+/// Devices whose suppressed counts are kept at most (read from a file, or
+/// counted while running); the counts of more devices are not kept.
+inline constexpr std::size_t kMaxSuppressedDevices = 4096;
 
 /// Persisted counters (meta table).
 struct Meta {
@@ -56,6 +64,8 @@ struct Meta {
   std::uint64_t dead_dropped = 0;
   std::uint64_t refused_oversize = 0;
   std::int64_t created_ms = 0;
+  std::map<std::string, std::uint64_t, std::less<>>
+      suppressed;  // by device (kMetaSuppressedPrefix)
 };
 
 /// What a database file is, judged from its header and catalogue.

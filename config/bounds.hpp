@@ -54,6 +54,8 @@ inline constexpr DurationRange kResponseTimeout{kOneMs, minutes{5}};
 inline constexpr DurationRange kByteTimeout{kOneMs, minutes{1}};
 inline constexpr DurationRange kBackoffMax{kOneMs, hours{1}};
 inline constexpr DurationRange kStaleAfter{kOneMs, kDay};
+// Failed polls in a row before a device is "offline" on its availability topic.
+inline constexpr std::int64_t kMaxOfflineAfter = 1000;
 // Publish policies: min_interval and max_interval ("0s": none).
 inline constexpr DurationRange kPublishInterval{kZero, kDay};
 // A deadband as an amount: any finite number from 0; as a percentage, 0..1000 %.

@@ -163,6 +163,7 @@ struct MqttConfig {
   /// Retained "online" (birth) / "offline" (Last Will); periodic stats go to
   /// "<status_topic>/stats" every status_interval.
   std::string status_topic = "fieldgate/{gateway}/status";
+  std::string availability_topic = "fieldgate/{gateway}/{device}/availability";
   Duration status_interval{60000};
   int qos = 1;
   bool retain = false;
@@ -234,6 +235,9 @@ struct DeviceConfig {
   int retries = 1;
   /// Cap of the exponential back-off applied to a failing device.
   Duration backoff_max{60000};
+  /// Polls in a row without an answer after which the device's availability
+  /// topic says "offline" (one answer makes it "online" again).
+  int offline_after = 3;
   // MQTT mapping; unset = the [mqtt] defaults.
   std::optional<std::string> topic;         // template for this device's points
   std::optional<std::string> device_topic;  // template for a per-device format's messages

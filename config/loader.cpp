@@ -75,6 +75,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   assign(d.poll_interval, s.duration("poll_interval", bounds::kPollInterval));
   assign(d.response_timeout, s.duration("response_timeout", bounds::kResponseTimeout));
   assign(d.backoff_max, s.duration("backoff_max", bounds::kBackoffMax));
+  assign(d.offline_after, s.integer("offline_after", 1, bounds::kMaxOfflineAfter));
   read_device_uplink(s, drivers, d);
   read_device_policy(s, d);  // before the points, which start from it
 

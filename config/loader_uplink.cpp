@@ -235,6 +235,7 @@ MqttConfig read_mqtt(Section& s, const SchemaCatalog& catalog) {
   assign(m.topic, topic_template(s, "topic", TopicScope::kPoint));
   assign(m.device_topic, topic_template(s, "device_topic", TopicScope::kDevice));
   assign(m.status_topic, topic_template(s, "status_topic", TopicScope::kGateway));
+  assign(m.availability_topic, topic_template(s, "availability_topic", TopicScope::kDevice));
   assign(m.status_interval, s.duration("status_interval", bounds::kStatusInterval));
   assign(m.qos, qos(s));
   assign(m.retain, s.boolean("retain"));

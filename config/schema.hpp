@@ -23,8 +23,9 @@ inline constexpr std::array<std::string_view, 8> kBusKeys{
 // The keys every [[devices]] / [[devices.points]] entry may have; each
 // driver's schema adds its own (config/driver_schema.hpp).
 inline constexpr auto kCommonDeviceKeys = std::to_array<std::string_view>(
-    {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "topic", "device_topic",
-     "qos", "retain", "payload", "publish", "deadband", "min_interval", "max_interval", "points"});
+    {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "offline_after", "topic",
+     "device_topic", "qos", "retain", "payload", "publish", "deadband", "min_interval",
+     "max_interval", "points"});
 inline constexpr auto kCommonPointKeys =
     std::to_array<std::string_view>({"name", "scale", "offset", "unit", "topic", "qos", "retain",
                                      // publish policy (loader_policy.cpp)
@@ -56,6 +57,7 @@ inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"client",
                                                                    "topic",
                                                                    "device_topic",
                                                                    "status_topic",
+                                                                   "availability_topic",
                                                                    "status_interval",
                                                                    "qos",
                                                                    "retain",

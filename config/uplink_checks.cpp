@@ -143,8 +143,8 @@ void add_command_topics(TopicRegistry& topics, const TopicRegistry::Publisher& p
 // A value the topics are built from was reported already (a bad template, a
 // duplicate name): colliding topics would then only repeat that problem.
 bool topic_inputs_reported(const Diagnostics& diag) {
-  static constexpr std::array<std::string_view, 9> kInputs{
-      "name",    "site", "topic",          "device_topic", "status_topic",
+  static constexpr std::array<std::string_view, 10> kInputs{
+      "name",    "site", "topic",          "device_topic", "status_topic", "availability_topic",
       "payload", "unit", "command_suffix", "result_suffix"};
   return diag.any_issue([](std::string_view path) {
     if (!(path.starts_with("gateway.") || path.starts_with("mqtt.") ||
@@ -184,6 +184,13 @@ void check_topics(const Config& config, Diagnostics& diag) {
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
     const DeviceConfig& device = config.devices[i];
     const std::string base = fmt::format("devices[{}]", i);
+    TopicRegistry::Publisher availability;
+    availability.what = fmt::format("{} ({})'s availability topic", base, device.name);
+    availability.text = mqtt.availability_topic;
+    availability.source = source_of({"mqtt.availability_topic"}, base + ".name");
+    availability.fallback = device.pos;
+    availability.per_device = true;
+    topics.add(availability, {config.gateway.name, config.gateway.site, device.name, {}, {}});
     if (const RouteRule rule = resolve_route(config, &device, nullptr); rule.per_device) {
       TopicRegistry::Publisher who;
       who.what = fmt::format("{} ({})", base, device.name);

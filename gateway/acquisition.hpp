@@ -11,36 +11,54 @@
 #include "bridge/store.hpp"
 #include "config/config.hpp"
 #include "drivers/registry.hpp"
+#include "gateway/availability.hpp"
 #include "gateway/publish_filter.hpp"
 #include "gateway/scheduler.hpp"
 
 namespace fieldgate::gateway {
 
 /// Polling starts when it is built and stops when it goes. The drivers share
-/// `config` (its devices and points are held once).
+/// `config` (its devices and points are held once). Each poll's outcome goes
+/// to `availability` (which outlives this), readings to the store.
 class Acquisition {
  public:
   Acquisition(const std::shared_ptr<const config::Config>& config,
-              const drivers::DriverRegistry& registry, bridge::Store& store)
+              const drivers::DriverRegistry& registry, bridge::Store& store,
+              AvailabilityBoard& availability)
       : filter_(*config),
-        scheduler_(*config, drivers::create_drivers(config, registry, shared_),
-                   [this, &store](Batch&& batch) {
-                     filter_.apply(batch);
-                     if (!batch.empty()) store.append(std::move(batch));
-                   }) {
+        availability_(availability),
+        scheduler_(
+            *config, drivers::create_drivers(config, registry, shared_),
+            [this, &store](Batch&& batch) {
+              // One poll of one device: what its policy held back is that device's.
+              if (batch.empty()) return;
+              const std::string device = batch.front().device;
+              if (const auto held_back = filter_.apply(batch); held_back > 0) {
+                store.count_suppressed(device, held_back);
+              }
+              if (!batch.empty()) store.append(std::move(batch));
+            },
+            [&availability](const std::string& device, const drivers::DeviceHealth& health) {
+              availability.observe(device, health);
+            }) {
     scheduler_.start();
   }
   ~Acquisition() { scheduler_.stop(); }
   Acquisition(const Acquisition&) = delete;
   Acquisition& operator=(const Acquisition&) = delete;
 
-  /// The scheduler's device status with what each device's policy held back.
+  /// The scheduler's device status with what each device's policy held back
+  /// and its availability.
   [[nodiscard]] std::vector<DeviceStatus> status() const {
     auto devices = scheduler_.status();
     const auto held_back = filter_.suppressed_by_device();
+    const auto availability = availability_.states();
     for (auto& device : devices) {
       if (const auto it = held_back.find(device.device); it != held_back.end()) {
         device.suppressed = it->second;
+      }
+      if (const auto it = availability.find(device.device); it != availability.end()) {
+        device.availability = it->second;
       }
     }
     return devices;
@@ -51,6 +69,7 @@ class Acquisition {
  private:
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
   PublishFilter filter_;             // outlives the workers that call it
+  AvailabilityBoard& availability_;
   Scheduler scheduler_;
 };
 

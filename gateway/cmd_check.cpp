@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/topic_template.hpp"
 #include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 
@@ -26,10 +27,18 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     const auto plan = drivers[i]->describe_plan();
     points += device.points.size();
     requests += plan.size();
-    devices.push_back({{"name", device.name},
-                       {"endpoint", startup->registry().describe_endpoint(device, *config)},
-                       {"points", device.points.size()},
-                       {"requests", plan}});
+    nlohmann::json entry{{"name", device.name},
+                         {"endpoint", startup->registry().describe_endpoint(device, *config)},
+                         {"points", device.points.size()},
+                         {"requests", plan}};
+    if (config->has_mqtt) {
+      // Where `run` will say whether the device answers (gateway/availability.hpp).
+      entry["availability_topic"] = config::expand_topic_template(
+          config->mqtt.availability_topic,
+          {config->gateway.name, config->gateway.site, device.name, {}, {}});
+      entry["offline_after"] = device.offline_after;
+    }
+    devices.push_back(std::move(entry));
   }
 
   if (options.json) {
@@ -49,6 +58,11 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   for (const auto& device : devices) {
     out << fmt::format("\n{} ({}), {} points:\n", device["name"].get<std::string>(),
                        device["endpoint"].get<std::string>(), device["points"].get<std::size_t>());
+    if (device.contains("availability_topic")) {
+      out << fmt::format("  availability on {}: offline after {} failed polls in a row\n",
+                         device["availability_topic"].get<std::string>(),
+                         device["offline_after"].get<int>());
+    }
     for (const auto& line : device["requests"]) out << "  " << line.get<std::string>() << '\n';
   }
   return kExitOk;

@@ -9,6 +9,7 @@
 
 #include "bridge/topics.hpp"
 #include "core/clock.hpp"
+#include "gateway/availability_hook.hpp"
 #include "gateway/command_startup.hpp"
 #include "gateway/run_config.hpp"
 #include "gateway/version.hpp"
@@ -73,15 +74,22 @@ int Gateway::start() {
 // The one place a Forwarder is made: the store's commits wake it, and the
 // command router shares its MQTT session.
 void Gateway::start_uplink() {
+  // A change of a device's availability wakes the forwarder, as a commit does.
+  availability_ = std::make_shared<AvailabilityBoard>([this] {
+    if (forwarder_) forwarder_->wake();
+  });
+  availability_->set_devices(*config_);
+  bridge::ForwarderParts parts;
+  parts.hooks.push_back(make_availability_hook(availability_));
   forwarder_ = std::make_unique<bridge::Forwarder>(config_->mqtt, config_->gateway, *store_,
-                                                   bridge::TopicMap(*config_));
+                                                   bridge::TopicMap(*config_), std::move(parts));
   store_->set_commit_listener([f = forwarder_.get()] { f->wake(); });
   commands_ = make_command_router(*forwarder_);
   forwarder_->start();
 }
 
 void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& config) {
-  acquisition_ = std::make_unique<Acquisition>(config, registry_, *store_);
+  acquisition_ = std::make_unique<Acquisition>(config, registry_, *store_, *availability_);
   attach_commands(*commands_, *forwarder_, *config, acquisition_->scheduler());
 }
 
@@ -107,6 +115,8 @@ void Gateway::reload() {
     commands_->detach();
     acquisition_.reset();
     forwarder_->set_topics(bridge::TopicMap(*fresh));
+    // Removed devices' availability topics are cleared, new ones start unknown.
+    availability_->set_devices(*fresh);
     start_acquisition(fresh);
     config_ = std::move(fresh);
     apply_log_level(options_, *config_);
@@ -115,7 +125,8 @@ void Gateway::reload() {
   } catch (const std::exception& e) {
     spdlog::error("reload failed ({}); restarting acquisition with the previous configuration",
                   e.what());
-    acquisition_ = std::make_unique<Acquisition>(config_, registry_, *store_);
+    availability_->set_devices(*config_);
+    acquisition_ = std::make_unique<Acquisition>(config_, registry_, *store_, *availability_);
     forwarder_->set_topics(bridge::TopicMap(*config_));
     attach_commands(*commands_, *forwarder_, *config_, acquisition_->scheduler());
     service_.ready("reload failed, running the previous configuration (see the journal)");

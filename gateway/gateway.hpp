@@ -28,6 +28,7 @@
 #include "config/driver_schema.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/acquisition.hpp"
+#include "gateway/availability.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/service_notify.hpp"
@@ -80,6 +81,8 @@ class Gateway {
   const drivers::DriverRegistry registry_;
   const config::SchemaCatalog catalog_;      // what a reload loads with: the drivers, the formats
   std::unique_ptr<CommandRouter> commands_;  // first in, last out: outlives its callers
+  // Shared with the forwarder's availability hook; outlives the acquisition.
+  std::shared_ptr<AvailabilityBoard> availability_;
   std::unique_ptr<bridge::Store> store_;
   std::unique_ptr<bridge::Forwarder> forwarder_;
   std::unique_ptr<Acquisition> acquisition_;

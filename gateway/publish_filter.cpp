@@ -1,7 +1,11 @@
 #include "gateway/publish_filter.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
+#include <vector>
+
+#include "config/route.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -57,6 +61,7 @@ PublishFilter::PublishFilter(const config::Config& config) {
   std::string k;
   for (const auto& device : config.devices) {
     auto& held_back = by_device_[device.name];
+    const bool whole_poll = config::resolve_route(config, &device, nullptr).per_device;
     for (const auto& point : device.points) {
       const auto& policy = device.policy_of(point);
       // A point that publishes every reading needs no memory: decide() lets
@@ -65,29 +70,61 @@ PublishFilter::PublishFilter(const config::Config& config) {
       if (policy == every_reading) continue;
       active_ = true;
       make_key(k, device.name, point.name);
-      points_.emplace(k, PointState{policy, {}, &held_back});
+      points_.emplace(k, PointState{policy, {}, &held_back, whole_poll});
     }
   }
 }
 
-void PublishFilter::apply(Batch& batch) {
-  if (!active_) return;
+std::uint64_t PublishFilter::apply(Batch& batch) {
+  if (!active_ || batch.empty()) return 0;
   std::string k;
-  std::size_t kept = 0;
-  for (auto& reading : batch) {  // in order: a batch may hold a point twice
+  std::vector<PointState*> states(batch.size(), nullptr);
+  std::vector<Verdict> verdicts(batch.size(), Verdict::kAlways);  // unknown points pass
+  std::vector<std::string_view> heartbeats;  // devices whose whole poll goes (per-device formats)
+  for (std::size_t i = 0; i < batch.size(); ++i) {  // in order: a batch may hold a point twice
+    const auto& reading = batch[i];
     make_key(k, reading.device, reading.point);
-    if (const auto it = points_.find(k); it != points_.end()) {
-      auto& state = it->second;
-      if (!publishes(decide(state.policy, state.last, reading))) {
-        state.held_back->fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      state.last = LastPublished{true, reading.value, reading.quality, reading.source_ts_ms};
+    const auto it = points_.find(k);
+    if (it == points_.end()) continue;
+    auto& state = it->second;
+    states[i] = &state;
+    verdicts[i] = decide(state.policy, state.last, reading);
+    if (!publishes(verdicts[i])) continue;
+    state.last = LastPublished{true, reading.value, reading.quality, reading.source_ts_ms};
+    if (verdicts[i] == Verdict::kHeartbeat && state.whole_poll &&
+        std::find(heartbeats.begin(), heartbeats.end(), reading.device) == heartbeats.end()) {
+      heartbeats.push_back(reading.device);
     }
-    if (&batch[kept] != &reading) batch[kept] = std::move(reading);
+  }
+  // A device-json message is the device's state: on one point's heartbeat it
+  // carries every point of the poll, unchanged ones too (min_interval still
+  // holds them back), so that consumers get a whole snapshot at least every
+  // max_interval. Otherwise it carries only what changed.
+  for (std::size_t i = 0; i < batch.size() && !heartbeats.empty(); ++i) {
+    const auto& reading = batch[i];
+    if (verdicts[i] != Verdict::kUnchanged ||
+        std::find(heartbeats.begin(), heartbeats.end(), reading.device) == heartbeats.end()) {
+      continue;
+    }
+    verdicts[i] = Verdict::kHeartbeat;
+    auto& last = states[i]->last;
+    if (reading.source_ts_ms >= last.ts_ms) {
+      last = LastPublished{true, reading.value, reading.quality, reading.source_ts_ms};
+    }
+  }
+  std::uint64_t held_back = 0;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!publishes(verdicts[i])) {
+      states[i]->held_back->fetch_add(1, std::memory_order_relaxed);
+      ++held_back;
+      continue;
+    }
+    if (kept != i) batch[kept] = std::move(batch[i]);
     ++kept;
   }
   batch.resize(kept);
+  return held_back;
 }
 
 std::uint64_t PublishFilter::suppressed() const noexcept {

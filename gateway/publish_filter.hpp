@@ -65,10 +65,14 @@ class PublishFilter {
   /// Policies for every point of `config` (device default, point override).
   explicit PublishFilter(const config::Config& config);
 
-  /// Removes from `batch` what the policies hold back. Readings of points
-  /// that publish every reading, or that the configuration does not name,
-  /// pass untouched.
-  void apply(Batch& batch);
+  /// Removes from `batch` what the policies hold back and returns how many.
+  /// Readings of points that publish every reading, or that the configuration
+  /// does not name, pass untouched. On a
+  /// device with a per-device format (device-json), a point's max_interval
+  /// heartbeat lets the whole poll through (the points held back as
+  /// unchanged, not those within min_interval): its message is then a full
+  /// snapshot; otherwise it holds only what the policies let through.
+  std::uint64_t apply(Batch& batch);
 
   /// Readings held back since construction, all points.
   [[nodiscard]] std::uint64_t suppressed() const noexcept;
@@ -83,6 +87,7 @@ class PublishFilter {
     config::PublishPolicy policy;
     LastPublished last;
     std::atomic<std::uint64_t>* held_back;  // its device's count, in by_device_
+    bool whole_poll = false;  // its device's format is per-device: heartbeats take the poll
   };
   static void make_key(std::string& out, std::string_view device, std::string_view point);
 

@@ -15,8 +15,8 @@ using drivers::Clock;
 
 class Scheduler::Worker {
  public:
-  Worker(std::string channel, BatchSink sink)
-      : channel_(std::move(channel)), sink_(std::move(sink)) {}
+  Worker(std::string channel, BatchSink sink, PollObserver observer)
+      : channel_(std::move(channel)), sink_(std::move(sink)), observer_(std::move(observer)) {}
   ~Worker() { stop(); }
 
   void add(std::unique_ptr<drivers::Driver> driver, const config::DeviceConfig& device) {
@@ -127,6 +127,7 @@ class Scheduler::Worker {
       status_[index].backing_off = delay.count() > 0;
       status_[index].skipped_polls += skipped;
     }
+    if (observer_) observer_(slot.driver->device(), health);
     if (!batch.empty()) sink_(std::move(batch));
   }
 
@@ -195,6 +196,7 @@ class Scheduler::Worker {
 
   std::string channel_;
   BatchSink sink_;
+  PollObserver observer_;
   std::vector<Slot> slots_;
   Heartbeat heartbeat_;
   std::thread thread_;
@@ -215,7 +217,8 @@ std::uint64_t skipped_ticks(Clock::time_point due, Clock::time_point started,
 }
 
 Scheduler::Scheduler(const config::Config& config,
-                     std::vector<std::unique_ptr<drivers::Driver>> drivers, BatchSink sink) {
+                     std::vector<std::unique_ptr<drivers::Driver>> drivers, BatchSink sink,
+                     PollObserver observer) {
   std::map<std::string, Worker*> by_channel;
   for (auto& driver : drivers) {
     const auto* device = config.find_device(driver->device());
@@ -224,7 +227,7 @@ Scheduler::Scheduler(const config::Config& config,
     }
     auto& worker = by_channel[driver->channel()];
     if (worker == nullptr) {
-      workers_.push_back(std::make_unique<Worker>(driver->channel(), sink));
+      workers_.push_back(std::make_unique<Worker>(driver->channel(), sink, observer));
       worker = workers_.back().get();
     }
     by_device_[driver->device()] = worker;

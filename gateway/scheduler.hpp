@@ -22,12 +22,17 @@
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
 #include "drivers/driver.hpp"
+#include "gateway/availability.hpp"
 
 namespace fieldgate::gateway {
 
 /// Receives every batch a device produced. Called from worker threads,
 /// concurrently: it must be thread-safe and should not block for long.
 using BatchSink = std::function<void(Batch&&)>;
+
+/// Told how each poll of a device left its health (availability.hpp). Called
+/// from worker threads, concurrently: thread-safe, quick.
+using PollObserver = std::function<void(const std::string& device, const drivers::DeviceHealth&)>;
 
 /// How a queued write ended, besides the driver's own result.
 enum class CommandOutcome {
@@ -75,6 +80,9 @@ struct DeviceStatus {
   /// Readings its publish policy held back (gateway/publish_filter.hpp),
   /// since the workers started; filled in by Acquisition, not the scheduler.
   std::uint64_t suppressed = 0;
+  /// What its availability topic says (availability.hpp); filled in by
+  /// Acquisition, not the scheduler.
+  Availability availability = Availability::kUnknown;
 };
 
 /// The ticks of length `tick` that passed without a poll when a poll due at
@@ -86,9 +94,10 @@ struct DeviceStatus {
 
 class Scheduler {
  public:
-  /// `config` supplies each device's back-off settings; drivers are grouped by channel().
+  /// `config` supplies each device's back-off settings; drivers are grouped by
+  /// channel(). `observer`, if set, hears of every poll's outcome.
   Scheduler(const config::Config& config, std::vector<std::unique_ptr<drivers::Driver>> drivers,
-            BatchSink sink);
+            BatchSink sink, PollObserver observer = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

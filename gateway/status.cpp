@@ -15,6 +15,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
     auto j = to_json(d.health);
     j["name"] = d.device;
     j["up"] = d.health.consecutive_failures == 0 && d.health.last_good_ms != 0;
+    j["availability"] = std::string(to_string(d.availability));  // its availability topic's
     j["backing_off"] = d.backing_off;
     j["skipped_polls"] = d.skipped_polls;
     skipped_polls += d.skipped_polls;

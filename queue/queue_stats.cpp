@@ -33,6 +33,14 @@ std::string human_age(std::int64_t ms) {
   return fmt::format("{}d {}h", s / 86400, (s % 86400) / 3600);
 }
 
+// Device names come from the file: made valid UTF-8 for JSON (json_line
+// replaces what is not).
+nlohmann::json suppressed_json(const std::map<std::string, std::uint64_t, std::less<>>& counts) {
+  auto j = nlohmann::json::object();
+  for (const auto& [device, count] : counts) j[device] = count;
+  return j;
+}
+
 }  // namespace
 
 int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
@@ -77,6 +85,7 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
         {"dead_lettered", s.meta.dead_lettered},
         {"dead_dropped", s.meta.dead_dropped},
         {"refused_oversize", s.meta.refused_oversize},
+        {"suppressed", suppressed_json(s.meta.suppressed)},
         {"seq_problem", s.seq_problem},
         {"devices", groups(s.devices, false)},
         {"points", groups(s.points, true)},
@@ -114,6 +123,14 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
              s.meta.dropped_oldest, s.meta.dropped_newest, s.meta.dropped_expired, s.meta.purged);
   fmt::print(out, "refused    {} readings larger than [mqtt] max_payload, at acquisition\n",
              s.meta.refused_oversize);
+  std::uint64_t suppressed = 0;
+  std::string by_device;
+  for (const auto& [device, count] : s.meta.suppressed) {
+    suppressed += count;
+    by_device += fmt::format("{}{}: {}", by_device.empty() ? "" : ", ", printable(device), count);
+  }
+  fmt::print(out, "suppressed {} readings held back by publish policies, before the buffer{}\n",
+             suppressed, by_device.empty() ? "" : " (" + by_device + ")");
   fmt::print(out,
              "dead       {} dead letters ({}) that could not be sent{}; {} since created, {} "
              "deleted over the table's bound\n",

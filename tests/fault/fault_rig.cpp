@@ -220,7 +220,7 @@ void FaultRig::kill_broker(std::chrono::milliseconds down) {
 std::size_t FaultRig::received_distinct(const std::set<std::uint64_t>& plus) const {
   std::set<std::uint64_t> seqs = plus;
   for (const auto& m : sub_->messages()) {
-    if (m.topic.find("/status") == std::string::npos) seqs.insert(json_seq(m.payload));
+    if (!not_a_reading(m.topic)) seqs.insert(json_seq(m.payload));
   }
   return seqs.size();
 }

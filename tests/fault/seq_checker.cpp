@@ -34,7 +34,7 @@ BrokerOvertakes broker_overtakes(const std::vector<BrokerPublish>& sent) {
   BrokerOvertakes out;
   for (const auto& p : sent) {
     // QoS 0 has no packet id, and a payload without seq is not a reading.
-    if (p.qos == 0 || p.seq == 0 || p.topic.find("/status") != std::string::npos) continue;
+    if (p.qos == 0 || p.seq == 0 || not_a_reading(p.topic)) continue;
     auto& c = connections[p.connection];
     // mosquitto counts packet ids up by one per message queued for a client,
     // wrapping at 65535; near ids differ by far less than half the range.
@@ -69,7 +69,7 @@ CheckReport check_delivery(const std::vector<ReceivedMessage>& messages, const A
   std::map<std::string, std::uint64_t> last_first;         // per topic
   std::map<std::string, std::set<std::uint64_t>> seen_on;  // first arrivals per topic
   for (const auto& m : messages) {
-    if (m.topic.find("/status") != std::string::npos) continue;
+    if (not_a_reading(m.topic)) continue;
     ++r.received;
     auto& t = r.topics[m.topic];
     ++t.received;
@@ -137,7 +137,7 @@ std::uint64_t count_duplicates(const std::vector<ReceivedMessage>& messages) {
   std::set<std::uint64_t> seen;
   std::uint64_t duplicates = 0;
   for (const auto& m : messages) {
-    if (m.topic.find("/status") != std::string::npos) continue;
+    if (not_a_reading(m.topic)) continue;
     if (!seen.insert(json_seq(m.payload)).second) ++duplicates;
   }
   return duplicates;

@@ -61,6 +61,33 @@ TEST(CliTest, CheckJsonListsTheRequestsOfEachDevice) {
   ASSERT_FALSE(plan["devices"].empty());
   EXPECT_FALSE(plan["devices"][0]["requests"].empty());
   EXPECT_GT(plan["points"].get<int>(), plan["requests"].get<int>());  // coalesced
+  // Without [mqtt] there is no availability topic to name.
+  EXPECT_FALSE(plan["devices"][0].contains("availability_topic"));
+}
+
+TEST(CliTest, CheckNamesEachDevicesAvailabilityTopic) {
+  ScratchDir dir;
+  const auto path = dir.write("gateway.toml", R"([gateway]
+name = "gw"
+[mqtt]
+[[devices]]
+name = "meter"
+driver = "modbus-tcp"
+host = "127.0.0.1"
+offline_after = 5
+points = [{ name = "p", kind = "coil", address = 0 }]
+)");
+  const auto json = run_command({kBinary, "check", "--json", "-c", path.string()}, dir.path());
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto plan = nlohmann::json::parse(json.out);
+  EXPECT_EQ(plan["devices"][0]["availability_topic"], "fieldgate/gw/meter/availability");
+  EXPECT_EQ(plan["devices"][0]["offline_after"], 5);
+  const auto text = run_command({kBinary, "check", "-c", path.string()}, dir.path());
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("availability on fieldgate/gw/meter/availability: offline after 5 "
+                          "failed polls in a row"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST(CliTest, CheckRejectsABadConfigWithFileLineAndColumnAndStartsNothing) {

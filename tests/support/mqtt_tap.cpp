@@ -35,6 +35,10 @@ std::uint64_t json_seq(const std::string& payload) {
   return std::strtoull(payload.c_str() + at + 6, nullptr, 10);
 }
 
+bool not_a_reading(const std::string& topic) {
+  return topic.find("/status") != std::string::npos || topic.ends_with("/availability");
+}
+
 void MqttTap::bytes(int id, bool from_client, const char* data, std::size_t n) {
   std::lock_guard lock(mutex_);
   auto& c = connections_[id];

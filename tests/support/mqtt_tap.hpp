@@ -65,4 +65,8 @@ class MqttTap {
 /// The "seq" number in a JSON payload, 0 if there is none.
 std::uint64_t json_seq(const std::string& payload);
 
+/// A topic of the gateway's state rather than readings: its status (and
+/// stats), a device's availability.
+bool not_a_reading(const std::string& topic);
+
 }  // namespace fieldgate::testing

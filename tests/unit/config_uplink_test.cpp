@@ -184,12 +184,14 @@ TEST(ConfigUplinkTest, WithoutStoreOrMqttEverythingIsDefault) {
   EXPECT_EQ(m.topic, "fieldgate/{gateway}/{device}/{point}");
   EXPECT_EQ(m.device_topic, "fieldgate/{gateway}/{device}");
   EXPECT_EQ(m.status_topic, "fieldgate/{gateway}/status");
+  EXPECT_EQ(m.availability_topic, "fieldgate/{gateway}/{device}/availability");
   EXPECT_EQ(m.status_interval, minutes{1});
   EXPECT_EQ(m.qos, 1);
   EXPECT_FALSE(m.retain);
   EXPECT_EQ(m.payload, (PayloadFormat{"json", false}));
 
   const DeviceConfig& d = c.devices.at(0);
+  EXPECT_EQ(d.offline_after, 3);
   EXPECT_EQ(d.topic, std::nullopt);
   EXPECT_EQ(d.device_topic, std::nullopt);
   EXPECT_EQ(d.qos, std::nullopt);
@@ -401,6 +403,40 @@ host = "h"
             "t.toml:3:9: mqtt.topic: devices[0].points[0] (d/speed) and devices[0].points[1] "
             "(d/speed2) both publish to \"d/m_s\" (the template \"{device}/{unit}\" has no "
             "{point})");
+}
+
+TEST(ConfigUplinkTest, AvailabilityTopicAndOfflineAfter) {
+  const Config c = load(R"toml(
+[mqtt]
+availability_topic = "plant/{site}/{gateway}/{device}/alive"
+[gateway]
+name = "gw"
+site = "north"
+[[devices]]
+name = "meter"
+driver = "modbus-tcp"
+host = "h"
+offline_after = 7
+points = [{ name = "p", kind = "coil", address = 0 }]
+)toml");
+  EXPECT_EQ(c.mqtt.availability_topic, "plant/{site}/{gateway}/{device}/alive");
+  EXPECT_EQ(c.devices.at(0).offline_after, 7);
+  // A point is no part of a device's availability.
+  EXPECT_EQ(errors_of("[mqtt]\navailability_topic = \"{device}/{point}\"\n" + std::string(kDevice)),
+            "t.toml:2:22: mqtt.availability_topic: topic template \"{device}/{point}\" cannot "
+            "use {point} here; use {gateway}, {site}, {device}");
+  // A point named "availability" under the default templates would publish
+  // its readings on the device's retained availability topic.
+  EXPECT_EQ(errors_of(R"toml(
+[[devices]]
+name = "meter"
+driver = "modbus-tcp"
+host = "h"
+points = [{ name = "availability", kind = "coil", address = 0 }]
+)toml"),
+            "t.toml:6:20: devices[0].points[0].name: devices[0] (meter)'s availability topic "
+            "and devices[0].points[0] (meter/availability) both publish to "
+            "\"fieldgate/fieldgate/meter/availability\"");
 }
 
 TEST(ConfigUplinkTest, AnEmptyPlaceholderMustNotLeaveAnEmptyLevel) {

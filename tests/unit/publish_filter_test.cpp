@@ -188,6 +188,49 @@ TEST(PublishFilterTest, ThinsBatchesByEachPointsPolicyAndCountsWhatItHeldBack) {
   EXPECT_EQ(filter.suppressed(), 2u);
 }
 
+// device-json: a message per poll holds what the policies let through, and on
+// a point's max_interval heartbeat the whole poll (a full snapshot), except
+// what min_interval holds back.
+TEST(PublishFilterTest, ADeviceJsonHeartbeatCarriesTheWholePoll) {
+  auto config = two_points(on_change({1.0, false}), on_change({0.5, false}, 0ms, 10s));
+  config.devices[0].points.push_back(config.devices[0].points[0]);
+  config.devices[0].points[2].name = "slow";
+  config.devices[0].points[2].publish = on_change({1.0, false}, 20s);
+  config.devices[0].payload = config::PayloadFormat{"device-json", true};
+  PublishFilter filter(config);
+  Batch first{point_reading("power", 100, 0), point_reading("energy", 5, 0),
+              point_reading("slow", 1, 0)};
+  EXPECT_EQ(filter.apply(first), 0u);
+  EXPECT_EQ(first.size(), 3u);
+
+  // Only what moved: power.
+  Batch moved{point_reading("power", 103, 1000), point_reading("energy", 5, 1000),
+              point_reading("slow", 1, 1000)};
+  EXPECT_EQ(filter.apply(moved), 2u);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].point, "power");
+
+  // energy's max_interval (10 s) passed: power comes along unchanged; slow
+  // stays within its min_interval (20 s).
+  Batch heartbeat{point_reading("power", 103, 10000), point_reading("energy", 5, 10000),
+                  point_reading("slow", 1, 10000)};
+  EXPECT_EQ(filter.apply(heartbeat), 1u);
+  ASSERT_EQ(heartbeat.size(), 2u);
+  EXPECT_EQ(heartbeat[0].point, "power");
+  EXPECT_EQ(heartbeat[1].point, "energy");
+
+  // The same poll of a device publishing a message per reading: only energy.
+  config.devices[0].payload = std::nullopt;
+  PublishFilter per_reading(config);
+  Batch again = first;
+  (void)per_reading.apply(again);
+  Batch beat{point_reading("power", 100, 10000), point_reading("energy", 5, 10000),
+             point_reading("slow", 1, 10000)};
+  EXPECT_EQ(per_reading.apply(beat), 2u);
+  ASSERT_EQ(beat.size(), 1u);
+  EXPECT_EQ(beat[0].point, "energy");
+}
+
 TEST(PublishFilterTest, EveryReadingPolicyIsNotActiveAndLeavesBatchesAlone) {
   PublishFilter filter(two_points(PublishPolicy{}, std::nullopt));
   EXPECT_FALSE(filter.active());

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
 #include "bridge/sqlite_handles.hpp"
 #include "queue/queue_command.hpp"
 #include "queue/queue_db.hpp"
@@ -58,6 +63,74 @@ TEST(QueueDbTest, SummaryCountsRowsGroupsSeqsAndTotals) {
   EXPECT_EQ(s.points[2].point, "current");
   EXPECT_EQ(s.points[2].rows, 2u);
   EXPECT_GT(s.bytes, 0u);
+}
+
+// What publish policies held back never reaches the readings table; the
+// store keeps the count per device in meta, across restarts, for `queue stats`.
+TEST(QueueDbTest, SuppressedCountsSurviveARestartAndShowInStats) {
+  TempDir dir;
+  const auto path = dir.file("buffer.db");
+  for (const auto mode : {config::StoreMode::kDisk, config::StoreMode::kSpill}) {
+    auto config = manual_config(path);
+    config.mode = mode;
+    auto store = open_sqlite_store(config);
+    store->count_suppressed("meter", 5);
+    store->count_suppressed("pump", 2);
+    store->count_suppressed("pump", 0);
+    store->flush();
+  }
+  {
+    auto store = open_sqlite_store(manual_config(path));
+    const auto counts = store->stats().suppressed;
+    EXPECT_EQ(counts,
+              (std::map<std::string, std::uint64_t, std::less<>>{{"meter", 10}, {"pump", 4}}));
+  }
+  QueueDb db(path, QueueDb::Mode::kRead);
+  EXPECT_EQ(db.summary().meta.suppressed,
+            (std::map<std::string, std::uint64_t, std::less<>>{{"meter", 10}, {"pump", 4}}));
+
+  queue::QueueOptions options;
+  options.action = "stats";
+  options.db = path;
+  std::ostringstream out, err;
+  ASSERT_EQ(queue::run_queue(options, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("suppressed 14 readings held back by publish policies, before the "
+                           "buffer (meter: 10, pump: 4)"),
+            std::string::npos)
+      << out.str();
+  options.json = true;
+  std::ostringstream json;
+  ASSERT_EQ(queue::run_queue(options, json, err), 0) << err.str();
+  const auto j = nlohmann::json::parse(json.str());
+  EXPECT_EQ(j["suppressed"], (nlohmann::json{{"meter", 10}, {"pump", 4}}));
+}
+
+// A buffer is input like any other: a meta table with more suppressed keys
+// than any configuration has, and device names that are not UTF-8, are read
+// within the bound and printed without breaking the output.
+TEST(QueueDbTest, HostileSuppressedKeysAreBoundedAndPrintable) {
+  TempDir dir;
+  const auto path = make_buffer(dir);
+  {
+    auto db = sqlite::open(path, SQLITE_OPEN_READWRITE);
+    sqlite::exec(db.get(),
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+                 "INSERT INTO meta(key, value) SELECT 'suppressed.d' || i, i FROM n; "
+                 "INSERT INTO meta(key, value) VALUES ('suppressed.' || x'1b5b326aff', 7), "
+                 "('suppressed.', 9)");
+  }
+  QueueDb db(path, QueueDb::Mode::kRead);
+  EXPECT_EQ(db.summary().meta.suppressed.size(), schema::kMaxSuppressedDevices);
+  queue::QueueOptions options;
+  options.action = "stats";
+  options.db = path;
+  std::ostringstream out, err;
+  ASSERT_EQ(queue::run_queue(options, out, err), 0) << err.str();
+  EXPECT_EQ(out.str().find('\x1b'), std::string::npos) << "a control byte reached the terminal";
+  options.json = true;
+  std::ostringstream json;
+  ASSERT_EQ(queue::run_queue(options, json, err), 0) << err.str();
+  EXPECT_TRUE(nlohmann::json::accept(json.str()));
 }
 
 TEST(QueueDbTest, FiltersSelectByDevicePointAndTime) {
