@@ -10,6 +10,7 @@
 #include "bridge/topics.hpp"
 #include "core/clock.hpp"
 #include "gateway/command_startup.hpp"
+#include "gateway/ha_discovery.hpp"
 #include "gateway/run_config.hpp"
 #include "gateway/version.hpp"
 
@@ -73,11 +74,29 @@ int Gateway::start() {
 // The one place a Forwarder is made: the store's commits wake it, and the
 // command router shares its MQTT session.
 void Gateway::start_uplink() {
+  // Always there, so that a reload may turn discovery on or off.
+  bridge::ForwarderParts parts;
+  auto discovery = std::make_unique<bridge::RetainedSetHook>();
+  discovery_ = discovery.get();
+  parts.hooks.push_back(std::move(discovery));
   forwarder_ = std::make_unique<bridge::Forwarder>(config_->mqtt, config_->gateway, *store_,
-                                                   bridge::TopicMap(*config_));
+                                                   bridge::TopicMap(*config_), std::move(parts));
+  discovery_->set_waker([f = forwarder_.get()] { f->wake(); });
+  publish_discovery(*config_);
   store_->set_commit_listener([f = forwarder_.get()] { f->wake(); });
   commands_ = make_command_router(*forwarder_);
   forwarder_->start();
+}
+
+// The Home Assistant entities of `config` (none when disabled): those no
+// longer configured are deleted, changed ones republished (reload).
+void Gateway::publish_discovery(const config::Config& config) {
+  bridge::RetainedSetHook::Contents contents;
+  contents.messages = discovery_payloads(config);
+  contents.trigger_topic = discovery_status_topic(config);
+  contents.resend_interval = config.homeassistant.resend_interval;
+  discovery_->replace(std::move(contents));
+  forwarder_->wake();
 }
 
 void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& config) {
@@ -108,6 +127,7 @@ void Gateway::reload() {
     acquisition_.reset();
     forwarder_->set_topics(bridge::TopicMap(*fresh));
     start_acquisition(fresh);
+    publish_discovery(*fresh);
     config_ = std::move(fresh);
     apply_log_level(options_, *config_);
     spdlog::info("reloaded: {} devices", config_->devices.size());
