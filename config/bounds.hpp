@@ -87,5 +87,8 @@ inline constexpr std::size_t kMaxMqttStringBytes = 65535;  // client_id, usernam
 // below 1 KiB could not carry a device-json poll or a long error.
 inline constexpr SizeRange kMaxPayload{kKiB, 256 * kMiB - kKiB};
 
+// [homeassistant]: a Home Assistant restart republishes at most this often.
+inline constexpr DurationRange kHaResendInterval{seconds{1}, kDay};
+
 }  // namespace bounds
 }  // namespace fieldgate::config

@@ -206,6 +206,34 @@ struct WriteConfig {
   std::vector<AllowedValue> allowed;  // empty: any value within min/max
 };
 
+/// A point's `homeassistant = { ... }`: what its Home Assistant entity
+/// overrides of the derived ones (gateway/ha_discovery.hpp). Unset: derived.
+struct HaEntityConfig {
+  std::optional<std::string> component;  // sensor, binary_sensor, switch, number, select, text
+  std::optional<std::string> name;       // the entity's name; default the point's
+  std::optional<std::string> device_class;
+  std::optional<std::string> state_class;
+  std::optional<std::string> icon;             // "mdi:flash"
+  std::optional<std::string> entity_category;  // "config" or "diagnostic"
+  std::optional<bool> enabled_by_default;
+};
+
+/// A device's `homeassistant = { ... }`: its Home Assistant device block.
+struct HaDeviceConfig {
+  std::string manufacturer;  // "" = not sent
+  std::string model;
+};
+
+/// [homeassistant]: MQTT discovery of every point as a Home Assistant entity.
+struct HomeAssistantConfig {
+  bool enabled = false;
+  std::string discovery_prefix = "homeassistant";
+  std::string node_id;  // "" = the gateway's name (normalised)
+  /// A flood of "<prefix>/status" "online" messages republishes at most once this often.
+  Duration resend_interval{30000};
+  SourcePos pos;
+};
+
 struct PointConfig {
   std::string name;
   double scale = 1.0;
@@ -220,6 +248,7 @@ struct PointConfig {
   std::optional<int> qos;
   std::optional<bool> retain;
   WriteConfig write;
+  HaEntityConfig homeassistant;
   ValueKind value_kind = ValueKind::kNumber;
   std::shared_ptr<const PointSettings> settings;  // the driver's own, if it has any
   SourcePos pos;
@@ -245,6 +274,7 @@ struct DeviceConfig {
   std::optional<bool> retain;
   std::optional<PayloadFormat> payload;
   PublishPolicy publish;  // its points' publish policy unless a point overrides it
+  HaDeviceConfig homeassistant;
   std::shared_ptr<const DeviceSettings> settings;  // the driver's own, if it has any
   std::vector<PointConfig> points;
   SourcePos pos;
@@ -263,6 +293,7 @@ struct Config {
   StoreConfig store;
   MqttConfig mqtt;
   bool has_mqtt = false;  // an [mqtt] table was given (`run` needs one)
+  HomeAssistantConfig homeassistant;
   std::vector<BusConfig> buses;
   std::vector<DeviceConfig> devices;
 

@@ -29,6 +29,7 @@
 #include "config/diagnostics.hpp"
 #include "config/driver_schema.hpp"
 #include "config/file_read.hpp"
+#include "config/loader_homeassistant.hpp"
 #include "config/loader_policy.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/schema.hpp"
@@ -78,6 +79,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   assign(d.offline_after, s.integer("offline_after", 1, bounds::kMaxOfflineAfter));
   read_device_uplink(s, drivers, d);
   read_device_policy(s, d);  // before the points, which start from it
+  read_device_homeassistant(s, d);
 
   if (!s.has("points")) {
     s.missing("points", "a device needs at least one [[devices.points]] entry");
@@ -91,6 +93,7 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
       if (points_reader == nullptr) return;
       d.points.push_back(points_reader->read(point));
       read_point_policy(point, d, d.points.back());
+      read_point_homeassistant(point, d.points.back());
       drivers.reject_foreign_point_keys(point, *schema);
       point.check_unknown_keys();
     });
@@ -118,6 +121,10 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
     config.mqtt = read_mqtt(child, drivers);
     config.has_mqtt = true;
   }
+  if (const toml::table* ha = s.table("homeassistant", "[homeassistant]")) {
+    Section child = s.child(*ha, "homeassistant", kHomeAssistantKeys);
+    config.homeassistant = read_homeassistant(child);
+  }
   // The default format ("json") as the program registered it, if it did.
   if (const PayloadFormat* format = drivers.find_format(config.mqtt.payload.name)) {
     config.mqtt.payload = *format;
@@ -141,6 +148,7 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
   s.check_unknown_keys();
   check_cross_references(config, drivers, diag);
   check_uplink(config, diag);
+  check_homeassistant(config, diag);
   return config;
 }
 

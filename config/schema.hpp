@@ -15,8 +15,8 @@ namespace fieldgate::config {
 
 using Keys = std::span<const std::string_view>;
 
-inline constexpr std::array<std::string_view, 5> kRootKeys{"gateway", "store", "mqtt", "buses",
-                                                           "devices"};
+inline constexpr std::array<std::string_view, 6> kRootKeys{"gateway",       "store", "mqtt",
+                                                           "homeassistant", "buses", "devices"};
 inline constexpr std::array<std::string_view, 3> kGatewayKeys{"name", "site", "log_level"};
 inline constexpr std::array<std::string_view, 8> kBusKeys{
     "name", "port", "baud", "parity", "data_bits", "stop_bits", "mode", "inter_frame_delay"};
@@ -25,13 +25,15 @@ inline constexpr std::array<std::string_view, 8> kBusKeys{
 inline constexpr auto kCommonDeviceKeys = std::to_array<std::string_view>(
     {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "offline_after", "topic",
      "device_topic", "qos", "retain", "payload", "publish", "deadband", "min_interval",
-     "max_interval", "points"});
+     "max_interval", "homeassistant", "points"});
 inline constexpr auto kCommonPointKeys =
     std::to_array<std::string_view>({"name", "scale", "offset", "unit", "topic", "qos", "retain",
                                      // publish policy (loader_policy.cpp)
                                      "publish", "deadband", "min_interval", "max_interval",
                                      // writes (loader_write.cpp)
-                                     "writable", "min", "max", "allowed"});
+                                     "writable", "min", "max", "allowed",
+                                     // Home Assistant overrides (loader_homeassistant.cpp)
+                                     "homeassistant"});
 
 inline constexpr auto kStoreKeys = std::to_array<std::string_view>(
     {"path", "durability", "commit_interval", "commit_batch", "max_bytes", "max_rows", "max_age",
@@ -67,6 +69,12 @@ inline constexpr auto kMqttKeys = std::to_array<std::string_view>({"client",
                                                                    "command_max_size",
                                                                    "command_suffix",
                                                                    "result_suffix"});
+inline constexpr auto kHomeAssistantKeys =
+    std::to_array<std::string_view>({"enabled", "discovery_prefix", "node_id", "resend_interval"});
+inline constexpr std::array<std::string_view, 2> kHaDeviceKeys{"manufacturer", "model"};
+inline constexpr auto kHaPointKeys =
+    std::to_array<std::string_view>({"component", "name", "device_class", "state_class", "icon",
+                                     "entity_category", "enabled_by_default"});
 inline constexpr std::array<std::string_view, 4> kTlsKeys{"ca_file", "cert_file", "key_file",
                                                           "verify_hostname"};
 

@@ -110,6 +110,20 @@ int run_cli(int argc, char** argv) {
     exit_code = run_write(write, std::cout, std::cerr);
   });
 
+  HomeAssistantOptions homeassistant;
+  auto* ha_cmd = app.add_subcommand(
+      "homeassistant",
+      "Print the Home Assistant MQTT discovery configs `run` publishes ([homeassistant]), as a "
+      "JSON array of {topic, retain, payload}; nothing is sent. Exit 0, 1 on a config error");
+  ha_cmd->add_option("-c,--config", homeassistant.config_path, "Configuration file (TOML)")
+      ->required();
+  ha_cmd->add_flag("--dry-run", homeassistant.dry_run, "Print, do not publish (required)")
+      ->required();
+  ha_cmd->callback([&] {
+    setup_logging(log_level);
+    exit_code = run_homeassistant(homeassistant, std::cout, std::cerr);
+  });
+
   add_queue_command(app, exit_code);
 
   const auto registry = drivers::make_default_registry();

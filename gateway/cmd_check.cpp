@@ -6,6 +6,7 @@
 #include "config/topic_template.hpp"
 #include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/ha_discovery.hpp"
 
 namespace fieldgate::gateway {
 
@@ -41,14 +42,21 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     devices.push_back(std::move(entry));
   }
 
+  // The entity each point becomes in Home Assistant, when discovery is on.
+  nlohmann::json discovery = nlohmann::json::array();
+  for (const auto& m : discovery_messages(*config)) {
+    discovery.push_back(
+        {{"device", m.device}, {"point", m.point}, {"component", m.component}, {"topic", m.topic}});
+  }
+
   if (options.json) {
-    out << nlohmann::json{{"ok", true},
+    nlohmann::json report{{"ok", true},
                           {"file", options.config_path},
                           {"devices", devices},
                           {"points", points},
-                          {"requests", requests}}
-               .dump(2)
-        << '\n';
+                          {"requests", requests}};
+    if (config->homeassistant.enabled) report["homeassistant"] = discovery;
+    out << report.dump(2) << '\n';
     return kExitOk;
   }
   out << fmt::format("{}: OK: {} device{}, {} bus{}, {} points, {} read requests per full cycle\n",
@@ -64,6 +72,16 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
                          device["offline_after"].get<int>());
     }
     for (const auto& line : device["requests"]) out << "  " << line.get<std::string>() << '\n';
+  }
+  if (!discovery.empty()) {
+    out << fmt::format("\nHome Assistant discovery ({} entities):\n", discovery.size());
+    for (const auto& e : discovery) {
+      const auto device = e["device"].get<std::string>();
+      out << fmt::format(
+          "  {:<14} {:<28} {}\n", e["component"].get<std::string>(),
+          device.empty() ? std::string("(gateway)") : device + "/" + e["point"].get<std::string>(),
+          e["topic"].get<std::string>());
+    }
   }
   return kExitOk;
 }

@@ -63,6 +63,13 @@ struct WriteOptions {
 /// Writes one value with the same checks as an MQTT command, reads it back, prints both.
 int run_write(const WriteOptions& options, std::ostream& out, std::ostream& err);
 
+struct HomeAssistantOptions {
+  std::string config_path;
+  bool dry_run = false;  // required: publishing is `run`'s job
+};
+/// Prints the Home Assistant discovery configs (topic, payload) as a JSON array.
+int run_homeassistant(const HomeAssistantOptions& options, std::ostream& out, std::ostream& err);
+
 /// Starts `simulator` (its options parsed), serves until SIGINT/SIGTERM or
 /// `duration`, then prints what it did.
 int run_simulator(drivers::Simulator& simulator, std::optional<std::chrono::milliseconds> duration,

@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "gateway/availability_hook.hpp"
 #include "gateway/command_startup.hpp"
+#include "gateway/ha_discovery.hpp"
 #include "gateway/run_config.hpp"
 #include "gateway/version.hpp"
 
@@ -80,12 +81,29 @@ void Gateway::start_uplink() {
   });
   availability_->set_devices(*config_);
   bridge::ForwarderParts parts;
+  // Discovery is always there, so that a reload may turn it on or off.
+  auto discovery = std::make_unique<bridge::RetainedSetHook>();
+  discovery_ = discovery.get();
+  parts.hooks.push_back(std::move(discovery));
   parts.hooks.push_back(make_availability_hook(availability_));
   forwarder_ = std::make_unique<bridge::Forwarder>(config_->mqtt, config_->gateway, *store_,
                                                    bridge::TopicMap(*config_), std::move(parts));
+  discovery_->set_waker([f = forwarder_.get()] { f->wake(); });
+  publish_discovery(*config_);
   store_->set_commit_listener([f = forwarder_.get()] { f->wake(); });
   commands_ = make_command_router(*forwarder_);
   forwarder_->start();
+}
+
+// The Home Assistant entities of `config` (none when disabled): those no
+// longer configured are deleted, changed ones republished (reload).
+void Gateway::publish_discovery(const config::Config& config) {
+  bridge::RetainedSetHook::Contents contents;
+  contents.messages = discovery_payloads(config);
+  contents.trigger_topic = discovery_status_topic(config);
+  contents.resend_interval = config.homeassistant.resend_interval;
+  discovery_->replace(std::move(contents));
+  forwarder_->wake();
 }
 
 void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& config) {
@@ -118,6 +136,7 @@ void Gateway::reload() {
     // Removed devices' availability topics are cleared, new ones start unknown.
     availability_->set_devices(*fresh);
     start_acquisition(fresh);
+    publish_discovery(*fresh);
     config_ = std::move(fresh);
     apply_log_level(options_, *config_);
     spdlog::info("reloaded: {} devices", config_->devices.size());

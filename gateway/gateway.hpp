@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bridge/forwarder.hpp"
+#include "bridge/retained_set_hook.hpp"
 #include "bridge/store.hpp"
 #include "config/config.hpp"
 #include "config/driver_schema.hpp"
@@ -70,6 +71,7 @@ class Gateway {
   using SteadyClock = std::chrono::steady_clock;
 
   void start_uplink();
+  void publish_discovery(const config::Config& config);
   void start_acquisition(const std::shared_ptr<const config::Config>& config);
   [[nodiscard]] GatewayStatus current_status() const;
   void report_status();
@@ -85,6 +87,9 @@ class Gateway {
   std::shared_ptr<AvailabilityBoard> availability_;
   std::unique_ptr<bridge::Store> store_;
   std::unique_ptr<bridge::Forwarder> forwarder_;
+  // Home Assistant discovery: a hook the forwarder owns (not owned here);
+  // reload() gives it the new set.
+  bridge::RetainedSetHook* discovery_ = nullptr;
   std::unique_ptr<Acquisition> acquisition_;
   ProgressWatchdog watchdog_;
   SteadyClock::time_point started_{};

@@ -20,6 +20,7 @@ FIELDGATE_BUILD_DEPS=(
 # bench/run uses the standard library only.
 FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
+  python3-jinja2  # Home Assistant value_templates rendered in tests/integration/homeassistant_test.cpp
   systemd  # systemd-analyze verify / security on the unit
 )
 
