@@ -85,5 +85,11 @@ inline constexpr std::size_t kMaxMqttStringBytes = 65535;  // client_id, usernam
 // below 1 KiB could not carry a device-json poll or a long error.
 inline constexpr SizeRange kMaxPayload{kKiB, 256 * kMiB - kKiB};
 
+// [modbus_server]: each client holds a socket and a 260-byte frame buffer.
+inline constexpr std::int64_t kMaxModbusClients = 1024;
+inline constexpr DurationRange kModbusIdleTimeout{seconds{1}, hours{1}};
+inline constexpr DurationRange kModbusMaxAge{kOneMs, kDay};
+inline constexpr std::size_t kMaxAllowEntries = 256;
+
 }  // namespace bounds
 }  // namespace fieldgate::config
