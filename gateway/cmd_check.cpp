@@ -5,6 +5,7 @@
 
 #include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/modbus_server.hpp"
 
 namespace fieldgate::gateway {
 
@@ -32,14 +33,35 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
                        {"requests", plan}});
   }
 
+  // [modbus_server]: which device answers for which unit id, as `run` will serve them.
+  nlohmann::json served = nullptr;
+  if (config->modbus_server) {
+    std::vector<std::shared_ptr<const drivers::RegisterCache>> caches;
+    for (const auto& driver : drivers) {
+      if (auto cache = driver->register_cache()) caches.push_back(std::move(cache));
+    }
+    try {
+      const auto units = served_units(*config->modbus_server, caches);
+      served = nlohmann::json::object();
+      for (std::size_t id = 0; id < units->by_unit.size(); ++id) {
+        if (units->by_unit[id]) served[std::to_string(id)] = units->by_unit[id]->device();
+      }
+    } catch (const std::runtime_error& e) {
+      err << options.config_path << ": " << e.what() << '\n';
+      return kExitConfigError;
+    }
+  }
+
   if (options.json) {
-    out << nlohmann::json{{"ok", true},
-                          {"file", options.config_path},
-                          {"devices", devices},
-                          {"points", points},
-                          {"requests", requests}}
-               .dump(2)
-        << '\n';
+    auto j = nlohmann::json{{"ok", true},
+                            {"file", options.config_path},
+                            {"devices", devices},
+                            {"points", points},
+                            {"requests", requests}};
+    if (!served.is_null()) {
+      j["modbus_server"] = {{"listen", config->modbus_server->listen}, {"units", served}};
+    }
+    out << j.dump(2) << '\n';
     return kExitOk;
   }
   out << fmt::format("{}: OK: {} device{}, {} bus{}, {} points, {} read requests per full cycle\n",
@@ -50,6 +72,14 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     out << fmt::format("\n{} ({}), {} points:\n", device["name"].get<std::string>(),
                        device["endpoint"].get<std::string>(), device["points"].get<std::size_t>());
     for (const auto& line : device["requests"]) out << "  " << line.get<std::string>() << '\n';
+  }
+  if (!served.is_null()) {
+    out << fmt::format("\nModbus TCP server on {}:\n", config->modbus_server->listen);
+    if (served.empty())
+      out << "  no device served (a modbus-tcp device needs [modbus_server.units])\n";
+    for (const auto& [id, device] : served.items()) {
+      out << fmt::format("  unit {} -> {}\n", id, device.get<std::string>());
+    }
   }
   return kExitOk;
 }

@@ -30,6 +30,7 @@
 #include "gateway/acquisition.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/modbus_server.hpp"
 #include "gateway/service_notify.hpp"
 #include "gateway/status.hpp"
 #include "gateway/watchdog.hpp"
@@ -70,6 +71,8 @@ class Gateway {
 
   void start_uplink();
   void start_acquisition(const std::shared_ptr<const config::Config>& config);
+  /// [modbus_server]: hands the server the acquisition's register caches.
+  void serve_registers();
   [[nodiscard]] GatewayStatus current_status() const;
   void report_status();
   [[nodiscard]] std::vector<ProgressWatchdog::Part> watched_parts() const;
@@ -83,6 +86,7 @@ class Gateway {
   std::unique_ptr<bridge::Store> store_;
   std::unique_ptr<bridge::Forwarder> forwarder_;
   std::unique_ptr<Acquisition> acquisition_;
+  std::unique_ptr<ModbusServer> modbus_server_;  // [modbus_server]: listen address fixed at start
   ProgressWatchdog watchdog_;
   SteadyClock::time_point started_{};
   SteadyClock::time_point next_status_{};

@@ -21,6 +21,7 @@ FIELDGATE_BUILD_DEPS=(
 FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
   systemd  # systemd-analyze verify / security on the unit
+  mbpoll   # a Modbus master nobody here wrote, reading through [modbus_server]
 )
 
 # bench/run (not the tests: without perf, the bench leaves the syscall
