@@ -90,5 +90,11 @@ inline constexpr SizeRange kMaxPayload{kKiB, 256 * kMiB - kKiB};
 // [homeassistant]: a Home Assistant restart republishes at most this often.
 inline constexpr DurationRange kHaResendInterval{seconds{1}, kDay};
 
+// [modbus_server]: each client holds a socket and a 260-byte frame buffer.
+inline constexpr std::int64_t kMaxModbusClients = 1024;
+inline constexpr DurationRange kModbusIdleTimeout{seconds{1}, hours{1}};
+inline constexpr DurationRange kModbusMaxAge{kOneMs, kDay};
+inline constexpr std::size_t kMaxAllowEntries = 256;
+
 }  // namespace bounds
 }  // namespace fieldgate::config

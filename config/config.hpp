@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/modbus_server_config.hpp"
 #include "config/publish_policy.hpp"
 #include "core/serial_port.hpp"
 
@@ -296,6 +297,8 @@ struct Config {
   HomeAssistantConfig homeassistant;
   std::vector<BusConfig> buses;
   std::vector<DeviceConfig> devices;
+  /// [modbus_server]: set when the table is given (config/modbus_server_config.hpp).
+  std::optional<ModbusServerConfig> modbus_server;
 
   [[nodiscard]] const BusConfig* find_bus(const std::string& name) const noexcept;
   [[nodiscard]] const DeviceConfig* find_device(const std::string& name) const noexcept;

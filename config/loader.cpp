@@ -30,6 +30,7 @@
 #include "config/driver_schema.hpp"
 #include "config/file_read.hpp"
 #include "config/loader_homeassistant.hpp"
+#include "config/loader_modbus_server.hpp"
 #include "config/loader_policy.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/schema.hpp"
@@ -145,6 +146,7 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
       config.devices.push_back(read_device(device, drivers));
     });
   }
+  read_modbus_server(s, config);  // after the devices: its unit map names them
   s.check_unknown_keys();
   check_cross_references(config, drivers, diag);
   check_uplink(config, diag);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 namespace fieldgate::drivers {
 
 using Clock = std::chrono::steady_clock;
+
+class RegisterCache;  // drivers/register_cache.hpp
 
 /// What the gateway knows about a device's health, for `poll`, logs and status.
 struct DeviceHealth {
@@ -91,6 +94,12 @@ class Driver {
   /// worker's thread, during poll()). Set before polling starts. Drivers
   /// without frames of their own (Modbus: libmodbus does the framing) ignore it.
   virtual void set_raw_frame_sink(RawFrameSink sink) { (void)sink; }
+
+  /// The raw registers this device's polls keep for the Modbus server, or
+  /// null for a driver without registers (default).
+  [[nodiscard]] virtual std::shared_ptr<const RegisterCache> register_cache() const {
+    return nullptr;
+  }
 
   /// Writes `value` (in the point's units, as readings show it) to `point`,
   /// then reads the point back. Called by the worker that owns the channel,

@@ -10,6 +10,7 @@
 
 #include "bridge/store.hpp"
 #include "config/config.hpp"
+#include "drivers/register_cache.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/availability.hpp"
 #include "gateway/publish_filter.hpp"
@@ -28,7 +29,7 @@ class Acquisition {
       : filter_(*config),
         availability_(availability),
         scheduler_(
-            *config, drivers::create_drivers(config, registry, shared_),
+            *config, keep_caches(drivers::create_drivers(config, registry, shared_)),
             [this, &store](Batch&& batch) {
               // One poll of one device: what its policy held back is that device's.
               if (batch.empty()) return;
@@ -65,8 +66,23 @@ class Acquisition {
   }
   [[nodiscard]] std::vector<Scheduler::Progress> progress() const { return scheduler_.progress(); }
   [[nodiscard]] Scheduler& scheduler() { return scheduler_; }
+  /// The register caches of the drivers that keep one, for the Modbus server.
+  [[nodiscard]] const std::vector<std::shared_ptr<const drivers::RegisterCache>>& register_caches()
+      const noexcept {
+    return caches_;
+  }
 
  private:
+  // Notes each driver's register cache on the way to the scheduler.
+  std::vector<std::unique_ptr<drivers::Driver>> keep_caches(
+      std::vector<std::unique_ptr<drivers::Driver>> drivers) {
+    for (const auto& driver : drivers) {
+      if (auto cache = driver->register_cache()) caches_.push_back(std::move(cache));
+    }
+    return drivers;
+  }
+
+  std::vector<std::shared_ptr<const drivers::RegisterCache>> caches_;  // before the scheduler
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
   PublishFilter filter_;             // outlives the workers that call it
   AvailabilityBoard& availability_;

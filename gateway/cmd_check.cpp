@@ -7,6 +7,7 @@
 #include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/ha_discovery.hpp"
+#include "gateway/modbus_server.hpp"
 
 namespace fieldgate::gateway {
 
@@ -49,6 +50,25 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
         {{"device", m.device}, {"point", m.point}, {"component", m.component}, {"topic", m.topic}});
   }
 
+  // [modbus_server]: which device answers for which unit id, as `run` will serve them.
+  nlohmann::json served = nullptr;
+  if (config->modbus_server) {
+    std::vector<std::shared_ptr<const drivers::RegisterCache>> caches;
+    for (const auto& driver : drivers) {
+      if (auto cache = driver->register_cache()) caches.push_back(std::move(cache));
+    }
+    try {
+      const auto units = served_units(*config->modbus_server, caches);
+      served = nlohmann::json::object();
+      for (std::size_t id = 0; id < units->by_unit.size(); ++id) {
+        if (units->by_unit[id]) served[std::to_string(id)] = units->by_unit[id]->device();
+      }
+    } catch (const std::runtime_error& e) {
+      err << options.config_path << ": " << e.what() << '\n';
+      return kExitConfigError;
+    }
+  }
+
   if (options.json) {
     nlohmann::json report{{"ok", true},
                           {"file", options.config_path},
@@ -56,6 +76,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
                           {"points", points},
                           {"requests", requests}};
     if (config->homeassistant.enabled) report["homeassistant"] = discovery;
+    if (!served.is_null()) {
+      report["modbus_server"] = {{"listen", config->modbus_server->listen}, {"units", served}};
+    }
     out << report.dump(2) << '\n';
     return kExitOk;
   }
@@ -81,6 +104,14 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
           "  {:<14} {:<28} {}\n", e["component"].get<std::string>(),
           device.empty() ? std::string("(gateway)") : device + "/" + e["point"].get<std::string>(),
           e["topic"].get<std::string>());
+    }
+  }
+  if (!served.is_null()) {
+    out << fmt::format("\nModbus TCP server on {}:\n", config->modbus_server->listen);
+    if (served.empty())
+      out << "  no device served (a modbus-tcp device needs [modbus_server.units])\n";
+    for (const auto& [id, device] : served.items()) {
+      out << fmt::format("  unit {} -> {}\n", id, device.get<std::string>());
     }
   }
   return kExitOk;

@@ -53,6 +53,11 @@ int Gateway::start() {
   try {
     start_uplink();
     start_acquisition(config_);
+    if (config_->modbus_server) {
+      modbus_server_ = std::make_unique<ModbusServer>(*config_->modbus_server);
+      serve_registers();
+      modbus_server_->start();
+    }
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return kExitServiceConfig;
@@ -111,6 +116,15 @@ void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& con
   attach_commands(*commands_, *forwarder_, *config, acquisition_->scheduler());
 }
 
+void Gateway::serve_registers() {
+  if (!modbus_server_) return;
+  if (!config_->modbus_server) {
+    modbus_server_->set_units(nullptr);  // removed by a reload: serve nothing until a restart
+    return;
+  }
+  modbus_server_->set_units(served_units(*config_->modbus_server, acquisition_->register_caches()));
+}
+
 void Gateway::reload() {
   service_.reloading();
   std::ostringstream problems;
@@ -137,7 +151,13 @@ void Gateway::reload() {
     availability_->set_devices(*fresh);
     start_acquisition(fresh);
     publish_discovery(*fresh);
-    config_ = std::move(fresh);
+    std::swap(config_, fresh);
+    try {
+      serve_registers();
+    } catch (...) {
+      std::swap(config_, fresh);
+      throw;
+    }
     apply_log_level(options_, *config_);
     spdlog::info("reloaded: {} devices", config_->devices.size());
     service_.ready(fmt::format("reloaded: {} devices", config_->devices.size()));
@@ -148,6 +168,12 @@ void Gateway::reload() {
     acquisition_ = std::make_unique<Acquisition>(config_, registry_, *store_, *availability_);
     forwarder_->set_topics(bridge::TopicMap(*config_));
     attach_commands(*commands_, *forwarder_, *config_, acquisition_->scheduler());
+    publish_discovery(*config_);  // the entities of the configuration that runs
+    try {
+      serve_registers();  // served before with this configuration: cannot fail but is checked
+    } catch (const std::exception& again) {
+      spdlog::error("{}", again.what());
+    }
     service_.ready("reload failed, running the previous configuration (see the journal)");
   }
 }
@@ -171,6 +197,7 @@ std::chrono::milliseconds Gateway::tick() {
 void Gateway::stop() {
   service_.stopping("stopping: sending what the broker takes within the drain timeout");
   final_devices_ = acquisition_->status();
+  modbus_server_.reset();
   commands_->detach();
   acquisition_.reset();
   store_->flush();
@@ -189,7 +216,10 @@ GatewayStatus Gateway::current_status() const {
   return GatewayStatus{
       config_->gateway.name,
       std::chrono::duration_cast<std::chrono::seconds>(SteadyClock::now() - started_),
-      acquisition_ ? acquisition_->status() : final_devices_, store_->stats(), forwarder_->stats()};
+      acquisition_ ? acquisition_->status() : final_devices_,
+      store_->stats(),
+      forwarder_->stats(),
+      modbus_server_ ? std::optional(modbus_server_->stats()) : std::nullopt};
 }
 
 void Gateway::report_status() {

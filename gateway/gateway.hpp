@@ -32,6 +32,7 @@
 #include "gateway/availability.hpp"
 #include "gateway/command_router.hpp"
 #include "gateway/commands.hpp"
+#include "gateway/modbus_server.hpp"
 #include "gateway/service_notify.hpp"
 #include "gateway/status.hpp"
 #include "gateway/watchdog.hpp"
@@ -73,6 +74,8 @@ class Gateway {
   void start_uplink();
   void publish_discovery(const config::Config& config);
   void start_acquisition(const std::shared_ptr<const config::Config>& config);
+  /// [modbus_server]: hands the server the acquisition's register caches.
+  void serve_registers();
   [[nodiscard]] GatewayStatus current_status() const;
   void report_status();
   [[nodiscard]] std::vector<ProgressWatchdog::Part> watched_parts() const;
@@ -91,6 +94,7 @@ class Gateway {
   // reload() gives it the new set.
   bridge::RetainedSetHook* discovery_ = nullptr;
   std::unique_ptr<Acquisition> acquisition_;
+  std::unique_ptr<ModbusServer> modbus_server_;  // [modbus_server]: listen address fixed at start
   ProgressWatchdog watchdog_;
   SteadyClock::time_point started_{};
   SteadyClock::time_point next_status_{};

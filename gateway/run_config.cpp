@@ -31,6 +31,19 @@ std::vector<std::string> restart_only_changes(const config::Config& old_config,
     changed.emplace_back(
         "the MQTT connection ([mqtt] broker, identity, TLS, status topic, max_payload)");
   }
+  // [modbus_server]: the listening socket and its limits stay; units and max_age apply now.
+  const auto& m = old_config.modbus_server;
+  const auto& n = new_config.modbus_server;
+  const auto allow_text = [](const config::ModbusServerConfig& c) {
+    std::vector<std::string> out;
+    for (const auto& net : c.allow) out.push_back(net.text);
+    return out;
+  };
+  if (m.has_value() != n.has_value() ||
+      (m && (m->listen != n->listen || m->max_clients != n->max_clients ||
+             m->idle_timeout != n->idle_timeout || allow_text(*m) != allow_text(*n)))) {
+    changed.emplace_back("[modbus_server] (listen, allow, max_clients, idle_timeout)");
+  }
   return changed;
 }
 

@@ -25,7 +25,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
   }
   const auto& q = status.queue;
   const auto& u = status.uplink;
-  return {
+  auto j = nlohmann::json{
       {"gateway", status.gateway},
       {"ts", iso8601(now_ms)},
       {"uptime_s", status.uptime.count()},
@@ -59,6 +59,9 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"results_dropped", u.results.dropped},
         {"last_error", u.last_error}}},
   };
+  // [modbus_server]: only when it runs.
+  if (status.modbus_server) j["modbus_server"] = to_json(*status.modbus_server);
+  return j;
 }
 
 namespace {

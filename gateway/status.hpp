@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "bridge/forwarder.hpp"
 #include "bridge/store.hpp"
+#include "gateway/modbus_server.hpp"
 #include "gateway/scheduler.hpp"
 
 namespace fieldgate::gateway {
@@ -20,6 +22,7 @@ struct GatewayStatus {
   std::vector<DeviceStatus> devices;
   bridge::StoreStats queue;
   bridge::ForwarderStats uplink;
+  std::optional<ModbusServerStats> modbus_server;  // when [modbus_server] is configured
 };
 
 [[nodiscard]] nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms);

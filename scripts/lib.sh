@@ -22,6 +22,7 @@ FIELDGATE_TEST_DEPS=(
   python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
   python3-jinja2  # Home Assistant value_templates rendered in tests/integration/homeassistant_test.cpp
   systemd  # systemd-analyze verify / security on the unit
+  mbpoll   # a Modbus master nobody here wrote, reading through [modbus_server]
 )
 
 # bench/run (not the tests: without perf, the bench leaves the syscall

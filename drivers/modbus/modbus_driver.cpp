@@ -26,6 +26,20 @@ std::string point_names(const ReadRequest& request, const config::DeviceConfig& 
   return names;
 }
 
+drivers::RegisterTable table_of(RegisterKind kind) noexcept {
+  switch (kind) {
+    case RegisterKind::kCoil:
+      return drivers::RegisterTable::kCoils;
+    case RegisterKind::kDiscreteInput:
+      return drivers::RegisterTable::kDiscreteInputs;
+    case RegisterKind::kHolding:
+      return drivers::RegisterTable::kHolding;
+    case RegisterKind::kInput:
+      return drivers::RegisterTable::kInput;
+  }
+  return drivers::RegisterTable::kHolding;
+}
+
 }  // namespace
 
 ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, std::string channel,
@@ -36,6 +50,17 @@ ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, s
       channel_(std::move(channel)),
       link_(std::move(link)) {
   for (auto& request : plan_requests(device_)) groups_.push_back(Group{std::move(request), {}});
+  std::vector<drivers::RegisterCache::Block> blocks;
+  for (const auto& group : groups_) {
+    const auto& r = group.request;
+    blocks.push_back({table_of(r.kind), static_cast<std::uint16_t>(r.start),
+                      static_cast<std::uint16_t>(r.count), r.interval});
+  }
+  // A device on a bus has a unit id of its own there; behind a TCP endpoint
+  // the id often means nothing (1 or 255 on every device), so it is not offered.
+  std::optional<int> own_unit_id;
+  if (!settings_.bus.empty()) own_unit_id = settings_.unit_id;
+  cache_ = std::make_shared<drivers::RegisterCache>(device_.name, own_unit_id, std::move(blocks));
 }
 
 drivers::Clock::time_point ModbusDriver::next_due() const noexcept {
@@ -59,7 +84,8 @@ Batch ModbusDriver::poll(drivers::Clock::time_point now, bool force) {
   std::vector<std::uint16_t> registers;
   std::vector<std::uint8_t> bits;
 
-  for (auto& group : groups_) {
+  for (std::size_t index = 0; index < groups_.size(); ++index) {
+    auto& group = groups_[index];
     if (!force && group.next_due > now) continue;
     // Keep the cadence; after an overrun (slow bus, back-off) skip the missed slots.
     const auto interval = group.request.interval;
@@ -74,6 +100,12 @@ Batch ModbusDriver::poll(drivers::Clock::time_point now, bool force) {
     const auto ts_ms = unix_ms_now();
     if (outcome.quality == Quality::kGood) {
       answered = true;
+      // The raw words for the Modbus server: a copy into storage sized once.
+      if (is_bit_kind(group.request.kind)) {
+        cache_->store_bits(index, bits, drivers::Clock::now());
+      } else {
+        cache_->store(index, registers, drivers::Clock::now());
+      }
       decode_into(group.request, registers, bits, ts_ms, batch);
       continue;
     }

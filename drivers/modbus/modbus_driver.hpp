@@ -12,6 +12,7 @@
 #include "drivers/modbus/link.hpp"
 #include "drivers/modbus/plan.hpp"
 #include "drivers/modbus/settings.hpp"
+#include "drivers/register_cache.hpp"
 
 namespace fieldgate::drivers {
 class DriverRegistry;
@@ -40,6 +41,10 @@ class ModbusDriver final : public drivers::Driver {
   /// FC5/FC15 or FC6/FC16 (write_function), and reads the point back. A bit of
   /// a register is read, changed and written back. See modbus_write.cpp.
   drivers::WriteResult write(const std::string& point, const Value& value) override;
+  /// Every request group's registers as last read (one block per group).
+  [[nodiscard]] std::shared_ptr<const drivers::RegisterCache> register_cache() const override {
+    return cache_;
+  }
 
  private:
   struct Group {
@@ -71,6 +76,7 @@ class ModbusDriver final : public drivers::Driver {
   std::string channel_;
   std::shared_ptr<ModbusLink> link_;
   std::vector<Group> groups_;
+  std::shared_ptr<drivers::RegisterCache> cache_;  // block i is groups_[i]
   drivers::DeviceHealth health_;
 };
 
