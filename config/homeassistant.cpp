@@ -251,8 +251,8 @@ std::string incompatibility(Component c, const PointConfig& point) {
 }
 
 Component component_of(const PointConfig& point) noexcept {
-  if (point.homeassistant.component) {
-    const auto named = component_named(*point.homeassistant.component);
+  if (const auto& overrides = point.ha_overrides(); overrides.component) {
+    const auto named = component_named(*overrides.component);
     if (named && incompatibility(*named, point).empty()) return *named;
   }
   return default_component(point);

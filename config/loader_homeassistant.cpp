@@ -37,13 +37,13 @@ std::string prefix_problem(std::string_view prefix) {
   return {};
 }
 
-void read_device_class(Section& s, PointConfig& point, ha::Component component) {
+void read_device_class(Section& s, HaEntityConfig& e, ha::Component component) {
   const auto text = s.string("device_class");
   if (!text) return;
   const auto allowed = ha::device_classes(component);
   for (const auto name : allowed) {
     if (name == *text) {
-      point.homeassistant.device_class = *text;
+      e.device_class = *text;
       return;
     }
   }
@@ -57,7 +57,8 @@ void read_device_class(Section& s, PointConfig& point, ha::Component component) 
                        ha::to_string(component), fmt::join(allowed, ", "), quote(*text)));
 }
 
-void read_state_class(Section& s, PointConfig& point, ha::Component component) {
+void read_state_class(Section& s, const PointConfig& point, HaEntityConfig& e,
+                      ha::Component component) {
   const auto index = s.one_of("state_class", ha::state_classes());
   if (!index) return;
   const std::string_view state_class = ha::state_classes()[*index];
@@ -66,13 +67,13 @@ void read_state_class(Section& s, PointConfig& point, ha::Component component) {
                                         ha::to_string(component)));
     return;
   }
-  const std::string_view device_class = point.homeassistant.device_class
-                                            ? std::string_view(*point.homeassistant.device_class)
+  const std::string_view device_class = e.device_class
+                                            ? std::string_view(*e.device_class)
                                             : ha::classes_for_unit(point.unit).device_class;
   const auto allowed = ha::state_classes_for(device_class);
   for (const auto name : allowed) {
     if (name == state_class) {
-      point.homeassistant.state_class = std::string(state_class);
+      e.state_class = std::string(state_class);
       return;
     }
   }
@@ -116,7 +117,10 @@ void read_point_homeassistant(Section& s, PointConfig& point) {
   const toml::table* table = s.table("homeassistant", "homeassistant = { device_class = \"...\" }");
   if (table == nullptr) return;
   Section h = s.child(*table, "homeassistant", kHaPointKeys);
-  HaEntityConfig& e = point.homeassistant;
+  // Installed first: the component chosen below is what component_of(point) reads.
+  auto overrides = std::make_shared<HaEntityConfig>();
+  point.homeassistant = overrides;
+  HaEntityConfig& e = *overrides;
   if (const auto index = h.one_of("component", ha::component_names())) {
     const auto component = *ha::component_named(ha::component_names()[*index]);
     if (const auto why = ha::incompatibility(component, point); !why.empty()) {
@@ -133,8 +137,8 @@ void read_point_homeassistant(Section& s, PointConfig& point) {
       e.name = *name;
     }
   }
-  read_device_class(h, point, component);
-  read_state_class(h, point, component);
+  read_device_class(h, e, component);
+  read_state_class(h, point, e, component);
   if (const auto icon = h.bounded_string("icon", kMaxNameBytes)) {
     const auto colon = icon->find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == icon->size()) {

@@ -140,7 +140,7 @@ void add_command(Json& c, const Context& ctx, const config::DeviceConfig& d,
 DiscoveryMessage point_entity(const Context& ctx, const config::DeviceConfig& d,
                               const config::PointConfig& p) {
   const Component component = config::ha::component_of(p);
-  const auto& o = p.homeassistant;
+  const auto& o = p.ha_overrides();
   const bridge::Route route = ctx.topics.route(d.name, p.name, p.unit);
   const Access access = access_for(route.payload, p.name);
   const bool numeric_options =
