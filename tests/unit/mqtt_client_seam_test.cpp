@@ -14,6 +14,7 @@
 #include "bridge/forwarder_window.hpp"
 #include "bridge/mqtt_client.hpp"
 #include "bridge/topics.hpp"
+#include "tests/support/fake_mqtt_client.hpp"
 #include "tests/support/fake_store.hpp"
 
 namespace fieldgate::bridge::detail {
@@ -22,41 +23,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// Records publishes; answers with `next_status` until told otherwise.
-class FakeMqttClient final : public MqttClient {
- public:
-  struct Published {
-    SessionMessage message;
-    CompletionSink* sink = nullptr;
-    CompletionTag tag = 0;
-  };
-
-  ConnectResult connect(const MqttConnectOptions&, std::chrono::milliseconds,
-                        const std::function<bool()>&) override {
-    return {true, false, false, {}};
-  }
-  MqttStatus publish(SessionMessage message, CompletionSink* sink, CompletionTag tag) override {
-    if (!next_status.ok()) return next_status;
-    published.push_back({std::move(message), sink, tag});
-    return {};
-  }
-  bool publish_and_wait(SessionMessage message, std::chrono::milliseconds) override {
-    published.push_back({std::move(message), nullptr, 0});
-    return true;
-  }
-  MqttStatus subscribe(const std::vector<std::string>&, int, CompletionSink*,
-                       CompletionTag) override {
-    return {};
-  }
-  MqttStatus unsubscribe(const std::vector<std::string>&, CompletionSink*, CompletionTag) override {
-    return {};
-  }
-  void disconnect(std::chrono::milliseconds) override {}
-  [[nodiscard]] bool is_connected() const override { return true; }
-
-  MqttStatus next_status;
-  std::vector<Published> published;
-};
+using FakeMqttClient = testing::FakeMqttClient;
 
 // Collects completions as the forwarder's sink does, for Window::apply().
 class OutcomeSink final : public CompletionSink {

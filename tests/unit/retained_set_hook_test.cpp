@@ -9,57 +9,23 @@
 #include <vector>
 
 #include "bridge/retained_set_hook.hpp"
+#include "tests/support/fake_mqtt_client.hpp"
 
 namespace fieldgate::bridge {
 namespace {
 
 using namespace std::chrono_literals;
 
-class FakeClient final : public MqttClient {
- public:
-  struct Published {
-    SessionMessage message;
-    CompletionSink* sink = nullptr;
-    CompletionTag tag = 0;
-  };
-  ConnectResult connect(const MqttConnectOptions&, std::chrono::milliseconds,
-                        const std::function<bool()>&) override {
-    return {true, false, false, {}};
-  }
-  MqttStatus publish(SessionMessage message, CompletionSink* sink, CompletionTag tag) override {
-    published.push_back({std::move(message), sink, tag});
-    return {};
-  }
-  bool publish_and_wait(SessionMessage, std::chrono::milliseconds) override { return true; }
-  MqttStatus subscribe(const std::vector<std::string>& topics, int, CompletionSink*,
-                       CompletionTag) override {
-    for (const auto& t : topics) subscribed.push_back(t);
-    return {};
-  }
-  MqttStatus unsubscribe(const std::vector<std::string>&, CompletionSink*, CompletionTag) override {
-    return {};
-  }
-  void disconnect(std::chrono::milliseconds) override {}
-  [[nodiscard]] bool is_connected() const override { return true; }
+using FakeClient = testing::FakeMqttClient;
 
-  /// Confirms everything published so far.
-  void confirm_all() {
-    for (auto& p : published) {
-      if (p.sink != nullptr && !p.message.topic.empty()) p.sink->on_published(p.tag, {true, 0, {}});
-      p.sink = nullptr;
-    }
+/// Serves the hook until it publishes nothing more, confirming as a broker would.
+void drain(FakeClient& client, RetainedSetHook& hook) {
+  for (std::size_t before = SIZE_MAX; before != client.published.size();) {
+    before = client.published.size();
+    client.confirm_all();
+    hook.service(client);
   }
-  /// Serves the hook until it publishes nothing more, confirming as a broker would.
-  void drain(RetainedSetHook& hook) {
-    for (std::size_t before = SIZE_MAX; before != published.size();) {
-      before = published.size();
-      confirm_all();
-      hook.service(*this);
-    }
-  }
-  std::vector<Published> published;
-  std::vector<std::string> subscribed;
-};
+}
 
 RetainedSetHook::Contents contents(int n, std::chrono::milliseconds interval = 1h) {
   RetainedSetHook::Contents c;
@@ -83,7 +49,7 @@ TEST(RetainedSetHookTest, PublishesTheWholeSetRetainedAtConnectAtMost32Unconfirm
   EXPECT_EQ(client.published.size(), 32U);  // the window
   hook.service(client);
   EXPECT_EQ(client.published.size(), 32U);  // nothing confirmed yet
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_EQ(client.published.size(), 100U);
   for (const auto& p : client.published) {
     EXPECT_TRUE(p.message.retain);
@@ -96,12 +62,12 @@ TEST(RetainedSetHookTest, ReplaceDeletesRemovedTopicsAndRepublishesOnlyChangedOn
   hook.replace(contents(3));
   FakeClient client;
   ASSERT_EQ(hook.on_connect(client), "");
-  client.drain(hook);
+  drain(client, hook);
   client.published.clear();
   auto next = contents(2);  // p2 removed
   next.messages["ha/sensor/gw/p1/config"] = R"({"changed":true})";
   hook.replace(next);
-  client.drain(hook);
+  drain(client, hook);
   std::map<std::string, std::string> sent;
   for (const auto& p : client.published) sent[p.message.topic] = p.message.payload;
   EXPECT_EQ(sent,
@@ -114,12 +80,12 @@ TEST(RetainedSetHookTest, AnUnconfirmedDeletionIsSentAgainAtTheNextConnect) {
   hook.replace(contents(2));
   FakeClient client;
   ASSERT_EQ(hook.on_connect(client), "");
-  client.drain(hook);
+  drain(client, hook);
   hook.replace(contents(1));
   hook.service(client);  // the deletion goes out, and the session ends before its PUBACK
   FakeClient next;
   ASSERT_EQ(hook.on_connect(next), "");
-  next.drain(hook);
+  drain(next, hook);
   ASSERT_EQ(next.published.size(), 2U);
   EXPECT_EQ(next.published[0].message.topic, "ha/sensor/gw/p1/config");
   EXPECT_EQ(next.published[0].message.payload, "");
@@ -130,17 +96,17 @@ TEST(RetainedSetHookTest, AFloodOfOnlineResendsOncePerInterval) {
   hook.replace(contents(5));
   FakeClient client;
   ASSERT_EQ(hook.on_connect(client), "");
-  client.drain(hook);
+  drain(client, hook);
   ASSERT_EQ(client.published.size(), 5U);
   EXPECT_FALSE(hook.on_message({"other/topic", "online", 1, false, std::nullopt}));
   EXPECT_TRUE(hook.on_message(status("offline")));
   EXPECT_TRUE(hook.on_message(status("online", true)));  // retained: the broker's memory
   EXPECT_TRUE(hook.on_message(status(std::string(1 << 20, 'x'))));
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_EQ(client.published.size(), 5U);
   for (int i = 0; i < 1000; ++i) {
     EXPECT_TRUE(hook.on_message(status("online")));
-    client.drain(hook);
+    drain(client, hook);
   }
   EXPECT_EQ(client.published.size(), 10U);  // one resend; the rest wait for the interval
   EXPECT_EQ(hook.resends(), 1U);
@@ -151,13 +117,13 @@ TEST(RetainedSetHookTest, AfterTheIntervalOneMoreResendIsDue) {
   hook.replace(contents(2, 1ms));
   FakeClient client;
   ASSERT_EQ(hook.on_connect(client), "");
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_TRUE(hook.on_message(status("online")));
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_TRUE(hook.on_message(status("online")));
   EXPECT_TRUE(hook.on_message(status("online")));
   std::this_thread::sleep_for(5ms);  // past the interval: the one held back goes out
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_EQ(client.published.size(), 6U);
   EXPECT_EQ(hook.resends(), 2U);
 }
@@ -166,7 +132,7 @@ TEST(RetainedSetHookTest, AnEmptySetWithoutTriggerDoesNothing) {
   RetainedSetHook hook;
   FakeClient client;
   ASSERT_EQ(hook.on_connect(client), "");
-  client.drain(hook);
+  drain(client, hook);
   EXPECT_TRUE(client.subscribed.empty());
   EXPECT_TRUE(client.published.empty());
   EXPECT_FALSE(hook.on_message(status("online")));
