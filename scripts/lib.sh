@@ -8,7 +8,7 @@ FIELDGATE_BUILD=${FIELDGATE_BUILD:-$FIELDGATE_ROOT/build}
 FIELDGATE_BUILD_DEPS=(
   cmake g++ make pkg-config
   libmodbus-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libpaho-mqttpp-dev libpaho-mqtt-dev libmosquitto-dev libssl-dev libsqlite3-dev libpcre2-dev libsystemd-dev
+  libpaho-mqttpp-dev libpaho-mqtt-dev libmosquitto-dev libssl-dev libsqlite3-dev libpcre2-dev
   libgtest-dev libgmock-dev
   mosquitto mosquitto-clients socat  # the demo's private broker, subscriber, monitor's pty pair
 )
