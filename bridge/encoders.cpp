@@ -3,6 +3,7 @@
 
 #include "bridge/payload_encoder.hpp"
 #include "bridge/payload_formats.hpp"
+#include "bridge/sparkplug_encoder.hpp"
 
 namespace fieldgate::bridge {
 
@@ -42,6 +43,8 @@ EncoderRegistry make_default_encoders() {
   registry.add("json", make_json_encoder());
   registry.add("value", make_value_encoder());
   registry.add("device-json", make_device_json_encoder());
+  // Replaced by one bound to the edge node when [sparkplug] runs (gateway.cpp).
+  registry.add("sparkplug-b", sparkplug::make_encoder(nullptr));
   return registry;
 }
 

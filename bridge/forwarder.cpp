@@ -68,7 +68,7 @@ Forwarder::Impl::Impl(const config::MqttConfig& mqtt, const config::GatewayConfi
       pump_(mqtt_, store, std::move(topics), std::move(parts.encoders), window_, stats_),
       rng_(std::random_device{}()) {
   // The session hooks, in order (invariant 9); a built-in hook is one line here.
-  hooks_.push_back(detail::make_status_hook(session_.status_topic));
+  if (parts.status_hook) hooks_.push_back(detail::make_status_hook(session_.status_topic));
   for (auto& hook : parts.hooks) hooks_.push_back(std::move(hook));
   auto commands = std::make_unique<detail::CommandChannel>([this] { wake(); });
   commands_ = commands.get();
@@ -226,7 +226,9 @@ void Forwarder::Impl::serve_session() {
     std::string broken = apply_events(events);
     if (events.stats_payload) publish_stats_now(*events.stats_payload);
     for (auto& hook : hooks_) hook->service(*client_);
-    if (broken.empty() && !stopping()) broken = pump_.fill(*client_, deliveries_);
+    const bool held = std::any_of(hooks_.begin(), hooks_.end(),
+                                  [](const auto& hook) { return hook->holds_readings(); });
+    if (broken.empty() && !stopping() && !held) broken = pump_.fill(*client_, deliveries_);
     if (!broken.empty()) {
       lose_session(broken);
       sleep_unless_stopped(backoff_delay(1));

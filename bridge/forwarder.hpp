@@ -38,6 +38,9 @@ struct ForwarderStats {
 struct ForwarderParts {
   EncoderRegistry encoders = make_default_encoders();
   std::vector<std::unique_ptr<SessionHook>> hooks;  // asked after the status hook, in order
+  /// The built-in status topic (birth, "offline", its will). Off when a hook
+  /// of `hooks` brings its own will (Sparkplug's NDEATH).
+  bool status_hook = true;
 };
 
 class Forwarder {

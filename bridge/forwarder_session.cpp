@@ -79,6 +79,15 @@ bool Forwarder::Impl::connect_session() {
   heartbeat_.expect_within((mqtt_.connect_timeout + kConnectGrace) * 2);
   if (!mqtt_.clean_session && !stale_session_cleared_) error = clear_stale_session();
   if (error.empty()) {
+    // The will may change per connect (Sparkplug's bdSeq): asked each time.
+    for (auto& hook : hooks_) hook->before_connect();
+    connect_options_.will.reset();
+    for (const auto& hook : hooks_) {
+      if (auto will = hook->will()) {
+        connect_options_.will = std::move(will);
+        break;
+      }
+    }
     const ConnectResult result = client_->connect(
         connect_options_, mqtt_.connect_timeout + kConnectGrace, [this] { return stopping(); });
     if (result.cancelled) return false;

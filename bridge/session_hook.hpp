@@ -24,9 +24,18 @@ class SessionHook {
  public:
   virtual ~SessionHook() = default;
 
+  /// A connect is about to be attempted (before will() is asked for it).
+  virtual void before_connect() {}
+
   /// The Last Will this hook contributes (MQTT carries one: the first hook
-  /// that has one sets it). Asked once, at construction.
+  /// that has one sets it). Asked before every connect: Sparkplug's NDEATH
+  /// carries a number that changes per connect.
   [[nodiscard]] virtual std::optional<SessionMessage> will() const { return std::nullopt; }
+
+  /// True while readings must stay in the store although the session is up
+  /// (Sparkplug: no birth in force, its primary host offline). Asked before
+  /// each round of publishing.
+  [[nodiscard]] virtual bool holds_readings() const noexcept { return false; }
 
   /// The session is up: publish births, reset per-session state. Returns ""
   /// or why the session cannot go on (the forwarder ends it and retries).

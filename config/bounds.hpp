@@ -95,6 +95,9 @@ inline constexpr std::int64_t kMaxModbusClients = 1024;
 inline constexpr DurationRange kModbusIdleTimeout{seconds{1}, hours{1}};
 inline constexpr DurationRange kModbusMaxAge{kOneMs, kDay};
 inline constexpr std::size_t kMaxAllowEntries = 256;
+// [sparkplug] data_qos: 0 (the specification) or 1 (acknowledged end to end).
+inline constexpr std::int64_t kSparkplugDataQosMin = 0;
+inline constexpr std::int64_t kSparkplugDataQosMax = 1;
 
 }  // namespace bounds
 }  // namespace fieldgate::config

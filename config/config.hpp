@@ -15,6 +15,7 @@
 
 #include "config/modbus_server_config.hpp"
 #include "config/publish_policy.hpp"
+#include "config/sparkplug_config.hpp"
 #include "core/serial_port.hpp"
 
 namespace fieldgate::config {
@@ -308,6 +309,8 @@ struct Config {
   std::vector<DeviceConfig> devices;
   /// [modbus_server]: set when the table is given (config/modbus_server_config.hpp).
   std::optional<ModbusServerConfig> modbus_server;
+  /// [sparkplug]: set when the table is given (config/sparkplug_config.hpp).
+  std::optional<SparkplugConfig> sparkplug;
 
   [[nodiscard]] const BusConfig* find_bus(const std::string& name) const noexcept;
   [[nodiscard]] const DeviceConfig* find_device(const std::string& name) const noexcept;

@@ -31,6 +31,7 @@
 #include "config/file_read.hpp"
 #include "config/loader_homeassistant.hpp"
 #include "config/loader_modbus_server.hpp"
+#include "config/loader_sparkplug.hpp"
 #include "config/loader_policy.hpp"
 #include "config/loader_uplink.hpp"
 #include "config/schema.hpp"
@@ -147,6 +148,7 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
     });
   }
   read_modbus_server(s, config);  // after the devices: its unit map names them
+  read_sparkplug(s, config);      // after [gateway] and the devices: their names are its ids
   s.check_unknown_keys();
   check_cross_references(config, drivers, diag);
   check_uplink(config, diag);

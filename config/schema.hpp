@@ -15,8 +15,8 @@ namespace fieldgate::config {
 
 using Keys = std::span<const std::string_view>;
 
-inline constexpr std::array<std::string_view, 7> kRootKeys{
-    "gateway", "store", "mqtt", "homeassistant", "buses", "devices", "modbus_server"};
+inline constexpr std::array<std::string_view, 8> kRootKeys{
+    "gateway", "store", "mqtt", "homeassistant", "buses", "devices", "modbus_server", "sparkplug"};
 inline constexpr std::array<std::string_view, 3> kGatewayKeys{"name", "site", "log_level"};
 inline constexpr std::array<std::string_view, 8> kBusKeys{
     "name", "port", "baud", "parity", "data_bits", "stop_bits", "mode", "inter_frame_delay"};

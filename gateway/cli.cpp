@@ -9,6 +9,7 @@
 #include "config/units.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/cmd_queue.hpp"
+#include "gateway/cmd_sparkplug.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/logging.hpp"
 #include "gateway/version.hpp"
@@ -125,6 +126,7 @@ int run_cli(int argc, char** argv) {
   });
 
   add_queue_command(app, exit_code);
+  add_sparkplug_command(app, exit_code);
 
   const auto registry = drivers::make_default_registry();
   auto* simulate_cmd =

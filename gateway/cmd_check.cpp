@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/topic_template.hpp"
+#include "gateway/check_sparkplug.hpp"
 #include "gateway/command_startup.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/ha_discovery.hpp"
@@ -69,6 +70,8 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     }
   }
 
+  const nlohmann::json sparkplug = sparkplug_report(*config);
+
   if (options.json) {
     nlohmann::json report{{"ok", true},
                           {"file", options.config_path},
@@ -76,6 +79,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
                           {"points", points},
                           {"requests", requests}};
     if (config->homeassistant.enabled) report["homeassistant"] = discovery;
+    if (!sparkplug.is_null()) report["sparkplug"] = sparkplug;
     if (!served.is_null()) {
       report["modbus_server"] = {{"listen", config->modbus_server->listen}, {"units", served}};
     }
@@ -106,6 +110,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
           e["topic"].get<std::string>());
     }
   }
+  print_sparkplug(sparkplug, out);
   if (!served.is_null()) {
     out << fmt::format("\nModbus TCP server on {}:\n", config->modbus_server->listen);
     if (served.empty())

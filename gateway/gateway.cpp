@@ -91,6 +91,14 @@ void Gateway::start_uplink() {
   discovery_ = discovery.get();
   parts.hooks.push_back(std::move(discovery));
   parts.hooks.push_back(make_availability_hook(availability_));
+  if (config_->sparkplug) {
+    sparkplug_ = std::make_unique<SparkplugUplink>(
+        *config_, availability_, [this] { return commands_.get(); },
+        [this] {
+          if (forwarder_) forwarder_->wake();
+        });
+    sparkplug_->attach(parts);
+  }
   forwarder_ = std::make_unique<bridge::Forwarder>(config_->mqtt, config_->gateway, *store_,
                                                    bridge::TopicMap(*config_), std::move(parts));
   discovery_->set_waker([f = forwarder_.get()] { f->wake(); });
@@ -151,6 +159,7 @@ void Gateway::reload() {
     availability_->set_devices(*fresh);
     start_acquisition(fresh);
     publish_discovery(*fresh);
+    if (sparkplug_ && fresh->sparkplug) sparkplug_->reload(*fresh);
     std::swap(config_, fresh);
     try {
       serve_registers();
@@ -169,6 +178,7 @@ void Gateway::reload() {
     forwarder_->set_topics(bridge::TopicMap(*config_));
     attach_commands(*commands_, *forwarder_, *config_, acquisition_->scheduler());
     publish_discovery(*config_);  // the entities of the configuration that runs
+    if (sparkplug_) sparkplug_->reload(*config_);
     try {
       serve_registers();  // served before with this configuration: cannot fail but is checked
     } catch (const std::exception& again) {

@@ -34,6 +34,7 @@
 #include "gateway/commands.hpp"
 #include "gateway/modbus_server.hpp"
 #include "gateway/service_notify.hpp"
+#include "gateway/sparkplug_uplink.hpp"
 #include "gateway/status.hpp"
 #include "gateway/watchdog.hpp"
 
@@ -93,6 +94,7 @@ class Gateway {
   // Home Assistant discovery: a hook the forwarder owns (not owned here);
   // reload() gives it the new set.
   bridge::RetainedSetHook* discovery_ = nullptr;
+  std::unique_ptr<SparkplugUplink> sparkplug_;  // [sparkplug]: the edge node's wiring
   std::unique_ptr<Acquisition> acquisition_;
   std::unique_ptr<ModbusServer> modbus_server_;  // [modbus_server]: listen address fixed at start
   ProgressWatchdog watchdog_;

@@ -9,6 +9,7 @@ FIELDGATE_BUILD_DEPS=(
   cmake g++ make pkg-config
   libmodbus-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev libmosquitto-dev libssl-dev libsqlite3-dev libpcre2-dev
+  protobuf-c-compiler libprotobuf-c-dev  # Sparkplug B: the C code generated from bridge/sparkplug_b.proto
   libgtest-dev libgmock-dev
   mosquitto mosquitto-clients socat  # the demo's private broker, subscriber, monitor's pty pair
 )
@@ -23,6 +24,7 @@ FIELDGATE_TEST_DEPS=(
   python3-jinja2  # Home Assistant value_templates rendered in tests/integration/homeassistant_test.cpp
   systemd  # systemd-analyze verify / security on the unit
   mbpoll   # a Modbus master nobody here wrote, reading through [modbus_server]
+  protobuf-compiler python3-protobuf  # Sparkplug B payloads decoded by Google's runtime, not ours
 )
 
 # bench/run (not the tests: without perf, the bench leaves the syscall

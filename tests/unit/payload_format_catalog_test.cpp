@@ -91,7 +91,8 @@ std::string with_point_topic(std::string_view toml) {
 
 TEST(PayloadFormatCatalog, HoldsTheRegisteredFormatsInRegistrationOrder) {
   const config::SchemaCatalog catalog = test_support::catalog_with(with_frames());
-  EXPECT_THAT(catalog.format_names(), ElementsAre("json", "value", "device-json", "frames"));
+  EXPECT_THAT(catalog.format_names(),
+              ElementsAre("json", "value", "device-json", "sparkplug-b", "frames"));
   ASSERT_NE(catalog.find_format("frames"), nullptr);
   EXPECT_TRUE(catalog.find_format("frames")->per_device);
   EXPECT_TRUE(catalog.find_format("device-json")->per_device);
@@ -146,15 +147,18 @@ TEST(PayloadFormatCatalog, PerPointSettingsAreRefusedByTheFlagNotTheName) {
 
 TEST(PayloadFormatCatalog, ANameNoEncoderHasIsRefusedWithTheRegisteredOnes) {
   // fieldgate's own formats do not know "frames"...
-  EXPECT_THAT(errors_of(kConfig, test_support::default_schemas()),
-              HasSubstr("devices[0].payload: expected one of json, value, device-json; got "
-                        "\"frames\""));
+  EXPECT_THAT(
+      errors_of(kConfig, test_support::default_schemas()),
+      HasSubstr("devices[0].payload: expected one of json, value, device-json, sparkplug-b; got "
+                "\"frames\""));
   // ...and with it registered, the list grows in registration order.
   std::string csv(kConfig);
   csv.replace(csv.find("\"frames\""), 8, "\"csv\"");
-  EXPECT_THAT(errors_of(csv, test_support::catalog_with(with_frames())),
-              HasSubstr("devices[0].payload: expected one of json, value, device-json, frames; "
-                        "got \"csv\""));
+  EXPECT_THAT(
+      errors_of(csv, test_support::catalog_with(with_frames())),
+      HasSubstr(
+          "devices[0].payload: expected one of json, value, device-json, sparkplug-b, frames; "
+          "got \"csv\""));
 }
 
 }  // namespace

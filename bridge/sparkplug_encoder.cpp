@@ -1,0 +1,78 @@
+#include "bridge/sparkplug_encoder.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <string_view>
+
+#include "core/clock.hpp"
+
+namespace fieldgate::bridge::sparkplug {
+namespace {
+
+class SparkplugEncoder final : public PayloadEncoder {
+ public:
+  explicit SparkplugEncoder(std::shared_ptr<Node> node) : node_(std::move(node)) {}
+
+  [[nodiscard]] std::size_t group(std::span<const Reading> rows, bool may_wait) const override {
+    const Reading& first = rows.front();
+    std::set<std::string_view> points{first.point};
+    std::size_t end = 1;
+    while (end < rows.size() && rows[end].device == first.device &&
+           points.insert(rows[end].point).second) {
+      ++end;
+    }
+    if (end == rows.size() && may_wait) return 0;  // the poll may go on past the peek
+    return end;
+  }
+
+  void encode(std::span<const Reading> readings, OutgoingMessage& message) override {
+    if (!node_) {
+      message.refusal = "payload \"sparkplug-b\" without a [sparkplug] edge node";
+      return;
+    }
+    const auto catalog = node_->catalog();
+    const std::string& device = readings.front().device;
+    const DeviceDef* def = catalog->find(device);
+    if (def == nullptr) {
+      // Buffered before a reload removed the device: no birth describes it.
+      message.refusal = fmt::format("device {:?} is not in the Sparkplug births", device);
+      return;
+    }
+    Payload p;
+    const std::int64_t born = node_->birth_time();
+    for (const Reading& r : readings) {
+      const MetricDef* metric = def->find(r.point);
+      if (metric == nullptr) continue;  // a point a reload removed
+      Metric m = metric_of(*metric, r, true);
+      m.is_historical = r.source_ts_ms < born;
+      p.metrics.push_back(std::move(m));
+      node_->remember(r);
+    }
+    if (p.metrics.empty()) {
+      message.refusal = fmt::format("no point of {:?} is in the Sparkplug births", device);
+      return;
+    }
+    p.timestamp = static_cast<std::uint64_t>(unix_ms_now());
+    p.seq = node_->next_seq();
+    message.payload = encode_payload(p);
+    message.route.topic = node_->topics().of("DDATA", device);
+    message.route.qos = node_->settings().data_qos;
+    message.route.retain = false;
+  }
+
+  [[nodiscard]] bool per_device() const noexcept override { return true; }
+
+ private:
+  static std::string encode_payload(const Payload& p) { return sparkplug::encode(p); }
+
+  std::shared_ptr<Node> node_;
+};
+
+}  // namespace
+
+std::unique_ptr<PayloadEncoder> make_encoder(std::shared_ptr<Node> node) {
+  return std::make_unique<SparkplugEncoder>(std::move(node));
+}
+
+}  // namespace fieldgate::bridge::sparkplug
