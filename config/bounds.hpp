@@ -94,6 +94,7 @@ inline constexpr DurationRange kHaResendInterval{seconds{1}, kDay};
 inline constexpr std::int64_t kMaxModbusClients = 1024;
 inline constexpr DurationRange kModbusIdleTimeout{seconds{1}, hours{1}};
 inline constexpr DurationRange kModbusMaxAge{kOneMs, kDay};
+inline constexpr DurationRange kModbusPassthroughTimeout{milliseconds{10}, seconds{60}};
 inline constexpr std::size_t kMaxAllowEntries = 256;
 // [sparkplug] data_qos: 0 (the specification) or 1 (acknowledged end to end).
 inline constexpr std::int64_t kSparkplugDataQosMin = 0;

@@ -13,8 +13,9 @@
 namespace fieldgate::config {
 namespace {
 
-constexpr auto kModbusServerKeys = std::to_array<std::string_view>(
-    {"listen", "max_clients", "idle_timeout", "allow", "units", "max_age", "passthrough"});
+constexpr auto kModbusServerKeys =
+    std::to_array<std::string_view>({"listen", "max_clients", "idle_timeout", "allow", "units",
+                                     "max_age", "passthrough", "passthrough_timeout"});
 
 void read_allow(Section& s, ModbusServerConfig& server) {
   const toml::node* node = s.find("allow");
@@ -92,11 +93,8 @@ void read_modbus_server(Section& parent, Config& config) {
   assign(server.idle_timeout, s.duration("idle_timeout", bounds::kModbusIdleTimeout));
   if (const auto age = s.duration("max_age", bounds::kModbusMaxAge)) server.max_age = *age;
   assign(server.passthrough, s.boolean("passthrough"));
-  if (server.passthrough) {
-    s.report("passthrough",
-             "passthrough = true is not implemented yet: reads of registers "
-             "fieldgate does not poll, or older than max_age, get exception 0x02");
-  }
+  assign(server.passthrough_timeout,
+         s.duration("passthrough_timeout", bounds::kModbusPassthroughTimeout));
   read_allow(s, server);
   read_units(s, config, server);
   if (server.allow.empty() && !server.listen_address.is_loopback() && !s.reported("listen") &&

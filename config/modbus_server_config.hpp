@@ -37,9 +37,12 @@ struct ModbusServerConfig {
   /// A cached value older than this is not served (exception 0x02);
   /// nullopt: twice the poll interval of the registers' request group.
   std::optional<std::chrono::milliseconds> max_age;
-  /// Reads of unpolled or stale registers passed to the device. Not
-  /// implemented yet: the loader refuses `true`.
+  /// Reads of unpolled or stale registers passed to the device, queued on
+  /// its bus worker like a write (exception 0x0B when it does not answer).
   bool passthrough = false;
+  /// A passed-through read still waiting for the bus after this is not sent
+  /// (exception 0x0B); once sent, the device's response_timeout bounds it.
+  std::chrono::milliseconds passthrough_timeout{2000};
 };
 
 }  // namespace fieldgate::config

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ namespace fieldgate::drivers {
 
 using Clock = std::chrono::steady_clock;
 
-class RegisterCache;  // drivers/register_cache.hpp
+class RegisterCache;                      // drivers/register_cache.hpp
+enum class RegisterTable : std::uint8_t;  // drivers/register_cache.hpp
 
 /// What the gateway knows about a device's health, for `poll`, logs and status.
 struct DeviceHealth {
@@ -111,6 +113,22 @@ class Driver {
     return {WriteStatus::kRejected,
             Quality::kGood,
             "driver of device \"" + device() + "\" cannot write (point " + point + ")",
+            {}};
+  }
+
+  /// Reads `out.size()` raw words of `table` from `start` (a bit as a word 0
+  /// or 1), for a master's read the Modbus server passes through. Called by
+  /// the worker that owns the channel, between polls, like write(). Never
+  /// throws. The outcome as a write's (kOk, or kFailed with the quality);
+  /// `out` is filled only when kOk. Default: not supported (kRejected).
+  virtual WriteResult read_registers(RegisterTable table, std::uint16_t start,
+                                     std::span<std::uint16_t> out) {
+    (void)table;
+    (void)start;
+    (void)out;
+    return {WriteStatus::kRejected,
+            Quality::kGood,
+            "driver of device \"" + device() + "\" cannot read registers",
             {}};
   }
 };

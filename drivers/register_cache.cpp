@@ -5,12 +5,21 @@
 namespace fieldgate::drivers {
 
 RegisterCache::RegisterCache(std::string device, std::optional<int> own_unit_id,
-                             std::vector<Block> blocks)
-    : device_(std::move(device)), own_unit_id_(own_unit_id) {
+                             std::vector<Block> blocks, std::vector<WritablePoint> writable)
+    : device_(std::move(device)), own_unit_id_(own_unit_id), writable_(std::move(writable)) {
   slots_.reserve(blocks.size());
   for (const auto& block : blocks) {
     slots_.push_back(Slot{block, std::vector<std::uint16_t>(block.count), {}, false});
   }
+}
+
+const RegisterCache::WritablePoint* RegisterCache::writable_at(RegisterTable table,
+                                                               std::uint16_t start,
+                                                               std::uint16_t count) const noexcept {
+  for (const auto& point : writable_) {
+    if (point.table == table && point.start == start && point.count == count) return &point;
+  }
+  return nullptr;
 }
 
 void RegisterCache::store(std::size_t index, std::span<const std::uint16_t> words,

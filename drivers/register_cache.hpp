@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -40,13 +41,36 @@ class RegisterCache {
     kStale,      // every register is polled, some older than the limit
   };
 
+  /// A point a master may write through the server: exactly the registers
+  /// (or the one coil) it occupies, and how their raw words become the value
+  /// an MQTT `/set` would carry, so that a write from a master passes the same
+  /// checks. Only points configured writable, never a bit of a register (a
+  /// register write would change its other bits).
+  struct WritablePoint {
+    RegisterTable table = RegisterTable::kHolding;  // kHolding or kCoils
+    std::uint16_t start = 0;
+    std::uint16_t count = 1;
+    std::string point;
+    /// `count` raw words (a coil: one word 0 or 1) -> the value in the
+    /// point's units, scaled as a reading shows it; monostate if they do not decode.
+    std::function<Value(std::span<const std::uint16_t>)> decode;
+  };
+
   /// `own_unit_id`: the unit id the device answers to on its serial bus, which
   /// the server may use by default; nullopt for a TCP device (needs an explicit one).
-  RegisterCache(std::string device, std::optional<int> own_unit_id, std::vector<Block> blocks);
+  RegisterCache(std::string device, std::optional<int> own_unit_id, std::vector<Block> blocks,
+                std::vector<WritablePoint> writable = {});
 
   [[nodiscard]] const std::string& device() const noexcept { return device_; }
   [[nodiscard]] std::optional<int> own_unit_id() const noexcept { return own_unit_id_; }
   [[nodiscard]] std::size_t blocks() const noexcept { return slots_.size(); }
+  [[nodiscard]] const std::vector<WritablePoint>& writable() const noexcept { return writable_; }
+
+  /// The writable point occupying exactly `count` registers of `table` from
+  /// `start`, or null: a range no writable point covers, or only part of one,
+  /// or more than one, is never written.
+  [[nodiscard]] const WritablePoint* writable_at(RegisterTable table, std::uint16_t start,
+                                                 std::uint16_t count) const noexcept;
 
   /// Keeps the words of block `index` read at `at` (the block's count of them).
   void store(std::size_t index, std::span<const std::uint16_t> words,
@@ -72,6 +96,7 @@ class RegisterCache {
 
   const std::string device_;
   const std::optional<int> own_unit_id_;
+  const std::vector<WritablePoint> writable_;  // fixed at construction: read without a lock
   mutable std::mutex mutex_;
   std::vector<Slot> slots_;  // the vector is fixed after construction; contents under mutex_
 };

@@ -53,6 +53,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
 
   // [modbus_server]: which device answers for which unit id, as `run` will serve them.
   nlohmann::json served = nullptr;
+  nlohmann::json writable = nlohmann::json::array();
   if (config->modbus_server) {
     std::vector<std::shared_ptr<const drivers::RegisterCache>> caches;
     for (const auto& driver : drivers) {
@@ -63,6 +64,17 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
       served = nlohmann::json::object();
       for (std::size_t id = 0; id < units->by_unit.size(); ++id) {
         if (units->by_unit[id]) served[std::to_string(id)] = units->by_unit[id]->device();
+      }
+      // What a master may write there: one entry per writable point.
+      for (const auto& cache : caches) {
+        for (const auto& w : cache->writable()) {
+          const bool coil = w.table == drivers::RegisterTable::kCoils;
+          writable.push_back({{"device", cache->device()},
+                              {"point", w.point},
+                              {"table", coil ? "coil" : "holding"},
+                              {"address", w.start},
+                              {"count", w.count}});
+        }
       }
     } catch (const std::runtime_error& e) {
       err << options.config_path << ": " << e.what() << '\n';
@@ -81,7 +93,10 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     if (config->homeassistant.enabled) report["homeassistant"] = discovery;
     if (!sparkplug.is_null()) report["sparkplug"] = sparkplug;
     if (!served.is_null()) {
-      report["modbus_server"] = {{"listen", config->modbus_server->listen}, {"units", served}};
+      report["modbus_server"] = {{"listen", config->modbus_server->listen},
+                                 {"units", served},
+                                 {"writable", writable},
+                                 {"passthrough", config->modbus_server->passthrough}};
     }
     out << report.dump(2) << '\n';
     return kExitOk;
@@ -118,6 +133,16 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
     for (const auto& [id, device] : served.items()) {
       out << fmt::format("  unit {} -> {}\n", id, device.get<std::string>());
     }
+    for (const auto& w : writable) {
+      const auto first = w["address"].get<int>();
+      const auto count = w["count"].get<int>();
+      out << fmt::format("  writable: {}/{} = {} {}{}\n", w["device"].get<std::string>(),
+                         w["point"].get<std::string>(), w["table"].get<std::string>(), first,
+                         count > 1 ? fmt::format("..{}", first + count - 1) : "");
+    }
+    out << fmt::format("  reads of registers not polled: {}\n",
+                       config->modbus_server->passthrough ? "passed to the device (passthrough)"
+                                                          : "exception 0x02 (passthrough = false)");
   }
   return kExitOk;
 }

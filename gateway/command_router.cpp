@@ -64,6 +64,7 @@ CommandRouter::~CommandRouter() {
 void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
   const bridge::TopicMap topics(config);
   std::map<std::string, Target, std::less<>> targets;
+  std::map<std::pair<std::string, std::string>, std::string> topic_of;
   for (const auto& device : config.devices) {
     auto bare = std::make_shared<config::DeviceConfig>(device);
     bare->points.clear();
@@ -72,11 +73,13 @@ void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
       auto route = topics.command_route(device.name, point.name, point.unit);
       std::shared_ptr<const config::PointConfig> writable;
       if (point.write.writable) writable = std::make_shared<const config::PointConfig>(point);
+      topic_of.emplace(std::pair(device.name, point.name), route.command);
       targets.emplace(std::move(route.command), Target{bare, std::move(writable), point.name});
     }
   }
   std::lock_guard lock(mutex_);
   targets_ = std::move(targets);
+  topic_of_ = std::move(topic_of);
   result_suffix_ = config.mqtt.result_suffix;
   scheduler_ = &scheduler;
   qos_ = config.mqtt.command_qos;
@@ -147,9 +150,9 @@ void CommandRouter::log_refusal(const std::string& line, const std::string& stat
       line.size() <= kSummaryLineBytes ? line : line.substr(0, kSummaryLineBytes) + "…";
 }
 
-void CommandRouter::finish(const Target& target, const std::string& result_topic,
-                           const std::string& command_topic, CommandResult result, int qos,
+void CommandRouter::finish(const Target& target, const Origin& origin, CommandResult result,
                            bool refused) noexcept {
+  const std::string& result_topic = origin.result_topic;
   std::string payload;
   try {
     result.device = target.device->name;
@@ -162,8 +165,8 @@ void CommandRouter::finish(const Target& target, const std::string& result_topic
   try {
     // The audit line: what was asked, by which topic and id, and what happened.
     const std::string what =
-        fmt::format("write {}/{} = {} (topic {}, id {})", result.device, result.point,
-                    result.value.is_null() ? "-" : json_for_log(result.value), command_topic,
+        fmt::format("write {}/{} = {} ({}, id {})", result.device, result.point,
+                    result.value.is_null() ? "-" : json_for_log(result.value), origin.source,
                     json_for_log(result.id));
     if (result.status == "ok") {
       audit_log(spdlog::level::info,
@@ -176,17 +179,22 @@ void CommandRouter::finish(const Target& target, const std::string& result_topic
       audit_log(spdlog::level::warn, fmt::format("{}: {}: {}", what, result.status, result.error));
     }
   } catch (const std::exception& e) {
-    spdlog::error("commands: cannot log the result of a command on {}: {}", command_topic,
-                  e.what());
+    spdlog::error("commands: cannot log the result of a command ({}): {}", origin.source, e.what());
   } catch (...) {
     // Still publish the result below.
   }
   try {
-    publish_(result_topic, std::move(payload), qos);
+    publish_(result_topic, std::move(payload), origin.qos);
   } catch (const std::exception& e) {
     spdlog::error("commands: result on {} not published: {}", result_topic, e.what());
   } catch (...) {
     spdlog::error("commands: result on {} not published", result_topic);
+  }
+  if (!origin.reply) return;
+  try {
+    origin.reply(result);
+  } catch (...) {
+    spdlog::error("commands: the result of a write ({}) was not handed back", origin.source);
   }
 }
 
@@ -222,10 +230,8 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
   const Target target = it->second;  // a copy: the callback outlives a reload
   answer.topic = config::result_topic(command.topic, result_suffix_);
   answer.qos = qos_;
-  const std::string& result_topic = answer.topic;
-  const int qos = qos_;
+  Origin origin{answer.topic, "topic " + command.topic, qos_, {}};
   const auto max_age = max_age_;
-  Scheduler* scheduler = scheduler_;
 
   ParsedCommand parsed = parse_command_payload(command.payload, max_size_);
   CommandResult result;
@@ -236,7 +242,7 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
     result.status = std::move(status);
     result.error = std::move(error);
     answer.given = true;
-    finish(target, result_topic, command.topic, std::move(result), qos, true);
+    finish(target, origin, std::move(result), true);
   };
   if (command.retained) {
     return refuse("rejected",
@@ -254,14 +260,26 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
     deadline = command.arrived + (max_age - age.age);
   }
   if (command.expiry) deadline = std::min(deadline, command.arrived + *command.expiry);
+  check_and_queue(lock, target, std::move(origin), std::move(result), *parsed.value, deadline);
+  answer.given = true;  // by check_and_queue, or by the write's `done`
+}
 
-  Value value = *parsed.value;
+void CommandRouter::check_and_queue(std::unique_lock<std::mutex>& lock, const Target& target,
+                                    Origin origin, CommandResult result, Value value,
+                                    Clock::time_point deadline) {
+  const auto refuse = [&](std::string status, std::string error) {
+    if (lock.owns_lock()) lock.unlock();
+    result.status = std::move(status);
+    result.error = std::move(error);
+    finish(target, origin, std::move(result), true);
+  };
   static const config::PointConfig kReadOnly;  // check_write refuses it: "not writable"
   if (auto why = check_write(*target.device, target.point ? *target.point : kReadOnly, value);
       !why.empty()) {
     return refuse("rejected", std::move(why));
   }
   result.value = value_json(value);
+  Scheduler* scheduler = scheduler_;
   if (scheduler == nullptr) {
     return refuse("error", "the gateway is reloading or stopping; send the command again");
   }
@@ -271,8 +289,8 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
   write.value = value;
   write.deadline = deadline;
   // Only what the result needs: not the payload.
-  write.done = [this, target, result_topic, topic = command.topic, result, qos](
-                   CommandOutcome outcome, const drivers::WriteResult& written) noexcept {
+  write.done = [this, target, origin, result](CommandOutcome outcome,
+                                              const drivers::WriteResult& written) noexcept {
     try {
       CommandResult r = result;
       switch (outcome) {
@@ -290,18 +308,17 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
           r.readback = value_json(written.readback);
           break;
       }
-      finish(target, result_topic, topic, std::move(r), qos, false);
+      finish(target, origin, std::move(r), false);
     } catch (...) {
       // finish() does not throw; the copies above could only fail for memory.
-      spdlog::error("commands: result on {} lost: out of memory", result_topic);
+      spdlog::error("commands: result on {} lost: out of memory", origin.result_topic);
     }
   };
   const Submitted submitted = scheduler->submit(std::move(write));
   lock.unlock();
   switch (submitted) {
     case Submitted::kQueued:
-      answer.given = true;  // `done` answers
-      return;
+      return;  // `done` answers
     case Submitted::kBusy:
       return refuse("busy", fmt::format("{} writes are already waiting for the bus of {}; "
                                         "not executed, send it again later",
@@ -310,6 +327,59 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
       break;
   }
   return refuse("error", "no worker runs this device now (stopping or reloading)");
+}
+
+void CommandRouter::submit_write(ExternalWrite write) noexcept {
+  bool answered = false;
+  try {
+    std::unique_lock lock(mutex_);
+    const auto topic = topic_of_.find(std::pair(write.device, write.point));
+    const auto it = topic == topic_of_.end() ? targets_.end() : targets_.find(topic->second);
+    if (it == targets_.end()) {
+      lock.unlock();
+      CommandResult r;
+      r.id = write.id;
+      r.device = write.device;
+      r.point = write.point;
+      r.status = "error";
+      r.error = "no such point in the running configuration (reloaded?)";
+      answered = true;
+      write.reply(r);
+      return;
+    }
+    const Target target = it->second;
+    Origin origin{config::result_topic(it->first, result_suffix_), write.source, qos_, write.reply};
+    CommandResult result;
+    result.id = std::move(write.id);
+    result.value = value_json(write.value);
+    check_and_queue(lock, target, std::move(origin), std::move(result), std::move(write.value),
+                    Clock::now() + max_age_);
+    answered = true;
+  } catch (const std::exception& e) {
+    spdlog::error("commands: a write ({}) not handled: {}", write.source, e.what());
+  } catch (...) {
+    spdlog::error("commands: a write ({}) not handled", write.source);
+  }
+  if (answered || !write.reply) return;
+  try {
+    CommandResult r;
+    r.status = "error";
+    r.error = "the write could not be handled";
+    write.reply(r);
+  } catch (...) {
+    spdlog::error("commands: the result of a write ({}) was not handed back", write.source);
+  }
+}
+
+Submitted CommandRouter::submit_job(WriteCommand job) noexcept {
+  try {
+    // Held while queuing: detach() waits for it, so the scheduler cannot go away in between.
+    std::lock_guard lock(mutex_);
+    if (scheduler_ == nullptr) return Submitted::kNoWorker;
+    return scheduler_->submit(std::move(job));
+  } catch (...) {
+    return Submitted::kNoWorker;  // a copy failed for memory: `done` was not called
+  }
 }
 
 std::unique_ptr<CommandRouter> make_command_router(bridge::Forwarder& forwarder) {

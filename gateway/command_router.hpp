@@ -15,6 +15,9 @@
 //
 // Nothing throws out of handle() (Paho's thread) or out of a write's `done`
 // callback (a poll worker's thread).
+//
+// The Modbus server's writes (submit_write) take the same path from the
+// checks on: one gate to the buses, one audit log, one result topic.
 #pragma once
 
 #include <chrono>
@@ -23,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -80,6 +84,24 @@ class CommandRouter {
   /// Handles one command (from Paho's thread). Never throws.
   void handle(const bridge::IncomingCommand& command) noexcept;
 
+  /// Hears the result of a write that did not come from MQTT.
+  using Reply = std::function<void(const CommandResult&)>;
+  /// A write from another source than MQTT (the Modbus server), in the point's units.
+  struct ExternalWrite {
+    std::string device;
+    std::string point;
+    Value value;
+    std::string source;  // for the audit line: "modbus client 127.0.0.1:40000 unit 1 FC6"
+    nlohmann::json id;   // echoed in the result message
+    Reply reply;         // exactly once: at once when refused, else from the worker's thread
+  };
+  /// The checks, bus queue, deadline (command_max_age from now), audit line
+  /// and result message of an MQTT command to the same point. Never throws.
+  void submit_write(ExternalWrite write) noexcept;
+  /// Queues `job` (its `action` set) on the worker of its device like a
+  /// write, without an audit line (a passthrough read). Never throws.
+  [[nodiscard]] Submitted submit_job(WriteCommand job) noexcept;
+
   /// Writes the summary line of the refusals not logged one by one, once
   /// their window is over (`fieldgate run` calls it every second or so;
   /// handle() calls it too).
@@ -110,10 +132,20 @@ class CommandRouter {
     bool given = false;
   };
   void route(const bridge::IncomingCommand& command, Answer& answer);
+  /// Where a write's result goes and what the audit line says it came from.
+  struct Origin {
+    std::string result_topic;
+    std::string source;  // "topic <command topic>", or the Modbus client
+    int qos = 1;
+    Reply reply;  // besides the result message, for a write not from MQTT
+  };
+  /// Checks `value` for `target` and queues the write; every refusal is
+  /// answered here. Releases `lock` (mutex_) before answering.
+  void check_and_queue(std::unique_lock<std::mutex>& lock, const Target& target, Origin origin,
+                       CommandResult result, Value value, Clock::time_point deadline);
   /// Logs and publishes one result; `refused`: answered without reaching a
   /// queue (subject to the refusal log limit).
-  void finish(const Target& target, const std::string& result_topic,
-              const std::string& command_topic, CommandResult result, int qos,
+  void finish(const Target& target, const Origin& origin, CommandResult result,
               bool refused) noexcept;
   void log_refusal(const std::string& line, const std::string& status);
   void write_summary(Clock::time_point now);  // log_mutex_ held
@@ -121,7 +153,8 @@ class CommandRouter {
   Publish publish_;
   mutable std::mutex mutex_;
   std::map<std::string, Target, std::less<>> targets_;  // by command topic, every point
-  std::string result_suffix_;                           // result topic = command topic + "/" + this
+  std::map<std::pair<std::string, std::string>, std::string> topic_of_;  // (device, point) -> topic
+  std::string result_suffix_;  // result topic = command topic + "/" + this
   Scheduler* scheduler_ = nullptr;
   int qos_ = 1;
   std::chrono::milliseconds max_age_{10000};

@@ -55,6 +55,14 @@ int Gateway::start() {
     start_acquisition(config_);
     if (config_->modbus_server) {
       modbus_server_ = std::make_unique<ModbusServer>(*config_->modbus_server);
+      // Writes and passed-through reads take the command router's gate to the
+      // buses, which a reload re-points (attach/detach) under its lock.
+      modbus_server_->set_bus({[router = commands_.get()](CommandRouter::ExternalWrite w) {
+                                 router->submit_write(std::move(w));
+                               },
+                               [router = commands_.get()](WriteCommand job) {
+                                 return router->submit_job(std::move(job));
+                               }});
       serve_registers();
       modbus_server_->start();
     }

@@ -10,6 +10,8 @@ constexpr std::size_t kMinLength = 2;    // unit id and function code
 constexpr std::size_t kMaxLength = 254;  // unit id and a 253-byte PDU
 constexpr std::uint16_t kMaxReadBits = 2000;
 constexpr std::uint16_t kMaxReadRegisters = 125;
+constexpr std::uint16_t kMaxWriteBits = 1968;      // FC15 (the spec's 0x7B0)
+constexpr std::uint16_t kMaxWriteRegisters = 123;  // FC16 (0x7B)
 
 std::uint16_t be16(std::span<const std::uint8_t> bytes, std::size_t at) noexcept {
   return static_cast<std::uint16_t>((bytes[at] << 8) | bytes[at + 1]);
@@ -38,7 +40,7 @@ Answer refuse(std::span<const std::uint8_t> frame, std::uint8_t function, Modbus
   out.push_back(static_cast<std::uint8_t>(function | 0x80));
   out.push_back(static_cast<std::uint8_t>(code));
   finish(out);
-  return {function, code, lookup};
+  return {function, code, lookup, std::nullopt};
 }
 
 std::optional<RegisterTable> read_table(std::uint8_t function) noexcept {
@@ -57,11 +59,60 @@ std::optional<RegisterTable> read_table(std::uint8_t function) noexcept {
 }
 
 bool is_write(std::uint8_t function) noexcept {
-  return function == 5 || function == 6 || function == 15 || function == 16 || function == 23;
+  return function == 5 || function == 6 || function == 15 || function == 16;
+}
+
+// A write request: its PDU checked against what its function says (lengths
+// and byte counts that lie are 0x03), then the registers must be exactly one
+// writable point's (else 0x02: it never reaches the bus), and their words
+// must decode (else 0x03). What passes is a BusRequest.
+Answer write(std::span<const std::uint8_t> frame, std::uint8_t function,
+             const std::shared_ptr<const RegisterCache>& cache, std::vector<std::uint8_t>& out) {
+  const auto pdu = frame.subspan(kMbapHeaderBytes);
+  const auto bad_value = [&] {
+    return refuse(frame, function, ModbusException::kIllegalDataValue, out);
+  };
+  if (pdu.size() < 5) return bad_value();
+  const auto start = be16(pdu, 1);
+  std::array<std::uint16_t, kMaxWriteBits> words{};
+  std::uint16_t quantity = 1;
+  const bool coils = function == 5 || function == 15;
+  if (function == 5 || function == 6) {
+    if (pdu.size() != 5) return bad_value();
+    const auto value = be16(pdu, 3);
+    if (function == 5 && value != 0xFF00 && value != 0x0000) return bad_value();
+    words[0] = function == 5 ? static_cast<std::uint16_t>(value != 0) : value;
+  } else {
+    if (pdu.size() < 6) return bad_value();
+    quantity = be16(pdu, 3);
+    const std::size_t bytes = pdu[5];
+    const std::size_t needed = coils ? (quantity + 7U) / 8U : quantity * 2U;
+    if (quantity == 0 || quantity > (coils ? kMaxWriteBits : kMaxWriteRegisters) ||
+        bytes != needed || pdu.size() != 6 + bytes) {
+      return bad_value();
+    }
+    for (std::size_t i = 0; i < quantity; ++i) {
+      words[i] = coils ? static_cast<std::uint16_t>((pdu[6 + i / 8] >> (i % 8)) & 1U)
+                       : be16(pdu, 6 + 2 * i);
+    }
+  }
+  if (static_cast<std::uint32_t>(start) + quantity > 0x10000U) {
+    return refuse(frame, function, ModbusException::kIllegalDataAddress, out);
+  }
+  const auto table = coils ? RegisterTable::kCoils : RegisterTable::kHolding;
+  const auto* point = cache->writable_at(table, start, quantity);
+  if (point == nullptr) return refuse(frame, function, ModbusException::kIllegalDataAddress, out);
+  Value value = point->decode(std::span<const std::uint16_t>(words.data(), quantity));
+  if (std::holds_alternative<std::monostate>(value)) return bad_value();
+  out.clear();
+  Answer answer{function, ModbusException::kNone, std::nullopt, std::nullopt};
+  answer.bus = BusRequest{BusRequest::Kind::kWrite, cache, table, start, quantity, point->point,
+                          std::move(value)};
+  return answer;
 }
 
 Answer read(std::span<const std::uint8_t> frame, std::uint8_t function, RegisterTable table,
-            const RegisterCache& cache, std::optional<std::chrono::milliseconds> max_age,
+            const std::shared_ptr<const RegisterCache>& cache, const ServedUnits& units,
             drivers::Clock::time_point now, std::vector<std::uint8_t>& out) {
   const auto pdu = frame.subspan(kMbapHeaderBytes);
   if (pdu.size() != 5) return refuse(frame, function, ModbusException::kIllegalDataValue, out);
@@ -76,26 +127,18 @@ Answer read(std::span<const std::uint8_t> frame, std::uint8_t function, Register
   }
   std::array<std::uint16_t, kMaxReadBits> words{};
   const std::span<std::uint16_t> values(words.data(), quantity);
-  const auto lookup = cache.read(table, start, values, now, max_age);
+  const auto lookup = cache->read(table, start, values, now, units.max_age);
+  if (lookup != RegisterCache::Lookup::kHit && units.passthrough) {
+    out.clear();
+    Answer answer{function, ModbusException::kNone, lookup, std::nullopt};
+    answer.bus = BusRequest{BusRequest::Kind::kRead, cache, table, start, quantity, {}, {}};
+    return answer;
+  }
   if (lookup != RegisterCache::Lookup::kHit) {
     return refuse(frame, function, ModbusException::kIllegalDataAddress, out, lookup);
   }
-  begin(frame, out);
-  out.push_back(function);
-  if (bits) {
-    const auto bytes = static_cast<std::uint8_t>((quantity + 7) / 8);
-    out.push_back(bytes);
-    const auto first = out.size();
-    out.resize(first + bytes, 0);
-    for (std::size_t i = 0; i < quantity; ++i) {
-      if (values[i] != 0) out[first + i / 8] |= static_cast<std::uint8_t>(1U << (i % 8));
-    }
-  } else {
-    out.push_back(static_cast<std::uint8_t>(quantity * 2));
-    for (const auto word : values) put16(out, word);
-  }
-  finish(out);
-  return {function, ModbusException::kNone, lookup};
+  read_response(frame, values, out);
+  return {function, ModbusException::kNone, lookup, std::nullopt};
 }
 
 }  // namespace
@@ -126,12 +169,44 @@ Answer answer_request(std::span<const std::uint8_t> frame, const ServedUnits& un
   const auto& cache = units.by_unit[frame[6]];
   if (!cache) return refuse(frame, function, ModbusException::kGatewayPathUnavailable, out);
   if (const auto table = read_table(function)) {
-    return read(frame, function, *table, *cache, units.max_age, now, out);
+    return read(frame, function, *table, cache, units, now, out);
   }
-  if (is_write(function)) {
-    return refuse(frame, function, ModbusException::kIllegalDataAddress, out);
-  }
+  if (is_write(function)) return write(frame, function, cache, out);
   return refuse(frame, function, ModbusException::kIllegalFunction, out);
+}
+
+void exception_response(std::span<const std::uint8_t> frame, ModbusException code,
+                        std::vector<std::uint8_t>& out) {
+  (void)refuse(frame, frame[kMbapHeaderBytes], code, out);
+}
+
+void write_response(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out) {
+  // FC5/6 echo the request; FC15/16 answer its address and quantity: the
+  // first five bytes of the PDU either way.
+  begin(frame, out);
+  const auto pdu = frame.subspan(kMbapHeaderBytes, 5);
+  out.insert(out.end(), pdu.begin(), pdu.end());
+  finish(out);
+}
+
+void read_response(std::span<const std::uint8_t> frame, std::span<const std::uint16_t> words,
+                   std::vector<std::uint8_t>& out) {
+  const std::uint8_t function = frame[kMbapHeaderBytes];
+  begin(frame, out);
+  out.push_back(function);
+  if (function == 1 || function == 2) {
+    const auto bytes = static_cast<std::uint8_t>((words.size() + 7) / 8);
+    out.push_back(bytes);
+    const auto first = out.size();
+    out.resize(first + bytes, 0);
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (words[i] != 0) out[first + i / 8] |= static_cast<std::uint8_t>(1U << (i % 8));
+    }
+  } else {
+    out.push_back(static_cast<std::uint8_t>(words.size() * 2));
+    for (const auto word : words) put16(out, word);
+  }
+  finish(out);
 }
 
 }  // namespace fieldgate::gateway

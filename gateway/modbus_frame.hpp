@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "drivers/register_cache.hpp"
@@ -46,6 +47,9 @@ struct FrameCheck {
 struct ServedUnits {
   std::array<std::shared_ptr<const drivers::RegisterCache>, 256> by_unit;
   std::optional<std::chrono::milliseconds> max_age;
+  /// Reads the cache cannot answer go to the device (a BusRequest) instead
+  /// of exception 0x02.
+  bool passthrough = false;
 };
 
 /// Modbus exception codes the server sends.
@@ -53,8 +57,25 @@ enum class ModbusException : std::uint8_t {
   kNone = 0,
   kIllegalFunction = 0x01,
   kIllegalDataAddress = 0x02,      // not polled, too old, or not writable
-  kIllegalDataValue = 0x03,        // a quantity out of range, a PDU of the wrong length
+  kIllegalDataValue = 0x03,        // a quantity out of range, a PDU of the wrong length,
+                                   // a value the point's checks refuse
+  kServerDeviceFailure = 0x04,     // a write the device refused or did not answer
+  kServerDeviceBusy = 0x06,        // too many requests wait for the bus: try again later
   kGatewayPathUnavailable = 0x0A,  // the unit id maps to no device
+  kGatewayTargetFailed = 0x0B,     // a passed-through read the device did not answer
+};
+
+/// A request the caches cannot answer: for the device's bus worker, through
+/// the command router (a write) or queued like one (a passed-through read).
+struct BusRequest {
+  enum class Kind { kWrite, kRead };
+  Kind kind = Kind::kRead;
+  std::shared_ptr<const drivers::RegisterCache> device;
+  drivers::RegisterTable table = drivers::RegisterTable::kHolding;
+  std::uint16_t start = 0;
+  std::uint16_t count = 0;  // registers or bits
+  std::string point;        // kWrite: the writable point the registers are exactly
+  Value value;              // kWrite: the words decoded, in the point's units
 };
 
 /// What answering one request did, for the counters.
@@ -63,13 +84,31 @@ struct Answer {
   ModbusException exception = ModbusException::kNone;
   /// Set when the request read the cache.
   std::optional<drivers::RegisterCache::Lookup> lookup;
+  /// Set when the answer must come from the device: the response is not
+  /// written, the caller submits this and answers later (write_response,
+  /// read_response, exception_response).
+  std::optional<BusRequest> bus;
 };
 
 /// The response to the whole frame `frame` (check_frame said kFrame) into
 /// `out` (cleared first; at most kMaxModbusFrame bytes). Reads come from the
-/// cache of the unit's device; writes are refused (0x02: no register is
-/// writable through the server yet); other functions get 0x01.
+/// cache of the unit's device, or with `passthrough` become a BusRequest when
+/// it cannot answer them. A write (5, 6, 15, 16) of exactly the registers of
+/// one writable point becomes a BusRequest (`out` left empty); any other
+/// write gets 0x02 (0x03 for lying counts or a coil value not 0xFF00/0),
+/// 23 and other functions 0x01.
 Answer answer_request(std::span<const std::uint8_t> frame, const ServedUnits& units,
                       drivers::Clock::time_point now, std::vector<std::uint8_t>& out);
+
+/// Exception `code` to the request `frame`, into `out`.
+void exception_response(std::span<const std::uint8_t> frame, ModbusException code,
+                        std::vector<std::uint8_t>& out);
+/// The normal response to the write request `frame` (FC 5, 6: an echo; 15,
+/// 16: the address and quantity), once the device confirmed it.
+void write_response(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out);
+/// The normal response to the read request `frame` (FC 1..4) with `words`
+/// (its quantity of them; a bit is a word 0 or 1).
+void read_response(std::span<const std::uint8_t> frame, std::span<const std::uint16_t> words,
+                   std::vector<std::uint8_t>& out);
 
 }  // namespace fieldgate::gateway

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drivers/register_cache.hpp"
+#include "gateway/modbus_server_loop.hpp"
 
 namespace fieldgate::gateway {
 namespace {
@@ -32,30 +33,6 @@ constexpr std::chrono::seconds kLogEvery{10};
 // After accept() found no file descriptor left, the listening socket rests.
 constexpr std::chrono::milliseconds kAcceptPause{100};
 constexpr int kBacklog = 128;
-
-/// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -118,54 +95,12 @@ Fd listen_on(const config::ModbusServerConfig& config, int& port) {
 
 }  // namespace
 
-struct ModbusServer::Loop {
-  struct Client {
-    Fd fd;
-    std::string peer;
-    std::array<std::uint8_t, kMaxModbusFrame> in{};
-    std::size_t in_size = 0;
-    std::vector<std::uint8_t> out;  // a response not yet written whole
-    std::size_t out_sent = 0;
-    SteadyClock::time_point last_activity;
-    SteadyClock::time_point frame_started;  // of the bytes in `in`
-  };
-
-  Loop(config::ModbusServerConfig c, Fd listening)
-      : config(std::move(c)),
-        listen_fd(std::move(listening)),
-        wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (wake_fd.get() < 0) throw std::runtime_error("modbus server: eventfd: " + errno_text(errno));
-  }
-
-  void run() noexcept;
-  void turn();
-  void accept_clients(SteadyClock::time_point now);
-  bool allowed(const config::IpAddress& peer) const;
-  /// False when the client is to be closed.
-  bool read_from(Client& client, SteadyClock::time_point now);
-  bool write_to(Client& client);
-  bool answer_frames(Client& client, SteadyClock::time_point now);
-  void note(const char* kind, const std::string& line);
-  void stop() {
-    stopping.store(true);
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(wake_fd.get(), &one, sizeof one);
-  }
-
-  const config::ModbusServerConfig config;
-  Fd listen_fd;
-  Fd wake_fd;
-  std::atomic<bool> stopping{false};
-  std::list<Client> clients;  // stable addresses while polled
-  SteadyClock::time_point accept_paused_until{};
-  std::map<std::string, SteadyClock::time_point, std::less<>> last_logged;  // by kind: few keys
-  std::vector<pollfd> fds;
-  std::vector<std::uint8_t> response;
-
-  mutable std::mutex mutex;  // guards units and stats
-  std::shared_ptr<const ServedUnits> units = std::make_shared<ServedUnits>();
-  ModbusServerStats stats;
-};
+ModbusServer::Loop::Loop(config::ModbusServerConfig c, Fd listening)
+    : config(std::move(c)),
+      listen_fd(std::move(listening)),
+      wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (wake_fd.get() < 0) throw std::runtime_error("modbus server: eventfd: " + errno_text(errno));
+}
 
 void ModbusServer::Loop::note(const char* kind, const std::string& line) {
   const auto now = SteadyClock::now();
@@ -214,6 +149,7 @@ void ModbusServer::Loop::accept_clients(SteadyClock::time_point now) {
     const int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto& client = clients.emplace_back();
+    client.id = next_client_id++;
     client.fd = std::move(fd);
     client.peer = config::to_string(address);
     client.last_activity = now;
@@ -237,7 +173,7 @@ bool ModbusServer::Loop::write_to(Client& client) {
 bool ModbusServer::Loop::answer_frames(Client& client, SteadyClock::time_point now) {
   // One response waits at a time: a client that does not read its answers
   // stops being read (its own socket fills), never costing memory.
-  while (client.out.empty() && client.in_size > 0) {
+  while (client.out.empty() && !client.waiting && client.in_size > 0) {
     const auto check = check_frame(std::span(client.in.data(), client.in_size));
     if (check.kind == FrameCheck::Kind::kNeedMore) return true;
     if (check.kind == FrameCheck::Kind::kBad) {
@@ -251,23 +187,27 @@ bool ModbusServer::Loop::answer_frames(Client& client, SteadyClock::time_point n
       const std::scoped_lock lock(mutex);
       served = units;
     }
-    const auto answer =
-        answer_request(std::span(client.in.data(), check.size), *served, now, response);
+    const std::span<const std::uint8_t> frame(client.in.data(), check.size);
+    auto answer = answer_request(frame, *served, now, response);
     {
       const std::scoped_lock lock(mutex);
       stats.count(answer);
     }
+    if (answer.bus) {
+      dispatch(client, frame, std::move(*answer.bus), now);
+    } else {
+      client.out.assign(response.begin(), response.end());
+    }
     std::memmove(client.in.data(), client.in.data() + check.size, client.in_size - check.size);
     client.in_size -= check.size;
     client.frame_started = now;
-    client.out.assign(response.begin(), response.end());
-    if (!write_to(client)) return false;
+    if (!client.out.empty() && !write_to(client)) return false;
   }
   return true;
 }
 
 bool ModbusServer::Loop::read_from(Client& client, SteadyClock::time_point now) {
-  if (!client.out.empty()) return true;  // answer first
+  if (!client.out.empty() || client.waiting) return true;  // answer first
   const auto room = client.in.size() - client.in_size;
   if (room == 0) return true;  // cannot be: a full buffer always holds a frame or a bad one
   const auto n = ::recv(client.fd.get(), client.in.data() + client.in_size, room, MSG_DONTWAIT);
@@ -284,6 +224,21 @@ void ModbusServer::Loop::turn() {
   // Deadlines: idle clients, frames not finished in time; the next one bounds the wait.
   auto next = now + std::chrono::seconds(1);
   for (auto it = clients.begin(); it != clients.end();) {
+    if (it->waiting) {
+      // Not idle while its answer is on a bus; the guard against one that never comes.
+      const auto limit_at = it->waiting_since + kBusAnswerLimit;
+      if (now < limit_at) {
+        next = std::min(next, limit_at);
+        ++it;
+        continue;
+      }
+      const std::scoped_lock lock(mutex);
+      note("bus_answer", fmt::format("closed {}: no answer from the bus within {} min", it->peer,
+                                     kBusAnswerLimit.count()));
+      it = clients.erase(it);
+      stats.clients = clients.size();
+      continue;
+    }
     const auto idle_at = it->last_activity + config.idle_timeout;
     const auto frame_at = it->frame_started + kFrameTimeout;
     // A client that leaves half a frame is a bad frame, whichever limit ends it.
@@ -311,9 +266,12 @@ void ModbusServer::Loop::turn() {
   fds.push_back({wake_fd.get(), POLLIN, 0});
   const bool accepting = now >= accept_paused_until;
   fds.push_back({accepting ? listen_fd.get() : -1, POLLIN, 0});
+  fds.push_back({bus_answers->wake_fd(), POLLIN, 0});
+  constexpr std::size_t kFirstClient = 3;
   if (!accepting) next = std::min(next, accept_paused_until);
   for (const auto& client : clients) {
-    const short events = client.out.empty() ? POLLIN : POLLOUT;
+    // A client waiting for a bus is not read; that it left (its FIN) still shows.
+    const short events = client.waiting ? POLLRDHUP : client.out.empty() ? POLLIN : POLLOUT;
     fds.push_back({client.fd.get(), events, 0});
   }
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
@@ -321,12 +279,15 @@ void ModbusServer::Loop::turn() {
   if (ready <= 0) return;  // timeout or EINTR: the deadlines are looked at again
   now = SteadyClock::now();
 
-  std::size_t index = 2;
+  std::size_t index = kFirstClient;
   for (auto it = clients.begin(); it != clients.end(); ++index) {
     const auto revents = fds[index].revents;
     // An error, or a hang-up while an answer waits to be written: nothing more will pass.
-    bool keep =
-        (revents & (POLLERR | POLLNVAL)) == 0 && ((revents & POLLHUP) == 0 || it->out.empty());
+    // A client that left while its request is on a bus is closed now; the
+    // request runs to its end and its answer is dropped (counted).
+    bool keep = (revents & (POLLERR | POLLNVAL)) == 0 &&
+                ((revents & POLLHUP) == 0 || (it->out.empty() && !it->waiting)) &&
+                (!it->waiting || (revents & POLLRDHUP) == 0);
     if (keep && (revents & POLLOUT) != 0) keep = write_to(*it) && answer_frames(*it, now);
     if (keep && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) keep = read_from(*it, now);
     if (keep) {
@@ -337,7 +298,8 @@ void ModbusServer::Loop::turn() {
     it = clients.erase(it);
     stats.clients = clients.size();
   }
-  // After the clients: their fds were indexed before any new one was added.
+  // After the clients: their fds were indexed before any new one was added or removed.
+  if ((fds[2].revents & POLLIN) != 0) deliver_bus_answers(now);
   if (accepting && (fds[1].revents & POLLIN) != 0) accept_clients(now);
 }
 
@@ -369,6 +331,11 @@ ModbusServer::~ModbusServer() {
 void ModbusServer::start() {
   thread_ = std::thread([loop = loop_.get()] { loop->run(); });
   spdlog::info("modbus server listening on {} (port {})", loop_->config.listen, port_);
+}
+
+void ModbusServer::set_bus(ModbusServerBus bus) {
+  const std::scoped_lock lock(loop_->mutex);
+  loop_->bus = std::move(bus);
 }
 
 void ModbusServer::set_units(std::shared_ptr<const ServedUnits> units) {

@@ -15,6 +15,7 @@ std::shared_ptr<const ServedUnits> served_units(
     const std::vector<std::shared_ptr<const drivers::RegisterCache>>& caches) {
   auto units = std::make_shared<ServedUnits>();
   units->max_age = config.max_age;
+  units->passthrough = config.passthrough;
   std::map<std::string, std::shared_ptr<const drivers::RegisterCache>, std::less<>> by_device;
   for (const auto& cache : caches) by_device.emplace(cache->device(), cache);
   const auto serve = [&](int id, const std::shared_ptr<const drivers::RegisterCache>& cache) {
@@ -77,7 +78,14 @@ std::size_t function_slot(std::uint8_t function) noexcept {
 void ModbusServerStats::count(const Answer& answer) noexcept {
   ++requests;
   ++by_function[function_slot(answer.function)];
-  if (answer.exception != ModbusException::kNone) ++exceptions;
+  if (answer.exception != ModbusException::kNone) {
+    ++exceptions;
+    // Refused by the frame's own checks: a register no writable point is exactly.
+    if (answer.function == 5 || answer.function == 6 || answer.function == 15 ||
+        answer.function == 16) {
+      ++writes_refused;
+    }
+  }
   if (!answer.lookup) return;
   switch (*answer.lookup) {
     case drivers::RegisterCache::Lookup::kHit:
@@ -97,12 +105,26 @@ nlohmann::json to_json(const ModbusServerStats& s) {
                                                          "6", "15", "16", "other"};
   nlohmann::json by_function = nlohmann::json::object();
   for (std::size_t i = 0; i < kFunctions.size(); ++i) by_function[kFunctions[i]] = s.by_function[i];
-  return {{"clients", s.clients},         {"accepted", s.accepted},
-          {"refused", s.refused},         {"over_limit", s.over_limit},
-          {"closed_idle", s.closed_idle}, {"closed_bad_frame", s.closed_bad_frame},
-          {"requests", s.requests},       {"requests_by_function", by_function},
-          {"cache_hits", s.cache_hits},   {"cache_misses", s.cache_misses},
-          {"cache_stale", s.cache_stale}, {"exceptions", s.exceptions}};
+  return {{"clients", s.clients},
+          {"accepted", s.accepted},
+          {"refused", s.refused},
+          {"over_limit", s.over_limit},
+          {"closed_idle", s.closed_idle},
+          {"closed_bad_frame", s.closed_bad_frame},
+          {"requests", s.requests},
+          {"requests_by_function", by_function},
+          {"cache_hits", s.cache_hits},
+          {"cache_misses", s.cache_misses},
+          {"cache_stale", s.cache_stale},
+          {"exceptions", s.exceptions},
+          {"in_flight", s.in_flight},
+          {"writes_ok", s.writes_ok},
+          {"writes_refused", s.writes_refused},
+          {"writes_failed", s.writes_failed},
+          {"passthrough_ok", s.passthrough_ok},
+          {"passthrough_failed", s.passthrough_failed},
+          {"busy", s.busy},
+          {"answers_dropped", s.answers_dropped}};
 }
 
 }  // namespace fieldgate::gateway

@@ -159,7 +159,8 @@ class Scheduler::Worker {
       ++writes_since_poll_;
       // A write and its read-back: two transactions, within a poll's bound.
       heartbeat_.expect_within(slots_[index].poll_bound);
-      const auto result = driver.write(command.point, command.value);
+      const auto result =
+          command.action ? command.action(driver) : driver.write(command.point, command.value);
       {
         std::lock_guard lock(status_mutex_);
         status_[index].health = driver.health();

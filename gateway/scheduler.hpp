@@ -50,6 +50,10 @@ struct WriteCommand {
   drivers::Clock::time_point deadline;  // not executed after this
   /// Called exactly once: on the worker thread, or on the thread calling stop().
   std::function<void(CommandOutcome, const drivers::WriteResult&)> done;
+  /// When set, the worker runs this instead of driver.write(point, value): a
+  /// read the Modbus server passes through to the device, queued, bounded
+  /// and expired exactly like a write. Must not throw.
+  std::function<drivers::WriteResult(drivers::Driver&)> action;
 };
 
 /// Writes one channel holds at most, waiting for its bus.

@@ -40,6 +40,45 @@ drivers::RegisterTable table_of(RegisterKind kind) noexcept {
   return drivers::RegisterTable::kHolding;
 }
 
+RegisterKind kind_of(drivers::RegisterTable table) noexcept {
+  switch (table) {
+    case drivers::RegisterTable::kCoils:
+      return RegisterKind::kCoil;
+    case drivers::RegisterTable::kDiscreteInputs:
+      return RegisterKind::kDiscreteInput;
+    case drivers::RegisterTable::kHolding:
+      return RegisterKind::kHolding;
+    case drivers::RegisterTable::kInput:
+      return RegisterKind::kInput;
+  }
+  return RegisterKind::kHolding;
+}
+
+// The points a master may write through the Modbus server, and how its words
+// become the value an MQTT command would carry (the same checks follow).
+std::vector<drivers::RegisterCache::WritablePoint> writable_points(
+    const config::DeviceConfig& device, ByteOrder device_order) {
+  std::vector<drivers::RegisterCache::WritablePoint> out;
+  for (const auto& point : device.points) {
+    const auto& spec = point_of(point);
+    if (!point.write.writable || spec.type == ValueType::kBit) continue;
+    if (spec.kind != RegisterKind::kHolding && spec.kind != RegisterKind::kCoil) continue;
+    const bool coil = spec.kind == RegisterKind::kCoil;
+    const auto count = coil ? 1 : register_count(spec.type, spec.count);
+    const auto type = spec.type;
+    const auto order = spec.order_or(device_order);
+    const auto scale = point.scale;
+    const auto offset = point.offset;
+    out.push_back({table_of(spec.kind), static_cast<std::uint16_t>(spec.address),
+                   static_cast<std::uint16_t>(count), point.name,
+                   [coil, type, order, scale, offset](std::span<const std::uint16_t> words) {
+                     if (coil) return Value{!words.empty() && words[0] != 0};
+                     return apply_scale(decode_registers(words, type, order), scale, offset);
+                   }});
+  }
+  return out;
+}
+
 }  // namespace
 
 ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, std::string channel,
@@ -60,7 +99,8 @@ ModbusDriver::ModbusDriver(std::shared_ptr<const config::DeviceConfig> device, s
   // the id often means nothing (1 or 255 on every device), so it is not offered.
   std::optional<int> own_unit_id;
   if (!settings_.bus.empty()) own_unit_id = settings_.unit_id;
-  cache_ = std::make_shared<drivers::RegisterCache>(device_.name, own_unit_id, std::move(blocks));
+  cache_ = std::make_shared<drivers::RegisterCache>(device_.name, own_unit_id, std::move(blocks),
+                                                    writable_points(device_, settings_.byte_order));
 }
 
 drivers::Clock::time_point ModbusDriver::next_due() const noexcept {
@@ -192,6 +232,25 @@ ModbusDriver::Outcome ModbusDriver::execute(const ReadRequest& request,
     }
   }
   return outcome;
+}
+
+drivers::WriteResult ModbusDriver::read_registers(drivers::RegisterTable table, std::uint16_t start,
+                                                  std::span<std::uint16_t> out) {
+  // A read as a poll makes it (retries included), of the range the master asked for.
+  ReadRequest request;
+  request.kind = kind_of(table);
+  request.start = start;
+  request.count = static_cast<int>(out.size());
+  std::vector<std::uint16_t> registers;
+  std::vector<std::uint8_t> bits;
+  const auto outcome = execute(request, registers, bits);
+  if (outcome.quality != Quality::kGood) {
+    return {drivers::WriteStatus::kFailed, outcome.quality, outcome.error, {}};
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = is_bit_kind(request.kind) ? static_cast<std::uint16_t>(bits[i] != 0) : registers[i];
+  }
+  return {};
 }
 
 void ModbusDriver::decode_into(const ReadRequest& request,

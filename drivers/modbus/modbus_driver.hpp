@@ -41,6 +41,9 @@ class ModbusDriver final : public drivers::Driver {
   /// FC5/FC15 or FC6/FC16 (write_function), and reads the point back. A bit of
   /// a register is read, changed and written back. See modbus_write.cpp.
   drivers::WriteResult write(const std::string& point, const Value& value) override;
+  /// A master's read passed through the Modbus server: one request, as a poll's.
+  drivers::WriteResult read_registers(drivers::RegisterTable table, std::uint16_t start,
+                                      std::span<std::uint16_t> out) override;
   /// Every request group's registers as last read (one block per group).
   [[nodiscard]] std::shared_ptr<const drivers::RegisterCache> register_cache() const override {
     return cache_;

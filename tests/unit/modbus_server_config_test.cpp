@@ -68,7 +68,8 @@ max_clients = 4
 idle_timeout = "30s"
 allow = ["192.168.1.0/24", "10.1.2.3", "fd00::/8"]
 max_age = "5s"
-passthrough = false
+passthrough = true
+passthrough_timeout = "500ms"
 [modbus_server.units]
 inverter = 7
 meter = 9
@@ -85,6 +86,8 @@ meter = 9
   EXPECT_FALSE(s.allow[1].contains(*parse_ip("10.1.2.4")));
   EXPECT_TRUE(s.allow[2].contains(*parse_ip("fd12::1")));
   EXPECT_EQ(s.max_age, std::chrono::seconds(5));
+  EXPECT_TRUE(s.passthrough);
+  EXPECT_EQ(s.passthrough_timeout, std::chrono::milliseconds(500));
   ASSERT_EQ(s.units.size(), 2U);
   EXPECT_EQ(s.units[0].device, "inverter");
   EXPECT_EQ(s.units[0].unit_id, 7);
@@ -107,6 +110,7 @@ idle_timeout = "0s"
 allow = ["192.168.1.0/33"]
 max_age = "0s"
 passthrough = true
+passthrough_timeout = "5ms"
 [modbus_server.units]
 pump = 4
 meter = 300
@@ -118,7 +122,7 @@ inverter = 3
         "modbus_server.idle_timeout: expected a duration from \"1s\" to \"1h\"",
         "modbus_server.allow: expected an IP address or network",
         "modbus_server.max_age: expected a duration from \"1ms\" to \"1d\"",
-        "modbus_server.passthrough: passthrough = true is not implemented yet",
+        "modbus_server.passthrough_timeout: expected a duration from \"10ms\" to \"1m\"",
         "modbus_server.units.pump: no device named \"pump\"",
         "modbus_server.units.meter: expected an integer 1..247"}) {
     EXPECT_NE(errors.find(expected), std::string::npos) << expected << "\n" << errors;
