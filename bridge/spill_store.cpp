@@ -75,6 +75,10 @@ class SpillStore final : public Store {
   void count_suppressed(std::string_view device, std::uint64_t count) override {
     disk_->count_suppressed(device, count);  // counters live in the file's meta
   }
+  std::optional<std::string> note(std::string_view key) override { return disk_->note(key); }
+  void set_note(std::string_view key, std::string text) override {
+    disk_->set_note(key, std::move(text));  // notes live in the file's meta
+  }
   void set_commit_listener(std::function<void()> listener) override;
 
  private:

@@ -38,6 +38,7 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
     dead_dropped_ = meta.dead_dropped;
     refused_oversize_ = meta.refused_oversize;
     suppressed_ = meta.suppressed;
+    notes_ = meta.notes;
     // open_store_file() refused a file whose meta.next_seq is not above every
     // stored seq (schema::check_seqs), so this is meta.next_seq.
     const auto max_seq =

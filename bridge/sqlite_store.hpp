@@ -143,6 +143,8 @@ class SqliteStore final : public DiskStore {
   void dead_letter(std::span<const DeadLetter> letters) override;
   StoreStats stats() override;
   void count_suppressed(std::string_view device, std::uint64_t count) override;
+  [[nodiscard]] std::optional<std::string> note(std::string_view key) override;
+  void set_note(std::string_view key, std::string text) override;
   void set_commit_listener(std::function<void()> listener) override;
   void append_numbered(Batch&& batch) override;
   void reserve_seqs(std::uint64_t upto) override;
@@ -192,6 +194,8 @@ class SqliteStore final : public DiskStore {
   std::uint64_t refused_oversize_ = 0;  // total, persisted with the next commit
   // By device, since the buffer was created; persisted with the next commit.
   std::map<std::string, std::uint64_t, std::less<>> suppressed_;
+  std::map<std::string, std::string, std::less<>> notes_;          // as read and set since
+  std::map<std::string, std::string, std::less<>> notes_pending_;  // set, not yet committed
   std::uint64_t next_seq_ = 1;
   std::uint64_t reserved_ = 1;              // meta.next_seq while running (invariant 1)
   std::uint64_t pending_claimed_upto_ = 0;  // claimed_upto_ as append_numbered() last saw it

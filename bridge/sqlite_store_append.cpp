@@ -75,6 +75,21 @@ void SqliteStore::count_suppressed(std::string_view device, std::uint64_t count)
   it->second += count;
 }
 
+std::optional<std::string> SqliteStore::note(std::string_view key) {
+  std::lock_guard lock(mu_);
+  const auto it = notes_.find(key);
+  if (it == notes_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SqliteStore::set_note(std::string_view key, std::string text) {
+  if (text.size() > schema::kMaxNoteBytes) return;
+  std::lock_guard lock(mu_);
+  if (!notes_.contains(key) && notes_.size() >= schema::kMaxNotes) return;
+  notes_[std::string(key)] = text;
+  notes_pending_[std::string(key)] = std::move(text);
+}
+
 void SqliteStore::admit(Batch& batch) {
   std::lock_guard lock(mu_);
   refused_oversize_ += intake_.admit(batch);

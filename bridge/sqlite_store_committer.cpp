@@ -50,6 +50,10 @@ void SqliteStore::run() {
 
     lock.lock();
     if (out.ok) {
+      for (const auto& [key, text] : work.notes) {
+        const auto it = notes_pending_.find(key);
+        if (it != notes_pending_.end() && it->second == text) notes_pending_.erase(it);
+      }
       apply_locked(out);
       note_success_locked();
     } else {
@@ -84,6 +88,7 @@ CommitWork SqliteStore::take_work_locked(bool stopping) {
   work.acks.swap(pending_acks_);
   work.dead.swap(pending_dead_);
   work.refused_oversize = refused_oversize_;
+  work.notes = notes_pending_;  // cleared once committed (run())
   // The policies' counts ride along with a commit that writes anyway, and
   // with flush() and the last commit: alone they would cost a write per
   // commit_interval, the very writes a policy is there to save.

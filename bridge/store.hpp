@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -98,6 +99,22 @@ class Store {
   virtual void count_suppressed(std::string_view device, std::uint64_t count) {
     (void)device;
     (void)count;
+  }
+
+  /// A driver's note on a device (drivers::DeviceNotes: the SunSpec layout
+  /// it walked), kept in the file's meta as "note.<key>" (a TEXT value) and
+  /// read back when the file is opened again; nullopt when there is none.
+  /// Thread-safe, no I/O. A store without a file keeps none.
+  [[nodiscard]] virtual std::optional<std::string> note(std::string_view key) {
+    (void)key;
+    return std::nullopt;
+  }
+  /// Keeps `text` under `key`, written with the next commit. At most
+  /// schema::kMaxNotes keys of schema::kMaxNoteBytes are kept; others are
+  /// not (the driver walks again at the next start). Thread-safe, no I/O.
+  virtual void set_note(std::string_view key, std::string text) {
+    (void)key;
+    (void)text;
   }
 
   /// Called on the store's own thread after each commit that added readings

@@ -201,6 +201,7 @@ void GroupCommit::body(const CommitWork& work, const TableFigures& before, Fence
     set_meta(schema::kMetaRefusedOversize, work.refused_oversize);
   }
   set_suppressed(work);
+  set_notes(work);
 
   step_done(db_, commit_.get(), "commit");
   out.rows = rows;
@@ -209,7 +210,7 @@ void GroupCommit::body(const CommitWork& work, const TableFigures& before, Fence
       out.inserted + out.acked + out.dropped.sum() + out.dead_moved + out.dead_dropped > 0 ||
       work.next_seq != persisted_next_seq_ || work.next_seq_used != persisted_used_ ||
       !(totals == persisted_) || work.refused_oversize != persisted_refused_ ||
-      (!work.suppressed.empty() && work.suppressed != persisted_suppressed_);
+      (!work.suppressed.empty() && work.suppressed != persisted_suppressed_) || !work.notes.empty();
   persisted_next_seq_ = work.next_seq;
   persisted_used_ = work.next_seq_used;
   persisted_ = totals;
@@ -256,6 +257,20 @@ void GroupCommit::set_suppressed(const CommitWork& work) {
     key.assign(schema::kMetaSuppressedPrefix);
     key += device;
     set_meta(key.c_str(), total);
+  }
+}
+
+// The notes set since the last commit, as TEXT values of the meta table.
+void GroupCommit::set_notes(const CommitWork& work) {
+  std::string key;
+  for (const auto& [name, text] : work.notes) {
+    key.assign(schema::kMetaNotePrefix);
+    key += name;
+    sqlite3_stmt* stmt = set_meta_.get();
+    sqlite::ResetOnExit reset(stmt);
+    sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    sqlite::check(db_, sqlite3_step(stmt), "update meta", SQLITE_DONE);
   }
 }
 

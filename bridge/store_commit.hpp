@@ -64,6 +64,7 @@ struct CommitWork {
   DropCounts totals;                   // drop totals so far, persisted with this commit's own
   std::uint64_t refused_oversize = 0;  // total so far (meta.refused_oversize)
   std::map<std::string, std::uint64_t, std::less<>> suppressed;  // totals so far, by device
+  std::map<std::string, std::string, std::less<>> notes;  // set since the last commit (Store::note)
   std::uint64_t ticket = 0;  // the flush() requests this commit answers
 };
 
@@ -155,6 +156,7 @@ class GroupCommit {
   std::uint64_t hold_claims(FenceLock& fence);
   void set_meta(const char* key, std::uint64_t value);
   void set_suppressed(const CommitWork& work);
+  void set_notes(const CommitWork& work);
   void set_synchronous(bool full) noexcept;
 
   sqlite3* db_;

@@ -146,6 +146,13 @@ Meta read_meta(sqlite3* db) {
   int rc = SQLITE_OK;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     const auto key = sqlite::column_text(stmt.get(), 0);
+    if (key.starts_with(kMetaNotePrefix) && sqlite3_column_type(stmt.get(), 1) == SQLITE_TEXT) {
+      const auto text = sqlite::column_text(stmt.get(), 1);
+      if (meta.notes.size() < kMaxNotes && text.size() <= kMaxNoteBytes) {
+        meta.notes.emplace(key.substr(kMetaNotePrefix.size()), text);
+      }
+      continue;
+    }
     const auto value = sqlite3_column_int64(stmt.get(), 1);
     const auto u = static_cast<std::uint64_t>(value < 0 ? 0 : value);
     if (key == kMetaNextSeq) meta.next_seq = u;

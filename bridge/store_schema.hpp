@@ -52,6 +52,13 @@ inline constexpr std::string_view kMetaSuppressedPrefix = "suppressed.";
 /// counted while running); the counts of more devices are not kept.
 inline constexpr std::size_t kMaxSuppressedDevices = 4096;
 
+// "note.<key>": a driver's note on a device (Store::note), a TEXT value in
+// the INTEGER-typed column (SQLite keeps the text as it is; an older build
+// ignores the key). Bounded in number and size, like everything read back.
+inline constexpr std::string_view kMetaNotePrefix = "note.";
+inline constexpr std::size_t kMaxNotes = 4096;
+inline constexpr std::size_t kMaxNoteBytes = 4096;
+
 /// Persisted counters (meta table).
 struct Meta {
   std::uint64_t next_seq = 1;
@@ -65,7 +72,8 @@ struct Meta {
   std::uint64_t refused_oversize = 0;
   std::int64_t created_ms = 0;
   std::map<std::string, std::uint64_t, std::less<>>
-      suppressed;  // by device (kMetaSuppressedPrefix)
+      suppressed;                                         // by device (kMetaSuppressedPrefix)
+  std::map<std::string, std::string, std::less<>> notes;  // by key (kMetaNotePrefix stripped)
 };
 
 /// What a database file is, judged from its header and catalogue.

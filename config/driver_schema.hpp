@@ -67,6 +67,13 @@ class DriverSchema {
                                                                  std::string_view driver,
                                                                  DeviceConfig& device) const = 0;
 
+  /// Whether `device` (as read_device() read it) finds its points on the
+  /// device itself (a SunSpec device), so it needs no [[devices.points]].
+  [[nodiscard]] virtual bool discovers_points(const DeviceConfig& device) const {
+    (void)device;
+    return false;
+  }
+
   /// Checks that span devices, e.g. a serial port that only this device may use.
   virtual void check_device(const Config& config, const DeviceConfig& device,
                             const std::string& key_base, DeviceChecks& checks) const {

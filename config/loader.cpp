@@ -83,8 +83,12 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   read_device_policy(s, d);  // before the points, which start from it
   read_device_homeassistant(s, d);
 
+  // A driver that finds the points on the device (SunSpec) needs none here.
+  const bool points_discovered = schema != nullptr && schema->discovers_points(d);
   if (!s.has("points")) {
-    s.missing("points", "a device needs at least one [[devices.points]] entry");
+    if (!points_discovered) {
+      s.missing("points", "a device needs at least one [[devices.points]] entry");
+    }
   } else if (const toml::array* points = s.array_of_tables("points", "[[devices.points]]")) {
     if (points->empty()) {
       s.report("points", "expected at least one [[devices.points]] entry, got an empty array");

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/reading.hpp"
@@ -38,6 +40,9 @@ struct DeviceHealth {
   std::uint64_t frames = 0;
   std::uint64_t discarded_bytes = 0;
   std::string last_bad_frame;
+  // What the driver found out about its device by asking it (the SunSpec
+  // models and where they are), for `poll` and `check --probe`; "" for none.
+  std::string discovered;
 };
 
 /// A frame exactly as a device sent it, for `fieldgate poll --raw`.
@@ -61,6 +66,20 @@ struct WriteResult {
   /// kOk: the point read back after the write (scaled, as a reading would
   /// show it); monostate when the driver cannot read it back.
   Value readback;
+};
+
+/// Small facts a driver learns from its device and keeps across restarts
+/// (the SunSpec model layout), each a line of text under (device, key).
+/// `fieldgate run` keeps them in the store's meta; other commands give none.
+/// Thread-safe: the drivers of every worker share one.
+class DeviceNotes {
+ public:
+  virtual ~DeviceNotes() = default;
+  /// The text last saved under (device, key), or nullopt.
+  [[nodiscard]] virtual std::optional<std::string> load(std::string_view device,
+                                                        std::string_view key) = 0;
+  /// Keeps `text` under (device, key), replacing what was there.
+  virtual void save(std::string_view device, std::string_view key, std::string text) = 0;
 };
 
 /// One field device. Not thread-safe: a device is only ever touched by the one

@@ -84,8 +84,9 @@ std::vector<std::unique_ptr<Driver>> create_drivers(const config::Config& config
 
 std::vector<std::unique_ptr<Driver>> create_drivers(std::shared_ptr<const config::Config> config,
                                                     const DriverRegistry& registry,
-                                                    SharedResources& shared) {
-  DriverContext context{*config, shared, config};
+                                                    SharedResources& shared,
+                                                    std::shared_ptr<DeviceNotes> notes) {
+  DriverContext context{*config, shared, config, std::move(notes)};
   return create_all(*config, registry, context, {});
 }
 

@@ -41,6 +41,9 @@ struct DriverContext {
   /// Set when the caller owns `config` through a shared pointer: drivers then
   /// share their device's settings instead of copying them.
   std::shared_ptr<const config::Config> config_owner = {};
+  /// Where drivers keep what they learn of their devices across restarts
+  /// (driver.hpp); null: nothing is kept (check, poll).
+  std::shared_ptr<DeviceNotes> notes = {};
 
   /// `device`, an element of `config`, for a driver to keep: an alias into
   /// the shared configuration when there is one, else a copy.
@@ -110,8 +113,9 @@ class DriverRegistry {
                                                                   const std::string& only = {});
 /// The same for a configuration the drivers may share (`fieldgate run`): each
 /// driver keeps `config` alive instead of a copy of its device.
+/// `notes` is where they keep what they learn of their devices (DeviceNotes).
 [[nodiscard]] std::vector<std::unique_ptr<Driver>> create_drivers(
     std::shared_ptr<const config::Config> config, const DriverRegistry& registry,
-    SharedResources& shared);
+    SharedResources& shared, std::shared_ptr<DeviceNotes> notes = {});
 
 }  // namespace fieldgate::drivers

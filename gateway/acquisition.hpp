@@ -13,6 +13,7 @@
 #include "drivers/register_cache.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/availability.hpp"
+#include "gateway/device_notes.hpp"
 #include "gateway/publish_filter.hpp"
 #include "gateway/scheduler.hpp"
 
@@ -23,13 +24,17 @@ namespace fieldgate::gateway {
 /// to `availability` (which outlives this), readings to the store.
 class Acquisition {
  public:
+  /// `rediscover`: drivers do not take what they noted in an earlier run
+  /// (the SunSpec layout) but find it out again (`run --rediscover`).
   Acquisition(const std::shared_ptr<const config::Config>& config,
               const drivers::DriverRegistry& registry, bridge::Store& store,
-              AvailabilityBoard& availability)
+              AvailabilityBoard& availability, bool rediscover = false)
       : filter_(*config),
         availability_(availability),
         scheduler_(
-            *config, keep_caches(drivers::create_drivers(config, registry, shared_)),
+            *config,
+            keep_caches(drivers::create_drivers(
+                config, registry, shared_, std::make_shared<StoreDeviceNotes>(store, rediscover))),
             [this, &store](Batch&& batch) {
               // One poll of one device: what its policy held back is that device's.
               if (batch.empty()) return;

@@ -55,6 +55,9 @@ int run_cli(int argc, char** argv) {
       "check", "Validate a configuration file and print the poll plan (exit 0 valid, 1 not)");
   check_cmd->add_option("-c,--config", check.config_path, "Configuration file (TOML)")->required();
   check_cmd->add_flag("--json", check.json, "Print the plan as JSON");
+  check_cmd->add_flag("--probe", check.probe,
+                      "Read every device once (no writes) and show what it answered and "
+                      "discovered (SunSpec models)");
   check_cmd->callback([&] {
     setup_logging(log_level);
     exit_code = run_check(check, std::cout, std::cerr);
@@ -87,6 +90,9 @@ int run_cli(int argc, char** argv) {
   run_cmd->add_option("-c,--config", run.config_path, "Configuration file (TOML)")->required();
   run_cmd->add_option("--broker", run.broker,
                       "Broker URI, overrides [mqtt] broker (tcp://host:1883, ssl://host:8883)");
+  run_cmd->add_flag("--rediscover", run.rediscover,
+                    "Walk every SunSpec device's model chain again instead of using the layout "
+                    "kept in the buffer");
   run_cmd->callback([&] {
     setup_logging(log_level);
     run.log_level_from_config = log_level_option->count() == 0;

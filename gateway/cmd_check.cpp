@@ -22,6 +22,19 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   if (!startup->create_drivers(err)) return kExitConfigError;
   const auto& drivers = startup->drivers();
 
+  // --probe: one forced poll per device, so that the plan printed below is
+  // the one a discovering driver (SunSpec) found on the device.
+  std::vector<std::string> probes(drivers.size());
+  if (options.probe) {
+    for (std::size_t i = 0; i < drivers.size(); ++i) {
+      const auto batch = drivers[i]->poll(drivers::Clock::now(), true);
+      const auto& health = drivers[i]->health();
+      probes[i] = health.last_error.empty() ? fmt::format("answered: {} readings", batch.size())
+                                            : fmt::format("failed: {}", health.last_error);
+      drivers[i]->close();
+    }
+  }
+
   std::size_t points = 0;
   std::size_t requests = 0;
   nlohmann::json devices = nlohmann::json::array();
@@ -34,6 +47,10 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
                          {"endpoint", startup->registry().describe_endpoint(device, *config)},
                          {"points", device.points.size()},
                          {"requests", plan}};
+    if (options.probe) {
+      entry["probe"] = probes[i];
+      entry["discovered"] = drivers[i]->health().discovered;
+    }
     if (config->has_mqtt) {
       // Where `run` will say whether the device answers (gateway/availability.hpp).
       entry["availability_topic"] = config::expand_topic_template(
@@ -112,6 +129,9 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
       out << fmt::format("  availability on {}: offline after {} failed polls in a row\n",
                          device["availability_topic"].get<std::string>(),
                          device["offline_after"].get<int>());
+    }
+    if (device.contains("probe")) {
+      out << "  probe: " << device["probe"].get<std::string>() << '\n';
     }
     for (const auto& line : device["requests"]) out << "  " << line.get<std::string>() << '\n';
   }

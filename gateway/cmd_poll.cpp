@@ -70,6 +70,10 @@ int run_poll(const PollOptions& options, std::ostream& out, std::ostream& err) {
   err << "\ndevice health:\n";
   for (const auto& status : scheduler.status()) {
     err << fmt::format("  {:<{}}  {}\n", status.device, device_width, format_health(status.health));
+    // What a discovering driver found on the device (SunSpec models and where).
+    if (!status.health.discovered.empty()) {
+      err << fmt::format("  {:<{}}  {}\n", "", device_width, status.health.discovered);
+    }
   }
   return options.once && any_failed ? kExitReadFailed : kExitOk;
 }

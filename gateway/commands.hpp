@@ -30,6 +30,9 @@ inline constexpr int kExitServiceConfig = 78;
 struct CheckOptions {
   std::string config_path;
   bool json = false;
+  /// Poll every device once (reads only) and show what it answered and what
+  /// the driver discovered (SunSpec models); without it check sends nothing.
+  bool probe = false;
 };
 /// Validates the file; on success prints the poll plan.
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
@@ -49,6 +52,9 @@ struct RunOptions {
   std::string config_path;
   std::string broker;                 // overrides [mqtt] broker when not empty
   bool log_level_from_config = true;  // false when --log-level was given
+  /// Drivers find out again what they kept from an earlier run (the SunSpec
+  /// layout in the buffer's meta) instead of trusting it.
+  bool rediscover = false;
 };
 /// The gateway: drivers → store → broker, until SIGINT/SIGTERM; SIGHUP reloads.
 int run_gateway(const RunOptions& options, std::ostream& err);

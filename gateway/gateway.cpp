@@ -128,7 +128,10 @@ void Gateway::publish_discovery(const config::Config& config) {
 }
 
 void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& config) {
-  acquisition_ = std::make_unique<Acquisition>(config, registry_, *store_, *availability_);
+  // --rediscover forgets the kept SunSpec layouts at start, not at every reload.
+  acquisition_ = std::make_unique<Acquisition>(config, registry_, *store_, *availability_,
+                                               options_.rediscover && !started_acquisition_);
+  started_acquisition_ = true;
   attach_commands(*commands_, *forwarder_, *config, acquisition_->scheduler());
 }
 

@@ -82,6 +82,7 @@ class Gateway {
   [[nodiscard]] std::vector<ProgressWatchdog::Part> watched_parts() const;
 
   const RunOptions options_;
+  bool started_acquisition_ = false;        // --rediscover applies to the first only
   std::shared_ptr<config::Config> config_;  // shared with the drivers: alive through a reload
   const ServiceNotifier service_;
   const drivers::DriverRegistry registry_;

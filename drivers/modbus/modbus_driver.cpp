@@ -13,6 +13,7 @@
 #include "drivers/modbus/codec.hpp"
 #include "drivers/modbus/schema.hpp"
 #include "drivers/registry.hpp"
+#include "drivers/sunspec/sunspec_driver.hpp"
 
 namespace fieldgate::modbus {
 namespace {
@@ -77,6 +78,20 @@ std::vector<drivers::RegisterCache::WritablePoint> writable_points(
                    }});
   }
   return out;
+}
+
+// The one place a Modbus device is routed to SunSpec auto-discovery instead
+// of its configured points. TEMPORARY key `sunspec = true`; the lead wires
+// `model = "sunspec"` here.
+std::unique_ptr<drivers::Driver> make_device_driver(const config::DeviceConfig& device,
+                                                    drivers::DriverContext& ctx,
+                                                    std::string channel,
+                                                    std::shared_ptr<ModbusLink> link) {
+  if (device_of(device).sunspec) {
+    return sunspec::make_sunspec_driver(ctx.share(device), std::move(channel), std::move(link),
+                                        ctx.notes);
+  }
+  return std::make_unique<ModbusDriver>(ctx.share(device), std::move(channel), std::move(link));
 }
 
 }  // namespace
@@ -297,8 +312,7 @@ void register_drivers(drivers::DriverRegistry& registry) {
                   auto channel = fmt::format("modbus-tcp:{}:{}", settings.host, settings.port);
                   auto link = ctx.shared.get_or_create<ModbusLink>(
                       channel, [&] { return ModbusLink::tcp(settings.host, settings.port); });
-                  return std::unique_ptr<drivers::Driver>(
-                      std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
+                  return make_device_driver(device, ctx, channel, std::move(link));
                 },
                 [](const config::DeviceConfig& device, const config::Config&) {
                   const ModbusDeviceConfig& settings = device_of(device);
@@ -316,8 +330,7 @@ void register_drivers(drivers::DriverRegistry& registry) {
                   auto channel = fmt::format("modbus-rtu:{}", bus->name);
                   auto link = ctx.shared.get_or_create<ModbusLink>(
                       channel, [&] { return ModbusLink::rtu(*bus); });
-                  return std::unique_ptr<drivers::Driver>(
-                      std::make_unique<ModbusDriver>(ctx.share(device), channel, std::move(link)));
+                  return make_device_driver(device, ctx, channel, std::move(link));
                 },
                 [](const config::DeviceConfig& device, const config::Config& config) {
                   const ModbusDeviceConfig& settings = device_of(device);

@@ -26,7 +26,7 @@ constexpr std::string_view kModbusRtu = "modbus-rtu";
 constexpr std::array<std::string_view, 2> kNames{kModbusTcp, kModbusRtu};
 constexpr auto kDeviceKeys = std::to_array<std::string_view>(
     {"host", "port", "bus", "unit_id", "byte_timeout", "retries", "byte_order", "max_gap",
-     "max_registers", "max_bits", "single_point_reads"});
+     "max_registers", "max_bits", "single_point_reads", "sunspec"});
 constexpr auto kPointKeys = std::to_array<std::string_view>(
     {"kind", "address", "type", "count", "bit", "interval", "byte_order", "write_function"});
 // The spellings of the Modbus keys' values, in the order `expected one of` lists them.
@@ -168,16 +168,26 @@ bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& sett
   assign(settings.max_registers, max_registers);
   assign(settings.max_bits, s.integer("max_bits", 1, 2000));
   assign(settings.single_point_reads, s.boolean("single_point_reads"));
+  assign(settings.sunspec, s.boolean("sunspec"));
   return max_registers || !s.has("max_registers");
 }
 
 class PointsOfDevice final : public PointReader {
  public:
-  explicit PointsOfDevice(std::optional<int> max_registers) : max_registers_(max_registers) {}
-  PointConfig read(Section& s) override { return read_point(s, max_registers_); }
+  PointsOfDevice(std::optional<int> max_registers, bool sunspec)
+      : max_registers_(max_registers), sunspec_(sunspec) {}
+  PointConfig read(Section& s) override {
+    if (sunspec_) {
+      s.report("name",
+               "a device with sunspec = true has no [[devices.points]]: its points are "
+               "discovered from its SunSpec models");
+    }
+    return read_point(s, max_registers_);
+  }
 
  private:
   std::optional<int> max_registers_;  // the device's, when valid
+  bool sunspec_;                      // points are discovered, none may be configured
 };
 
 class Schema final : public DriverSchema {
@@ -197,9 +207,14 @@ class Schema final : public DriverSchema {
     auto settings = std::make_shared<ModbusDeviceConfig>();
     const bool max_registers_known = read_device_keys(s, device, *settings, driver);
     const int max_registers = settings->max_registers;
+    const bool sunspec = settings->sunspec;
     device.settings = std::move(settings);
-    return std::make_unique<PointsOfDevice>(max_registers_known ? std::optional<int>(max_registers)
-                                                                : std::nullopt);
+    return std::make_unique<PointsOfDevice>(
+        max_registers_known ? std::optional<int>(max_registers) : std::nullopt, sunspec);
+  }
+
+  bool discovers_points(const DeviceConfig& device) const override {
+    return device_of(device).sunspec;
   }
 
   void check_device(const Config&, const DeviceConfig& device, const std::string& key_base,

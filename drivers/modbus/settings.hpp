@@ -61,6 +61,10 @@ struct ModbusDeviceConfig : config::DeviceSettings {
   int max_bits = 2000;
   /// One request per point, for devices that reject multi-point reads.
   bool single_point_reads = false;
+  /// TEMPORARY way in to SunSpec auto-discovery (`sunspec = true`): the
+  /// device's points are discovered from its model chain (drivers/sunspec/,
+  /// docs/SUNSPEC.md). To be replaced by `model = "sunspec"`.
+  bool sunspec = false;
 };
 
 /// Where a Modbus point's value is and how it is read and written.

@@ -41,7 +41,7 @@
 
 #include <fmt/format.h>
 
-#include "drivers/sim/power_meter.hpp"
+#include "drivers/sim/device_model.hpp"
 
 namespace fieldgate::sim {
 
@@ -54,8 +54,6 @@ constexpr auto kTick = 100ms;                // model step and stop-flag check p
 constexpr auto kForeignReplyWindow = 100ms;  // see design note 4
 constexpr int kListenBacklog = 16;
 constexpr std::size_t kMaxTcpClients = 32;
-
-constexpr std::string_view kPowerMeterProfile = "power-meter";
 
 struct ModbusFree {
   void operator()(modbus_t* ctx) const noexcept { modbus_free(ctx); }
@@ -105,19 +103,14 @@ timeval to_timeval(std::chrono::microseconds d) {
           static_cast<suseconds_t>(d.count() % 1'000'000)};
 }
 
-void check_profile(const std::string& profile) {
-  if (profile != kPowerMeterProfile) {
-    throw std::runtime_error(fmt::format("unknown simulator profile \"{}\"; valid profiles: {}",
-                                         profile, kPowerMeterProfile));
-  }
-}
-
 // The simulated device as libmodbus sees it: the model, its last rendered
 // image, and the modbus_mapping_t that modbus_reply() reads and writes.
 class SimulatedDevice {
  public:
-  explicit SimulatedDevice(int min_holding = 0)
-      : min_holding_(static_cast<std::size_t>(std::max(min_holding, 0))), last_step_(Clock::now()) {
+  SimulatedDevice(const std::string& profile, int min_holding)
+      : model_(make_device_model(profile)),
+        min_holding_(static_cast<std::size_t>(std::max(min_holding, 0))),
+        last_step_(Clock::now()) {
     render();
     mapping_.reset(modbus_mapping_new(
         static_cast<int>(image_.coils.size()), static_cast<int>(image_.discrete_inputs.size()),
@@ -134,7 +127,7 @@ class SimulatedDevice {
   void advance(Clock::time_point now) {
     const auto elapsed = now - last_step_;
     if (elapsed < kTick) return;
-    meter_.step(std::chrono::duration<double>(elapsed).count());
+    model_->step(std::chrono::duration<double>(elapsed).count());
     last_step_ = now;
     render();
     publish();
@@ -156,7 +149,7 @@ class SimulatedDevice {
  private:
   // The model's image, its holding table padded to min_holding_ registers.
   void render() {
-    meter_.render(image_);
+    model_->render(image_);
     for (std::size_t i = image_.holding.size(); i < min_holding_; ++i) {
       image_.holding.push_back(static_cast<std::uint16_t>(i));
     }
@@ -176,7 +169,7 @@ class SimulatedDevice {
     std::copy(image_.input.begin(), image_.input.end(), mapping_->tab_input_registers);
   }
 
-  PowerMeter meter_;
+  std::unique_ptr<DeviceModel> model_;  // the profile's
   std::size_t min_holding_;
   RegisterImage image_;
   MappingPtr mapping_;
@@ -187,7 +180,8 @@ class SimulatedDevice {
 
 class TcpSimServer final : public ModbusSimServer {
  public:
-  explicit TcpSimServer(const TcpServerOptions& options) : device_(options.min_holding_registers) {
+  TcpSimServer(const TcpServerOptions& options, const std::string& profile)
+      : device_(profile, options.min_holding_registers) {
     const std::string where = fmt::format("{}:{}", options.host, options.port);
     // libmodbus passes the host to inet_addr() without checking it; a name
     // would silently become 255.255.255.255.
@@ -300,7 +294,7 @@ class TcpSimServer final : public ModbusSimServer {
 
 class RtuSimServer final : public ModbusSimServer {
  public:
-  explicit RtuSimServer(const RtuServerOptions& options) {
+  RtuSimServer(const RtuServerOptions& options, const std::string& profile) : device_(profile, 0) {
     const std::string& dev = options.device;
     if (options.unit_id < 1 || options.unit_id > 247) {
       throw std::runtime_error(
@@ -382,14 +376,12 @@ class RtuSimServer final : public ModbusSimServer {
 
 std::unique_ptr<ModbusSimServer> ModbusSimServer::tcp(const TcpServerOptions& options,
                                                       const std::string& profile) {
-  check_profile(profile);
-  return std::make_unique<TcpSimServer>(options);
+  return std::make_unique<TcpSimServer>(options, profile);
 }
 
 std::unique_ptr<ModbusSimServer> ModbusSimServer::rtu(const RtuServerOptions& options,
                                                       const std::string& profile) {
-  check_profile(profile);
-  return std::make_unique<RtuSimServer>(options);
+  return std::make_unique<RtuSimServer>(options, profile);
 }
 
 }  // namespace fieldgate::sim

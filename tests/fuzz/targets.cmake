@@ -3,4 +3,4 @@
 # build) and tests/CMakeLists.txt (fuzz_seeds, the seeds in the normal build).
 set(FIELDGATE_FUZZ_TARGETS
     config framer serial_parser checksum escape modbus_codec modbus_plan topic_template units
-    broker_address command modbus_request sparkplug)
+    broker_address command modbus_request sparkplug sunspec)
