@@ -100,5 +100,15 @@ inline constexpr std::size_t kMaxAllowEntries = 256;
 inline constexpr std::int64_t kSparkplugDataQosMin = 0;
 inline constexpr std::int64_t kSparkplugDataQosMax = 1;
 
+// Library models (docs/MODELS.md): [gateway] model_dirs, and what one model
+// file may hold. A model file is read like the configuration (4 MiB at most);
+// the largest published meter maps have about 300 registers.
+inline constexpr std::size_t kMaxModelDirs = 8;
+inline constexpr std::size_t kMaxPathBytes = 4096;
+inline constexpr std::size_t kMaxModelPoints = 1000;
+inline constexpr std::size_t kMaxProbeChecks = 8;
+inline constexpr std::size_t kMaxProbeValues = 16;      // ranges or values of one check
+inline constexpr std::size_t kMaxModelTextBytes = 512;  // description, source document
+
 }  // namespace bounds
 }  // namespace fieldgate::config

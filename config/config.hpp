@@ -69,6 +69,9 @@ struct GatewayConfig {
   std::string name = "fieldgate";
   std::string site;                // optional, for the {site} topic placeholder
   std::string log_level = "info";  // trace|debug|info|warn|error
+  /// Where `model = "..."` is looked up, first match wins; empty: the
+  /// defaults (config/model_library.hpp, default_model_dirs()).
+  std::vector<std::string> model_dirs;
 };
 
 /// How hard the store works to survive a power cut (see bridge/store.hpp).
@@ -268,6 +271,10 @@ struct PointConfig {
 struct DeviceConfig {
   std::string name;
   std::string driver;  // the registry name written in `driver = "..."`
+  /// `model = "..."`: the library model its points come from ("" = none);
+  /// `model_path` is the file it was read from (docs/MODELS.md).
+  std::string model;
+  std::string model_path;
   Duration poll_interval{1000};
   Duration response_timeout{1000};
   /// Extra attempts of a failed request within one poll (the driver's schema

@@ -22,6 +22,12 @@ class Diagnostics {
     issues_.push_back({file_, pos, std::move(key_path), std::move(message)});
   }
 
+  /// An issue found in another file (a model file the configuration uses).
+  void add_issue(ConfigIssue issue) { issues_.push_back(std::move(issue)); }
+
+  /// Hands over the issues found so far (a model file's, read on their own).
+  [[nodiscard]] std::vector<ConfigIssue> take_issues() { return std::exchange(issues_, {}); }
+
   /// Records where the value of `key_path` was read (only values that were valid).
   void remember(std::string key_path, SourcePos pos) { positions_[std::move(key_path)] = pos; }
 
@@ -48,8 +54,13 @@ class Diagnostics {
   /// The sort is stable: issues at one position keep the order they were found in.
   void throw_if_any() {
     if (issues_.empty()) return;
+    // The file's own issues first, then those of the model files it uses.
     std::stable_sort(
-        issues_.begin(), issues_.end(), [](const ConfigIssue& a, const ConfigIssue& b) {
+        issues_.begin(), issues_.end(), [this](const ConfigIssue& a, const ConfigIssue& b) {
+          const bool a_other = a.file != file_;
+          const bool b_other = b.file != file_;
+          if (a_other != b_other) return b_other;
+          if (a.file != b.file) return a.file < b.file;
           return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
         });
     throw ConfigError(std::move(issues_));

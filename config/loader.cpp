@@ -34,6 +34,8 @@
 #include "config/loader_sparkplug.hpp"
 #include "config/loader_policy.hpp"
 #include "config/loader_uplink.hpp"
+#include "config/model_library.hpp"
+#include "config/model_use.hpp"
 #include "config/schema.hpp"
 #include "config/serial_keys.hpp"
 #include "config/toml_section.hpp"
@@ -46,6 +48,7 @@ GatewayConfig read_gateway(Section& s) {
   assign(g.name, s.name("name", Need::kOptional));
   assign(g.site, s.name("site", Need::kOptional));
   if (const auto level = s.one_of("log_level", kLogLevels)) g.log_level = kLogLevels[*level];
+  read_model_dirs(s, g);
   s.check_unknown_keys();
   return g;
 }
@@ -62,7 +65,7 @@ BusConfig read_bus(Section& s) {
   return b;
 }
 
-DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
+DeviceConfig read_device(Section& s, const SchemaCatalog& drivers, ModelLibrary& models) {
   DeviceConfig d;
   d.pos = s.pos();
   assign(d.name, s.name("name", Need::kRequired));
@@ -83,27 +86,8 @@ DeviceConfig read_device(Section& s, const SchemaCatalog& drivers) {
   read_device_policy(s, d);  // before the points, which start from it
   read_device_homeassistant(s, d);
 
-  // A driver that finds the points on the device (SunSpec) needs none here.
-  const bool points_discovered = schema != nullptr && schema->discovers_points(d);
-  if (!s.has("points")) {
-    if (!points_discovered) {
-      s.missing("points", "a device needs at least one [[devices.points]] entry");
-    }
-  } else if (const toml::array* points = s.array_of_tables("points", "[[devices.points]]")) {
-    if (points->empty()) {
-      s.report("points", "expected at least one [[devices.points]] entry, got an empty array");
-    }
-    d.points.reserve(points->size());  // held while the gateway runs: no growth slack
-    const auto point_keys = drivers.point_keys(kCommonPointKeys);
-    s.for_each_table(*points, "points", point_keys, [&](Section& point) {
-      if (points_reader == nullptr) return;
-      d.points.push_back(points_reader->read(point));
-      read_point_policy(point, d, d.points.back());
-      read_point_homeassistant(point, d.points.back());
-      drivers.reject_foreign_point_keys(point, *schema);
-      point.check_unknown_keys();
-    });
-  }
+  // Its own points and its model's (config/model_use.cpp).
+  read_device_points(s, d, drivers, schema, points_reader.get(), models);
   if (driver_index) drivers.reject_foreign_device_keys(s, *schema);
   s.check_unknown_keys();
   return d;
@@ -147,8 +131,9 @@ Config read_root(const toml::table& root, Diagnostics& diag, const std::string& 
       s.report("devices", "expected at least one [[devices]] entry, got an empty array");
     }
     const auto device_keys = drivers.device_keys(kCommonDeviceKeys);
+    ModelLibrary models(resolve_model_dirs(config.gateway.model_dirs, path), drivers);
     s.for_each_table(*devices, "devices", device_keys, [&](Section& device) {
-      config.devices.push_back(read_device(device, drivers));
+      config.devices.push_back(read_device(device, drivers, models));
     });
   }
   read_modbus_server(s, config);  // after the devices: its unit map names them

@@ -17,7 +17,8 @@ using Keys = std::span<const std::string_view>;
 
 inline constexpr std::array<std::string_view, 8> kRootKeys{
     "gateway", "store", "mqtt", "homeassistant", "buses", "devices", "modbus_server", "sparkplug"};
-inline constexpr std::array<std::string_view, 3> kGatewayKeys{"name", "site", "log_level"};
+inline constexpr std::array<std::string_view, 4> kGatewayKeys{"name", "site", "log_level",
+                                                              "model_dirs"};
 inline constexpr std::array<std::string_view, 8> kBusKeys{
     "name", "port", "baud", "parity", "data_bits", "stop_bits", "mode", "inter_frame_delay"};
 // The keys every [[devices]] / [[devices.points]] entry may have; each
@@ -25,7 +26,9 @@ inline constexpr std::array<std::string_view, 8> kBusKeys{
 inline constexpr auto kCommonDeviceKeys = std::to_array<std::string_view>(
     {"name", "driver", "poll_interval", "response_timeout", "backoff_max", "offline_after", "topic",
      "device_topic", "qos", "retain", "payload", "publish", "deadband", "min_interval",
-     "max_interval", "homeassistant", "points"});
+     "max_interval", "homeassistant", "points",
+     // a library model (config/model_use.cpp)
+     "model", "model_points"});
 inline constexpr auto kCommonPointKeys =
     std::to_array<std::string_view>({"name", "scale", "offset", "unit", "topic", "qos", "retain",
                                      // publish policy (loader_policy.cpp)

@@ -46,7 +46,16 @@ class Section {
   [[nodiscard]] SourcePos pos() const { return pos_; }
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] std::string path_of(std::string_view key) const;
-  [[nodiscard]] const toml::node* find(std::string_view key) const { return table_.get(key); }
+  /// The key's value in this table, else in the inherited defaults (if any).
+  [[nodiscard]] const toml::node* find(std::string_view key) const {
+    const toml::node* node = table_.get(key);
+    return node == nullptr && defaults_ != nullptr ? defaults_->get(key) : node;
+  }
+  /// Keys this table does not set are read from `defaults` (a model file's
+  /// [defaults], config/model_file.hpp); a bad default is reported where it is.
+  void inherit(const toml::table& defaults) { defaults_ = &defaults; }
+  /// Where problems go, for readers that report at an array element.
+  [[nodiscard]] Diagnostics& diagnostics() { return diag_; }
   [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }
   [[nodiscard]] SourcePos pos_of_key(std::string_view key) const;
 
@@ -151,6 +160,7 @@ class Section {
   std::string path_;
   Keys known_;
   std::vector<std::string_view> forbidden_;
+  const toml::table* defaults_ = nullptr;
   SourcePos pos_;
 };
 

@@ -134,6 +134,25 @@ int run_cli(int argc, char** argv) {
   add_queue_command(app, exit_code);
   add_sparkplug_command(app, exit_code);
 
+  ModelsOptions models;
+  auto* models_cmd = app.add_subcommand(
+      "models",
+      "List the device library's models (docs/MODELS.md), checking every model file; `models "
+      "show NAME` prints one model's register map. Exit 0, 1 when a model file has an error or "
+      "NAME is unknown");
+  models_cmd->add_option("--models-dir", models.dirs,
+                         "Search this directory instead of the defaults (repeatable, first match "
+                         "wins)");
+  models_cmd->add_flag("--json", models.json, "Print JSON");
+  auto* models_show = models_cmd->add_subcommand("show", "Print one model's register map");
+  models_show->add_option("name", models.name, "The model's name, e.g. eastron-sdm630")->required();
+  models_show->add_flag("--json", models.json, "Print JSON");
+  models_show->add_option("--models-dir", models.dirs, "As for `models`");
+  models_cmd->callback([&] {
+    setup_logging(log_level);
+    exit_code = run_models(models, std::cout, std::cerr);
+  });
+
   const auto registry = drivers::make_default_registry();
   auto* simulate_cmd =
       app.add_subcommand("simulate", "Serve a simulated device for tests and demos");

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "drivers/simulator.hpp"
@@ -75,6 +76,14 @@ struct HomeAssistantOptions {
 };
 /// Prints the Home Assistant discovery configs (topic, payload) as a JSON array.
 int run_homeassistant(const HomeAssistantOptions& options, std::ostream& out, std::ostream& err);
+
+struct ModelsOptions {
+  std::string name;               // `models show NAME`; empty: list them all
+  std::vector<std::string> dirs;  // --models-dir; empty: config::default_model_dirs()
+  bool json = false;
+};
+/// Lists the device library's models (checking every file) or prints one model's map.
+int run_models(const ModelsOptions& options, std::ostream& out, std::ostream& err);
 
 /// Starts `simulator` (its options parsed), serves until SIGINT/SIGTERM or
 /// `duration`, then prints what it did.

@@ -81,8 +81,7 @@ std::vector<drivers::RegisterCache::WritablePoint> writable_points(
 }
 
 // The one place a Modbus device is routed to SunSpec auto-discovery instead
-// of its configured points. TEMPORARY key `sunspec = true`; the lead wires
-// `model = "sunspec"` here.
+// of its configured points: `model = "sunspec"`.
 std::unique_ptr<drivers::Driver> make_device_driver(const config::DeviceConfig& device,
                                                     drivers::DriverContext& ctx,
                                                     std::string channel,

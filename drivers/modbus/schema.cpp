@@ -26,7 +26,7 @@ constexpr std::string_view kModbusRtu = "modbus-rtu";
 constexpr std::array<std::string_view, 2> kNames{kModbusTcp, kModbusRtu};
 constexpr auto kDeviceKeys = std::to_array<std::string_view>(
     {"host", "port", "bus", "unit_id", "byte_timeout", "retries", "byte_order", "max_gap",
-     "max_registers", "max_bits", "single_point_reads", "sunspec"});
+     "max_registers", "max_bits", "single_point_reads"});
 constexpr auto kPointKeys = std::to_array<std::string_view>(
     {"kind", "address", "type", "count", "bit", "interval", "byte_order", "write_function"});
 // The spellings of the Modbus keys' values, in the order `expected one of` lists them.
@@ -168,7 +168,12 @@ bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& sett
   assign(settings.max_registers, max_registers);
   assign(settings.max_bits, s.integer("max_bits", 1, 2000));
   assign(settings.single_point_reads, s.boolean("single_point_reads"));
-  assign(settings.sunspec, s.boolean("sunspec"));
+  // `model = "sunspec"`: the points come from the device's SunSpec model
+  // chain (drivers/sunspec/). The common `model` key is read and checked by
+  // config/model_use.cpp; here only its value is looked at.
+  if (const toml::node* model = s.find("model"); model != nullptr) {
+    settings.sunspec = model->value<std::string_view>() == std::optional<std::string_view>("sunspec");
+  }
   return max_registers || !s.has("max_registers");
 }
 
@@ -179,7 +184,7 @@ class PointsOfDevice final : public PointReader {
   PointConfig read(Section& s) override {
     if (sunspec_) {
       s.report("name",
-               "a device with sunspec = true has no [[devices.points]]: its points are "
+               "a device with model = \"sunspec\" has no [[devices.points]]: its points are "
                "discovered from its SunSpec models");
     }
     return read_point(s, max_registers_);

@@ -61,9 +61,8 @@ struct ModbusDeviceConfig : config::DeviceSettings {
   int max_bits = 2000;
   /// One request per point, for devices that reject multi-point reads.
   bool single_point_reads = false;
-  /// TEMPORARY way in to SunSpec auto-discovery (`sunspec = true`): the
-  /// device's points are discovered from its model chain (drivers/sunspec/,
-  /// docs/SUNSPEC.md). To be replaced by `model = "sunspec"`.
+  /// `model = "sunspec"`: the device's points are discovered from its
+  /// SunSpec model chain (drivers/sunspec/, docs/SUNSPEC.md).
   bool sunspec = false;
 };
 

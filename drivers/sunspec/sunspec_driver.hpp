@@ -72,7 +72,7 @@ class SunSpecDriver final : public drivers::Driver {
   drivers::DeviceHealth health_;
 };
 
-/// The driver of a Modbus device with `sunspec = true` (the one call the
+/// The driver of a Modbus device with `model = "sunspec"` (the one call the
 /// Modbus drivers' factory makes; `link` is the channel's shared one).
 [[nodiscard]] std::unique_ptr<drivers::Driver> make_sunspec_driver(
     std::shared_ptr<const config::DeviceConfig> device, std::string channel,

@@ -42,6 +42,20 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// Changes the working directory for its lifetime.
+class CurrentDirectory {
+ public:
+  explicit CurrentDirectory(const fs::path& dir) : saved_(fs::current_path()) {
+    fs::current_path(dir);
+  }
+  ~CurrentDirectory() { fs::current_path(saved_); }
+  CurrentDirectory(const CurrentDirectory&) = delete;
+  CurrentDirectory& operator=(const CurrentDirectory&) = delete;
+
+ private:
+  fs::path saved_;
+};
+
 class ConfigGoldenTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConfigGoldenTest, ReportsExactlyTheExpectedIssues) {
@@ -52,7 +66,10 @@ TEST_P(ConfigGoldenTest, ReportsExactlyTheExpectedIssues) {
 
   std::string actual;
   try {
-    // The file name as a user would pass it from inside the case directory.
+    // The file name as a user would pass it from inside the case directory,
+    // and from there, so that a case's own models (model_dirs = ["models"])
+    // are found and named as the user would see them.
+    const CurrentDirectory in_case(dir);
     (void)fieldgate::test_support::load_config_string(read_file(input), "gateway.toml");
     actual = "(loaded without error)";
   } catch (const ConfigError& e) {
