@@ -1,7 +1,6 @@
 #include "drivers/modbus/modbus_driver.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -192,60 +191,30 @@ Batch ModbusDriver::poll(drivers::Clock::time_point now, bool force) {
 ModbusDriver::Outcome ModbusDriver::execute(const ReadRequest& request,
                                             std::vector<std::uint16_t>& registers,
                                             std::vector<std::uint8_t>& bits) {
-  Outcome outcome;
   const auto what = fmt::format("{} {}..{}", to_string(request.kind), request.start,
                                 request.start + request.count - 1);
-  for (int attempt = 0; attempt <= device_.retries; ++attempt) {
-    if (auto reason = link_->ensure_connected(); !reason.empty()) {
-      ++health_.connection_errors;
-      return {Quality::kNoConnection, std::move(reason)};
-    }
-    link_->begin_transaction(settings_.unit_id, device_.response_timeout, settings_.byte_timeout);
-    ++health_.requests;
-    int rc = -1;
-    auto* ctx = link_->context();
-    const auto count = static_cast<std::size_t>(request.count);
-    if (is_bit_kind(request.kind)) {  // FC1 coils, FC2 discrete inputs
-      bits.resize(count);
-      const auto read =
-          request.kind == RegisterKind::kCoil ? modbus_read_bits : modbus_read_input_bits;
-      rc = read(ctx, request.start, request.count, bits.data());
-    } else {  // FC3 holding, FC4 input registers
-      registers.resize(count);
-      const auto read = request.kind == RegisterKind::kHolding ? modbus_read_registers
-                                                               : modbus_read_input_registers;
-      rc = read(ctx, request.start, request.count, registers.data());
-    }
-    const int err = errno;
-    link_->end_transaction();
-    if (rc == request.count) return {};
-
-    outcome.quality = rc < 0 ? quality_of_errno(err) : Quality::kBadResponse;
-    outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
-                           : fmt::format("{}: {} values instead of {}", what, rc, request.count);
-    switch (outcome.quality) {
-      case Quality::kTimeout:
-        ++health_.timeouts;
-        break;
-      case Quality::kException:
-        ++health_.exceptions;
-        return outcome;  // the device decided
-      case Quality::kBadResponse:
-        ++health_.bad_responses;
-        break;
-      case Quality::kNoConnection:
-        ++health_.connection_errors;
-        break;
-      case Quality::kGood:
-        break;
-    }
-    if (outcome.quality == Quality::kNoConnection) {
-      link_->disconnect();  // reconnect on the next attempt
-    } else {
-      link_->flush();
-    }
+  const auto count = static_cast<std::size_t>(request.count);
+  if (is_bit_kind(request.kind)) {  // FC1 coils, FC2 discrete inputs
+    bits.resize(count);
+    const auto read =
+        request.kind == RegisterKind::kCoil ? modbus_read_bits : modbus_read_input_bits;
+    return run_request(
+        *link_, addressee(), Repeat::kRead, device_.retries, health_, what,
+        [&](modbus_t* ctx) { return read(ctx, request.start, request.count, bits.data()); },
+        request.count);
   }
-  return outcome;
+  // FC3 holding, FC4 input registers
+  registers.resize(count);
+  const auto read =
+      request.kind == RegisterKind::kHolding ? modbus_read_registers : modbus_read_input_registers;
+  return run_request(
+      *link_, addressee(), Repeat::kRead, device_.retries, health_, what,
+      [&](modbus_t* ctx) { return read(ctx, request.start, request.count, registers.data()); },
+      request.count);
+}
+
+Addressee ModbusDriver::addressee() const noexcept {
+  return {settings_.unit_id, device_.response_timeout, settings_.byte_timeout};
 }
 
 drivers::WriteResult ModbusDriver::read_registers(drivers::RegisterTable table, std::uint16_t start,

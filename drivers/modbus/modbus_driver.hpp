@@ -12,6 +12,7 @@
 #include "drivers/modbus/link.hpp"
 #include "drivers/modbus/plan.hpp"
 #include "drivers/modbus/settings.hpp"
+#include "drivers/modbus/transaction.hpp"
 #include "drivers/register_cache.hpp"
 
 namespace fieldgate::drivers {
@@ -54,11 +55,7 @@ class ModbusDriver final : public drivers::Driver {
     ReadRequest request;
     drivers::Clock::time_point next_due{};  // epoch: due at once
   };
-  /// Outcome of one request: "" on success, else the error; quality set either way.
-  struct Outcome {
-    Quality quality = Quality::kGood;
-    std::string error;
-  };
+  using Outcome = RequestOutcome;
 
   Outcome execute(const ReadRequest& request, std::vector<std::uint16_t>& registers,
                   std::vector<std::uint8_t>& bits);
@@ -70,6 +67,8 @@ class ModbusDriver final : public drivers::Driver {
   /// success. Counts health like a read; reconnects once if the link was gone.
   Outcome transact(const std::string& what, const std::function<int(modbus_t*)>& call,
                    int expected);
+  /// The device's unit id and timeouts, for run_request().
+  [[nodiscard]] Addressee addressee() const noexcept;
   /// Reads `point` as a poll would (for the read-back).
   Outcome read_point(const config::PointConfig& point, Value& value);
 

@@ -10,7 +10,6 @@
 //     done (status ok) with the read-back missing and the reason.
 // A write is not retried after a timeout (the device may have executed it);
 // only a link found broken before anything was answered is reconnected once.
-#include <cerrno>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -49,44 +48,7 @@ WriteResult rejected(std::string why) {
 ModbusDriver::Outcome ModbusDriver::transact(const std::string& what,
                                              const std::function<int(modbus_t*)>& call,
                                              int expected) {
-  Outcome outcome;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (auto reason = link_->ensure_connected(); !reason.empty()) {
-      ++health_.connection_errors;
-      return {Quality::kNoConnection, std::move(reason)};
-    }
-    link_->begin_transaction(settings_.unit_id, device_.response_timeout, settings_.byte_timeout);
-    ++health_.requests;
-    const int rc = call(link_->context());
-    const int err = errno;
-    link_->end_transaction();
-    if (rc == expected) return {};
-    outcome.quality = rc < 0 ? quality_of_errno(err) : Quality::kBadResponse;
-    outcome.error = rc < 0 ? fmt::format("{}: {}", what, modbus_strerror(err))
-                           : fmt::format("{}: {} values instead of {}", what, rc, expected);
-    switch (outcome.quality) {
-      case Quality::kTimeout:
-        ++health_.timeouts;
-        link_->flush();
-        return outcome;  // it may have been executed: never sent twice
-      case Quality::kException:
-        ++health_.exceptions;
-        return outcome;
-      case Quality::kBadResponse:
-        ++health_.bad_responses;
-        link_->flush();
-        return outcome;
-      case Quality::kNoConnection:
-        // A TCP connection the peer closed while idle fails at once, before the
-        // request left: reconnect and try once more.
-        ++health_.connection_errors;
-        link_->disconnect();
-        break;
-      case Quality::kGood:
-        break;
-    }
-  }
-  return outcome;
+  return run_request(*link_, addressee(), Repeat::kWrite, 0, health_, what, call, expected);
 }
 
 ModbusDriver::Outcome ModbusDriver::read_point(const config::PointConfig& point, Value& value) {

@@ -1,13 +1,13 @@
 #include "drivers/sunspec/sunspec_driver.hpp"
 
 #include <algorithm>
-#include <cerrno>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "config/units.hpp"
 #include "core/clock.hpp"
+#include "drivers/modbus/transaction.hpp"
 #include "drivers/sunspec/decoder.hpp"
 #include "drivers/sunspec/model_table.hpp"
 
@@ -52,47 +52,13 @@ std::vector<std::string> SunSpecDriver::describe_plan() const {
 }
 
 ReadOutcome SunSpecDriver::read_holding(std::uint16_t address, std::span<std::uint16_t> out) {
-  ReadOutcome outcome;
   const auto count = static_cast<int>(out.size());
-  for (int attempt = 0; attempt <= device_.retries; ++attempt) {
-    if (auto reason = link_->ensure_connected(); !reason.empty()) {
-      ++health_.connection_errors;
-      return {Quality::kNoConnection, std::move(reason)};
-    }
-    link_->begin_transaction(settings_.unit_id, device_.response_timeout, settings_.byte_timeout);
-    ++health_.requests;
-    const int rc = modbus_read_registers(link_->context(), address, count, out.data());
-    const int err = errno;
-    link_->end_transaction();
-    if (rc == count) return {};
-    outcome.quality = rc < 0 ? modbus::quality_of_errno(err) : Quality::kBadResponse;
-    outcome.error = rc < 0 ? fmt::format("holding {}..{}: {}", address, address + count - 1,
-                                         modbus_strerror(err))
-                           : fmt::format("holding {}..{}: {} values instead of {}", address,
-                                         address + count - 1, rc, count);
-    switch (outcome.quality) {
-      case Quality::kTimeout:
-        ++health_.timeouts;
-        break;
-      case Quality::kException:
-        ++health_.exceptions;
-        return outcome;  // the device decided
-      case Quality::kBadResponse:
-        ++health_.bad_responses;
-        break;
-      case Quality::kNoConnection:
-        ++health_.connection_errors;
-        break;
-      case Quality::kGood:
-        break;
-    }
-    if (outcome.quality == Quality::kNoConnection) {
-      link_->disconnect();
-    } else {
-      link_->flush();
-    }
-  }
-  return outcome;
+  const auto what = fmt::format("holding {}..{}", address, address + count - 1);
+  const modbus::Addressee to{settings_.unit_id, device_.response_timeout, settings_.byte_timeout};
+  auto outcome = modbus::run_request(
+      *link_, to, modbus::Repeat::kRead, device_.retries, health_, what,
+      [&](modbus_t* ctx) { return modbus_read_registers(ctx, address, count, out.data()); }, count);
+  return {outcome.quality, std::move(outcome.error)};
 }
 
 void SunSpecDriver::adopt(Layout layout, std::string_view how) {
