@@ -111,6 +111,11 @@ class Driver {
   /// The requests this device sends, one line each, for `fieldgate check`.
   [[nodiscard]] virtual std::vector<std::string> describe_plan() const = 0;
 
+  /// The most requests the next poll() may send, each of which may wait out
+  /// the device's response timeout on every attempt: what the bus worker
+  /// promises the watchdog. Default: one per line of the plan.
+  [[nodiscard]] virtual std::size_t max_requests_per_poll() const { return describe_plan().size(); }
+
   /// Asks a framed driver to hand every frame it reads to `sink` (from the
   /// worker's thread, during poll()). Set before polling starts. Drivers
   /// without frames of their own (Modbus: libmodbus does the framing) ignore it.

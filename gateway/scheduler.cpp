@@ -24,9 +24,6 @@ class Scheduler::Worker {
     // timing out), or the poll interval if longer: a dead device then takes at
     // most half the bus time after its first failure, a quarter after its second...
     const auto attempt_cost = device.response_timeout * (device.retries + 1);
-    // The longest a poll may take when every request times out: the bound
-    // this worker promises the watchdog (plus the watchdog's own grace).
-    const auto poll_bound = attempt_cost * static_cast<int>(driver->describe_plan().size() + 1);
     // The device's tick, for counting skipped polls: its fastest point group.
     auto tick = device.poll_interval;
     for (const auto& point : device.points) tick = std::min(tick, device.interval_of(point));
@@ -34,7 +31,7 @@ class Scheduler::Worker {
                           std::max(device.poll_interval, attempt_cost),
                           device.backoff_max,
                           {},
-                          poll_bound,
+                          attempt_cost,
                           tick});
     std::lock_guard lock(status_mutex_);
     status_.push_back(DeviceStatus{slots_.back().driver->device(), channel_, {}, false});
@@ -96,10 +93,18 @@ class Scheduler::Worker {
     std::unique_ptr<drivers::Driver> driver;
     config::Duration backoff_base;
     config::Duration backoff_max;
-    Clock::time_point not_before;  // back-off: no poll before this
-    config::Duration poll_bound;   // the longest one poll() may take
-    config::Duration tick;         // the shortest interval of its point groups
+    Clock::time_point not_before;   // back-off: no poll before this
+    config::Duration attempt_cost;  // a request whose every attempt times out
+    config::Duration tick;          // the shortest interval of its point groups
   };
+
+  // The longest a poll may take when every request times out: the bound this
+  // worker promises the watchdog (plus the watchdog's own grace). Asked anew
+  // each time: a driver that discovers its device (SunSpec) sends far more
+  // requests in its first poll than later.
+  [[nodiscard]] static config::Duration poll_bound(const Slot& slot) {
+    return slot.attempt_cost * static_cast<int>(slot.driver->max_requests_per_poll() + 1);
+  }
 
   [[nodiscard]] Clock::time_point due(const Slot& slot) const {
     return std::max(slot.driver->next_due(), slot.not_before);
@@ -158,7 +163,7 @@ class Scheduler::Worker {
       auto& driver = *slots_[index].driver;
       ++writes_since_poll_;
       // A write and its read-back: two transactions, within a poll's bound.
-      heartbeat_.expect_within(slots_[index].poll_bound);
+      heartbeat_.expect_within(poll_bound(slots_[index]));
       const auto result =
           command.action ? command.action(driver) : driver.write(command.point, command.value);
       {
@@ -179,7 +184,7 @@ class Scheduler::Worker {
         const auto now = Clock::now();
         const auto due_at = due(slots_[i]);
         if (due_at > now) continue;
-        heartbeat_.expect_within(slots_[i].poll_bound);
+        heartbeat_.expect_within(poll_bound(slots_[i]));
         poll_slot(i, now, false, skipped_ticks(due_at, now, slots_[i].tick));
       }
       run_commands();

@@ -38,6 +38,7 @@ class ModbusDriver final : public drivers::Driver {
   void close() noexcept override { link_->disconnect(); }
   [[nodiscard]] const drivers::DeviceHealth& health() const noexcept override { return health_; }
   [[nodiscard]] std::vector<std::string> describe_plan() const override;
+  [[nodiscard]] std::size_t max_requests_per_poll() const override { return groups_.size(); }
   /// Encodes (refusing what does not fit, before any traffic), writes with
   /// FC5/FC15 or FC6/FC16 (write_function), and reads the point back. A bit of
   /// a register is read, changed and written back. See modbus_write.cpp.

@@ -51,6 +51,17 @@ std::vector<std::string> SunSpecDriver::describe_plan() const {
   return lines;
 }
 
+std::size_t SunSpecDriver::max_requests_per_poll() const {
+  if (layout_) return requests_.size();
+  // Every base tried, a header per model and the end marker; then each model
+  // read whole (headers included), split at the request size.
+  const auto walk = std::size(kBases) + static_cast<std::size_t>(limits_.max_models) + 1;
+  const auto registers = limits_.max_total_registers + 2 * limits_.max_models;
+  const auto reads = static_cast<std::size_t>(
+      (registers + limits_.max_read - 1) / limits_.max_read + limits_.max_models);
+  return walk + reads;
+}
+
 ReadOutcome SunSpecDriver::read_holding(std::uint16_t address, std::span<std::uint16_t> out) {
   const auto count = static_cast<int>(out.size());
   const auto what = fmt::format("holding {}..{}", address, address + count - 1);

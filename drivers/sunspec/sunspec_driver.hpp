@@ -38,6 +38,9 @@ class SunSpecDriver final : public drivers::Driver {
   [[nodiscard]] const drivers::DeviceHealth& health() const noexcept override { return health_; }
   /// The model reads once the layout is known, else what the first poll does.
   [[nodiscard]] std::vector<std::string> describe_plan() const override;
+  /// The model reads once the layout is known; before, the longest walk a
+  /// chain within the limits allows plus the reads of what it may find.
+  [[nodiscard]] std::size_t max_requests_per_poll() const override;
 
   /// The layout in use; nullopt until walked or loaded.
   [[nodiscard]] const std::optional<Layout>& layout() const noexcept { return layout_; }

@@ -44,8 +44,11 @@ class FakeDriver final : public drivers::Driver {
   void close() noexcept override { closed_ = true; }
   const drivers::DeviceHealth& health() const noexcept override { return health_; }
   std::vector<std::string> describe_plan() const override { return {}; }
+  std::size_t max_requests_per_poll() const override { return max_requests; }
 
   std::atomic<bool>& closed() { return closed_; }
+
+  std::size_t max_requests = 0;  // what it says its next poll may send
 
  private:
   std::string device_;
@@ -188,6 +191,27 @@ TEST(SchedulerTest, AWorkerStuckInAPollFallsBehindItsHeartbeat) {
     EXPECT_LE(p.heartbeat->overdue(Clock::now() + std::chrono::hours(1)), Clock::duration::zero())
         << p.channel << ": a stopped worker is never stalled";
   }
+}
+
+TEST(SchedulerTest, APollThatMaySendManyRequestsIsGivenTimeForThem) {
+  // A driver discovering its device (SunSpec's walk) sends dozens of requests
+  // in its first poll: 1.5 s of answers at 100 ms each is no stall when it
+  // said up to 30 requests (a 3.1 s promise), where one request would be.
+  const auto config =
+      config_for({"walker"}, std::chrono::seconds(60), std::chrono::milliseconds(100));
+  auto driver = std::make_unique<FakeDriver>("walker", "bus-1", std::chrono::seconds(60),
+                                             std::chrono::milliseconds(1500), true);
+  driver->max_requests = 30;
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(std::move(driver));
+  Scheduler scheduler(config, std::move(drivers), [](Batch&&) {});
+  const auto progress = scheduler.progress();
+  ASSERT_EQ(progress.size(), 1u);
+  scheduler.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_LE(progress[0].heartbeat->overdue(Clock::now()), Clock::duration::zero())
+      << "1 s into a poll promised to take up to 3.1 s";
+  scheduler.stop();
 }
 
 TEST(SchedulerTest, SkippedTicksCountWholeTicksOfLateness) {
