@@ -113,7 +113,7 @@ TEST_P(LibraryMeterTest, EnergyCountersOnlyGrow) {
   for (int i = 0; i < 10; ++i) meter_->step(600);
   meter_->render(image_);
   const double after = value("energy_import_total");
-  // 10 simulated minutes at a few kW: several kWh.
+  // 100 simulated minutes at a few kW: several kWh.
   EXPECT_GT(after, before + 1.0);
 }
 
@@ -128,8 +128,8 @@ TEST_P(LibraryMeterTest, TheModelsWordOrderMatters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryShippedModel, LibraryMeterTest, ::testing::ValuesIn(shipped_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
