@@ -108,6 +108,9 @@ TEST_P(LibraryMeterTest, TotalsAreTheSumOfThePhases) {
 }
 
 TEST_P(LibraryMeterTest, EnergyCountersOnlyGrow) {
+  if (meter_->model().find_point("energy_import_total") == nullptr) {
+    GTEST_SKIP() << "the model has no energy counter";
+  }
   meter_->render(image_);
   const double before = value("energy_import_total");
   for (int i = 0; i < 10; ++i) meter_->step(600);
