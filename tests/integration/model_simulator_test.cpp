@@ -2,8 +2,9 @@
 // `fieldgate simulate modbus-tcp --profile eastron-sdm630` read by `fieldgate
 // run` with a configuration that is only `model = "eastron-sdm630"` plus the
 // connection, published to a real mosquitto with the model's units and Home
-// Assistant classes; a CDAB meter (carlogavazzi-em24) simulated on RTU over a
-// pty pair and polled; an unknown profile is refused with the library's names.
+// Assistant classes (every entity checked by ha_discovery_check.py); a CDAB meter
+// (carlogavazzi-em24) simulated on RTU over a pty pair and polled; an unknown profile is refused
+// with the library's names.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -106,7 +107,8 @@ poll_interval = "300ms"
   const std::string base = "fieldgate/gw/meter/";
   // Every point at least twice (two polls), and every point's discovery config.
   std::map<std::string, std::vector<Json>> seen;
-  std::map<std::string, Json> discovery;
+  std::map<std::string, Json> discovery;        // by point name
+  std::map<std::string, std::string> topic_of;  // point name -> its discovery topic
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
     seen.clear();
@@ -118,6 +120,7 @@ poll_interval = "300ms"
     for (const auto& m : configs.messages()) {
       if (m.payload.empty()) continue;
       auto j = Json::parse(m.payload);
+      topic_of[j.value("name", "")] = m.topic;
       discovery[j.value("name", "")] = j;
     }
     const bool all = std::all_of(units.begin(), units.end(), [&](const auto& u) {
@@ -177,6 +180,33 @@ poll_interval = "300ms"
   EXPECT_EQ(discovery.at("power_reactive_total").value("device_class", ""), "reactive_power");
   EXPECT_EQ(voltage.at("device").value("manufacturer", ""), "Eastron");
   EXPECT_EQ(voltage.at("device").value("model", ""), "SDM630");
+
+  // Every entity as Home Assistant would take it (tests/integration/
+  // ha_discovery_check.py: keys, class/unit pairs, templates rendered against
+  // the last state message).
+  std::map<std::string, std::string> last_state;
+  for (const auto& m : states.messages()) last_state[m.topic] = m.payload;
+  Json entries = Json::array();
+  for (const auto& [point, unit] : units) {
+    entries.push_back({{"topic", topic_of.at(point)},
+                       {"config", discovery.at(point)},
+                       {"format", "json"},
+                       {"point", point},
+                       {"state", last_state.at(base + point)}});
+  }
+  const auto file = scratch.write("entities.json", entries.dump(2));
+  const auto check =
+      run_command({FIELDGATE_PYTHON,
+                   FIELDGATE_SOURCE_DIR "/tests/integration/ha_discovery_check.py", file.string()},
+                  scratch.path());
+  ASSERT_EQ(check.exit_code, 0) << check.out << check.err;
+  // Its last line: what each value_template rendered.
+  const Json rendered =
+      Json::parse(check.out.substr(check.out.rfind('\n', check.out.size() - 2) + 1));
+  EXPECT_EQ(rendered.size(), units.size()) << check.out;
+  const double last_voltage = Json::parse(last_state.at(base + "voltage_l1")).at("value");
+  EXPECT_NEAR(std::stod(rendered.at(topic_of.at("voltage_l1")).get<std::string>()), last_voltage,
+              1e-6);
 }
 
 TEST(ModelSimulatorTest, ACdabLibraryMeterOnRtuIsReadByItsModel) {
