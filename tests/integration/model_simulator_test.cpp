@@ -2,9 +2,9 @@
 // `fieldgate simulate modbus-tcp --profile eastron-sdm630` read by `fieldgate
 // run` with a configuration that is only `model = "eastron-sdm630"` plus the
 // connection, published to a real mosquitto with the model's units and Home
-// Assistant classes (every entity checked by ha_discovery_check.py); a CDAB meter
-// (carlogavazzi-em24) simulated on RTU over a pty pair and polled; an unknown profile is refused
-// with the library's names.
+// Assistant classes (every entity checked by ha_discovery_check.py); a CDAB
+// meter (carlogavazzi-em24) simulated on RTU over a pty pair and polled; an
+// unknown profile is refused with the library's names.
 #include <gtest/gtest.h>
 
 #include <signal.h>
