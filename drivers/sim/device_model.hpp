@@ -19,9 +19,15 @@ class DeviceModel {
   virtual void render(RegisterImage& image) const = 0;
 };
 
-/// The Modbus profiles, in the order an error lists them.
+/// The built-in Modbus profiles (power-meter, sunspec-inverter).
+[[nodiscard]] std::vector<std::string> builtin_modbus_profiles();
+/// The device library's model names (config::default_model_dirs()): each is
+/// a profile too (drivers/sim/library_meter.hpp).
+[[nodiscard]] std::vector<std::string> library_profiles();
+/// Every Modbus profile: the built-in ones, then the library's.
 [[nodiscard]] std::vector<std::string> modbus_profiles();
-/// The model of `profile`; throws std::runtime_error naming the valid ones.
+/// The model of `profile` (a built-in name or a library model); throws
+/// std::runtime_error naming the valid ones.
 [[nodiscard]] std::unique_ptr<DeviceModel> make_device_model(const std::string& profile);
 
 }  // namespace fieldgate::sim

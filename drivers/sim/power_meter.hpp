@@ -37,6 +37,10 @@ class PowerMeter {
   [[nodiscard]] double active_power(int phase) const;
   [[nodiscard]] double active_power_total() const;
   [[nodiscard]] double temperature_c() const { return temperature_c_; }
+  [[nodiscard]] double energy_export_wh() const { return energy_export_wh_; }
+  /// The same for all three phases, 0.90..0.99 (lagging).
+  [[nodiscard]] double power_factor() const { return power_factor_; }
+  [[nodiscard]] double frequency() const { return frequency_; }
   /// Average active power of the last completed 15-minute block, in W.
   [[nodiscard]] double demand_power_w() const { return demand_power_w_; }
 

@@ -1,10 +1,12 @@
 // The simulators fieldgate ships, as `fieldgate simulate` subcommands:
-// modbus-tcp and modbus-rtu (the power meter behind a libmodbus server) and
+// modbus-tcp and modbus-rtu (a profile behind a libmodbus server: the power
+// meter, the SunSpec inverter or a meter of the device library) and
 // serial (the cardio monitor writing lines to a serial port or pty).
 #include "drivers/sim/simulators.hpp"
 
 #include <fmt/format.h>
 
+#include "drivers/sim/device_model.hpp"
 #include "drivers/sim/modbus_server.hpp"
 #include "drivers/sim/serial_sim.hpp"
 
@@ -125,17 +127,28 @@ class SerialSimulator final : public Simulator {
 
 // --device, --profile and --baud, first, for a simulator on a serial port.
 template <class Options>
-void add_serial_port_options(CLI::App& cmd, Options& options) {
+void add_serial_port_options(CLI::App& cmd, Options& options,
+                             const std::string& profile_help = "Device to simulate") {
   cmd.add_option("--device", options.device, "Serial port or pty path")->required();
-  cmd.add_option("--profile", options.profile, "Device to simulate")->capture_default_str();
+  cmd.add_option("--profile", options.profile, profile_help)->capture_default_str();
   cmd.add_option("--baud", options.baud, "Baud rate")->capture_default_str();
 }
 
-// The power meter behind a libmodbus server: on TCP, or RTU on a serial port.
+// The Modbus profiles for --help: the built-in ones and the library's models
+// (a directory listing, no file is read).
+std::string modbus_profile_help() {
+  const auto library = library_profiles();
+  return fmt::format("Device to simulate: {}, or a library meter ({})",
+                     fmt::join(builtin_modbus_profiles(), ", "),
+                     library.empty() ? std::string("none found in the models directories")
+                                     : fmt::format("{}", fmt::join(library, ", ")));
+}
+
+// A profile behind a libmodbus server: on TCP, or RTU on a serial port.
 SimulatorFactory add_modbus_options(CLI::App& cmd, bool tcp) {
   auto options = std::make_shared<ModbusOptions>();
   if (tcp) {
-    cmd.add_option("--profile", options->profile, "Device to simulate")->capture_default_str();
+    cmd.add_option("--profile", options->profile, modbus_profile_help())->capture_default_str();
     cmd.add_option("--host", options->host, "Address to listen on")->capture_default_str();
     cmd.add_option("--port", options->port, "TCP port (0: any free port)")
         ->capture_default_str()
@@ -145,7 +158,7 @@ SimulatorFactory add_modbus_options(CLI::App& cmd, bool tcp) {
                    "address; bench/run's fleet meters)")
         ->check(CLI::Range(0, 10000));
   } else {
-    add_serial_port_options(cmd, *options);
+    add_serial_port_options(cmd, *options, modbus_profile_help());
     cmd.add_option("--parity", options->parity, "none, even or odd")->capture_default_str();
     cmd.add_option("--unit", options->unit_id, "Unit id to answer as")
         ->capture_default_str()

@@ -23,6 +23,8 @@ check_tree() {
   local odd_dirs
   odd_dirs=$(cd "$root" && find . -mindepth 1 -type d ! -perm 0755 -printf '%m /%P\n')
   [ -z "$odd_dirs" ] || fail "directories not 0755: $odd_dirs"
+  # The administrator's models directory (docs/MODELS.md), shipped empty.
+  [ -d "$root/etc/fieldgate/models.d" ] || fail "no /etc/fieldgate/models.d in $root"
 }
 
 # check_runs ROOT "EMULATOR...": the installed binary validates the installed
