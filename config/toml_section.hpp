@@ -54,6 +54,8 @@ class Section {
   /// Keys this table does not set are read from `defaults` (a model file's
   /// [defaults], config/model_file.hpp); a bad default is reported where it is.
   void inherit(const toml::table& defaults) { defaults_ = &defaults; }
+  /// The table this section reads (without inherited defaults).
+  [[nodiscard]] const toml::table& own_table() const noexcept { return table_; }
   /// Where problems go, for readers that report at an array element.
   [[nodiscard]] Diagnostics& diagnostics() { return diag_; }
   [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }
