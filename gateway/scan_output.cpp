@@ -159,14 +159,13 @@ std::string report_text(const modbus::ScanOptions& options, const ScanReport& re
 
 std::string config_snippet(const modbus::ScanOptions& options, const ScanReport& report) {
   std::string out;
-  for (std::size_t si = 0; si < report.settings.size(); ++si) {
-    const LineSetting& setting = report.settings[si];
+  int buses = 0;
+  for (const LineSetting& setting : report.settings) {
     std::string devices;
     const std::string bus =
         report.settings.size() == 1
             ? std::string("rs485")
-            : fmt::format("rs485-{}{}", setting.baud,
-                          static_cast<char>(parity_letter(setting.parity) + 32));
+            : fmt::format("rs485-{}-{}", setting.baud, config::to_string(setting.parity));
     for (const UnitResult& u : report.units) {
       if (!same(u.setting, setting)) continue;
       if (u.state == UnitState::kIdentified) {
@@ -180,6 +179,11 @@ std::string config_snippet(const modbus::ScanOptions& options, const ScanReport&
     }
     if (devices.empty()) continue;
     if (options.rtu) {
+      if (++buses == 2) {
+        out +=
+            "\n# Devices answered at more than one line setting: a port has one setting.\n"
+            "# Set the devices alike and keep one [[buses]] (check refuses a shared port).\n";
+      }
       out += fmt::format("{}[[buses]]\nname = \"{}\"\nport = \"{}\"\nbaud = {}\nparity = \"{}\"\n",
                          out.empty() ? "" : "\n", bus, options.device, setting.baud,
                          config::to_string(setting.parity));
