@@ -273,7 +273,9 @@ std::vector<PointConfig> ModelFile::read_points(PointReader& reader, const Drive
   Section root(diag, root_, "", kModelKeys);
   std::map<std::string, int, std::less<>> first_line;  // point name -> line
   root.for_each_table(*points_, "points", point_keys_, [&](Section& p) {
-    if (defaults_ != nullptr) p.inherit(defaults);
+    // The device's own value of a key [defaults] sets wins (its table was
+    // checked by its own schema); copying tables would lose their positions.
+    if (defaults_ != nullptr) p.inherit(*defaults_, device);
     PointConfig point = reader.read(p);
     read_point_homeassistant(p, point);
     catalog_->reject_foreign_point_keys(p, schema);

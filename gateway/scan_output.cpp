@@ -190,7 +190,7 @@ std::string config_snippet(const modbus::ScanOptions& options, const ScanReport&
       if (options.data_bits != 8) out += fmt::format("data_bits = {}\n", options.data_bits);
       if (options.stop_bits != 1) out += fmt::format("stop_bits = {}\n", options.stop_bits);
     }
-    out += devices;
+    out += out.empty() ? devices.substr(1) : devices;  // no blank first line
   }
   return out;
 }
