@@ -48,7 +48,9 @@ std::map<std::string, nlohmann::json> poll_once(const ScratchDir& dir,
                                                 const std::filesystem::path& config) {
   const auto r = run_command({kBinary, "poll", "-c", config.string(), "--once", "--json"},
                              dir.path(), std::chrono::seconds(30), kEnv);
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // 2: some points could not be read; the Python map holds only the words
+  // the tests look at, the rest of each model's map answers "illegal address".
+  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << r.exit_code << r.out << r.err;
   std::map<std::string, nlohmann::json> out;
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {
