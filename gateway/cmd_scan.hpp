@@ -1,5 +1,5 @@
 // `fieldgate scan {rtu,tcp}` on the binary's command line: find what is on a
-// Modbus bus (docs/SCAN.md). The bus side is drivers/modbus/scan.hpp.
+// Modbus bus (docs/SCAN.md). The bus side is drivers/modbus_scan.hpp.
 #pragma once
 
 #include <string>

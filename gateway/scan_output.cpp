@@ -50,8 +50,8 @@ std::string ranges(const std::vector<int>& units) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-std::string order_text(const std::optional<modbus::ByteOrder>& order) {
-  return order ? std::string(modbus::to_string(*order)) : std::string();
+std::string order_text(const std::optional<std::string>& order) {
+  return order.value_or(std::string());
 }
 
 std::string identification_text(const modbus::DeviceIdentification& id) {

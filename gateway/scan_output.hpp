@@ -1,12 +1,12 @@
 // What `fieldgate scan` prints: the report for people, as JSON, and the
-// ready-to-paste [[devices]] snippet (drivers/modbus/scan.hpp finds it).
+// ready-to-paste [[devices]] snippet (drivers/modbus_scan.hpp finds it).
 #pragma once
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "drivers/modbus/scan.hpp"
+#include "drivers/modbus_scan.hpp"
 
 namespace fieldgate::gateway {
 

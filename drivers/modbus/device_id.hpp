@@ -14,17 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "drivers/modbus_scan.hpp"  // DeviceIdentification
+
 namespace fieldgate::modbus {
 
 class ModbusLink;
-
-/// What a device said about itself (the basic objects 0..2 and any others).
-struct DeviceIdentification {
-  std::string vendor;                                // object 0, VendorName
-  std::string product_code;                          // object 1, ProductCode
-  std::string revision;                              // object 2, MajorMinorRevision
-  std::vector<std::pair<int, std::string>> objects;  // every object, in order
-};
 
 /// Longest object text kept; longer text is cut.
 inline constexpr std::size_t kMaxIdentificationText = 64;

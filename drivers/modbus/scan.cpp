@@ -1,4 +1,4 @@
-#include "drivers/modbus/scan.hpp"
+#include "drivers/modbus_scan.hpp"
 
 #include <algorithm>
 #include <stdexcept>

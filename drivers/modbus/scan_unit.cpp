@@ -55,7 +55,7 @@ void match_models(UnitReader& reader, const std::vector<config::Model>& models,
     }
     for (const ByteOrder order : kOrders) {
       if (evaluate_model_probe(model, read, order).matched) {
-        result.matches.push_back({model.name, order});
+        result.matches.push_back({model.name, std::string(to_string(order))});
         break;
       }
     }

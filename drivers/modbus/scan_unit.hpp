@@ -1,4 +1,4 @@
-// One unit of a scan (scan.hpp): its reads, counted and cached (the models'
+// One unit of a scan (drivers/modbus_scan.hpp): its reads, counted and cached (the models'
 // probes share registers), and what it turns out to be. Internal to the scan.
 #pragma once
 
@@ -9,8 +9,10 @@
 #include <tuple>
 #include <vector>
 
+#include "drivers/modbus/device_id.hpp"
 #include "drivers/modbus/link.hpp"
-#include "drivers/modbus/scan.hpp"
+#include "drivers/modbus/settings.hpp"
+#include "drivers/modbus_scan.hpp"
 
 namespace fieldgate::modbus {
 

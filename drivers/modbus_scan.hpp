@@ -1,4 +1,6 @@
-// `fieldgate scan`, the bus side: try unit ids over one or more line settings
+// `fieldgate scan`, the bus side, as the gateway layer sees it (like
+// simulator.hpp, a drivers/ header that names no driver folder's types; the
+// code is drivers/modbus/scan*.cpp and device_id.cpp): try unit ids over one or more line settings
 // (RTU: bauds × parities; TCP: one endpoint), and for each unit that answers
 // find what it is: a library model whose probe passes (trying the byte
 // orders), a SunSpec device (the "SunS" marker and its common model), and the
@@ -23,14 +25,22 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/model.hpp"
 #include "core/serial_port.hpp"
-#include "drivers/modbus/device_id.hpp"
-#include "drivers/modbus/settings.hpp"
 
 namespace fieldgate::modbus {
+
+/// What a device said about itself with function 43/14 (the basic objects
+/// 0..2 and any others).
+struct DeviceIdentification {
+  std::string vendor;                                // object 0, VendorName
+  std::string product_code;                          // object 1, ProductCode
+  std::string revision;                              // object 2, MajorMinorRevision
+  std::vector<std::pair<int, std::string>> objects;  // every object, in order
+};
 
 /// What to scan and how long to take.
 struct ScanOptions {
@@ -61,8 +71,8 @@ struct LineSetting {
 struct ModelMatch {
   std::string model;
   /// nullopt: with the model's own byte order; else the order that gave
-  /// plausible values (the snippet's `byte_order`).
-  std::optional<ByteOrder> order;
+  /// plausible values, as a device's `byte_order` spells it ("CDAB").
+  std::optional<std::string> order;
 };
 
 enum class UnitState {
