@@ -1,10 +1,11 @@
 // `fieldgate scan`, the bus side, as the gateway layer sees it (like
 // simulator.hpp, a drivers/ header that names no driver folder's types; the
-// code is drivers/modbus/scan*.cpp and device_id.cpp): try unit ids over one or more line settings
-// (RTU: bauds × parities; TCP: one endpoint), and for each unit that answers
-// find what it is: a library model whose probe passes (trying the byte
-// orders), a SunSpec device (the "SunS" marker and its common model), and the
-// device's identification (function 43/14) where it has one.
+// code is drivers/modbus/scan*.cpp and device_id.cpp): try unit ids over one
+// or more line settings (RTU: bauds × parities; TCP: one endpoint), and for
+// each unit that answers find what it is: a library model whose probe passes
+// (trying the byte orders), a SunSpec device (the "SunS" marker and its
+// common model), and the device's identification (function 43/14) where it
+// has one.
 //
 // Design notes:
 // 1. Read only. Requests are FC 03/04 and 43/14, nothing else; the device is

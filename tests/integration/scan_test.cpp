@@ -210,6 +210,28 @@ std::unique_ptr<ChildProcess> start_tcp_peer(std::vector<std::string> argv, cons
   return nullptr;
 }
 
+TEST(ScanCliTest, WrongValuesAreNamedBeforeTheLineIsOpened) {
+  ScratchDir dir;
+  const auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{kBinary, "scan", "rtu", "--device", "/nonexistent/tty"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_command(argv, dir.path(), std::chrono::seconds(30), kEnv);
+  };
+  auto r = run({"--units", "1-300"});
+  EXPECT_GE(r.exit_code, 100) << r.err;
+  EXPECT_NE(r.err.find("--units: expected ids 1..247"), std::string::npos) << r.err;
+  r = run({"--parity", "mark"});
+  EXPECT_GE(r.exit_code, 100) << r.err;
+  EXPECT_NE(r.err.find("--parity: expected none, even, odd"), std::string::npos) << r.err;
+  r = run({"--timeout", "0ms"});
+  EXPECT_GE(r.exit_code, 100) << r.err;
+  EXPECT_NE(r.err.find("--timeout: expected a duration 10ms..10s"), std::string::npos) << r.err;
+  // A port that is not there: the line cannot be opened.
+  r = run({"--units", "1", "--baud", "9600", "--parity", "none"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/tty"), std::string::npos) << r.err;
+}
+
 class ScanTcpTest : public ::testing::Test {
  protected:
   void SetUp() override {
