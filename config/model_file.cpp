@@ -252,14 +252,30 @@ std::vector<std::vector<std::pair<std::string, std::string>>> ModelFile::written
 }
 
 std::vector<PointConfig> ModelFile::read_points(PointReader& reader, const DriverSchema& schema,
-                                                std::vector<ConfigIssue>& issues) const {
+                                                std::vector<ConfigIssue>& issues,
+                                                const toml::table* device) const {
   std::vector<PointConfig> out;
   if (!parsed_ || points_ == nullptr) return out;
+  // The model's defaults, with the device's own value of any key both set
+  // (the device's table was checked by its own schema already).
+  toml::table defaults;
+  if (defaults_ != nullptr) {
+    defaults = *defaults_;
+    if (device != nullptr) {
+      for (const auto& [key, node] : *defaults_) {
+        if (const toml::node* own = device->get(key.str())) {
+          own->visit([&](const auto& value) { defaults.insert_or_assign(key, value); });
+        }
+      }
+    }
+  }
   Diagnostics diag(meta_.path);
   Section root(diag, root_, "", kModelKeys);
   std::map<std::string, int, std::less<>> first_line;  // point name -> line
   root.for_each_table(*points_, "points", point_keys_, [&](Section& p) {
-    if (defaults_ != nullptr) p.inherit(*defaults_);
+    // The device's own value of a key [defaults] sets wins (its table was
+    // checked by its own schema); copying tables would lose their positions.
+    if (defaults_ != nullptr) p.inherit(*defaults_, device);
     PointConfig point = reader.read(p);
     read_point_homeassistant(p, point);
     catalog_->reject_foreign_point_keys(p, schema);

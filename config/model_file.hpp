@@ -33,10 +33,14 @@ class ModelFile {
   /// Reads the points with `reader` (a device's, of a driver in
   /// meta().drivers, whose schema is `schema`) and checks the probe against
   /// them. Appends problems to `issues` (each once); on any, the points are
-  /// not to be used.
+  /// not to be used. A key of `device` (the [[devices]] table using the
+  /// model) that [defaults] also sets replaces the default, so a device's
+  /// `byte_order` re-orders the points that take the model's default order
+  /// (not a point that writes its own).
   [[nodiscard]] std::vector<PointConfig> read_points(PointReader& reader,
                                                      const DriverSchema& schema,
-                                                     std::vector<ConfigIssue>& issues) const;
+                                                     std::vector<ConfigIssue>& issues,
+                                                     const toml::table* device = nullptr) const;
 
  private:
   void read_keys(const SchemaCatalog& catalog);

@@ -71,7 +71,7 @@ std::optional<UsedModel> read_model(Section& s, DeviceConfig& device, const Driv
       models.report(std::move(issues), s.diagnostics());
       return std::nullopt;
     }
-    used.points = file->read_points(*reader, *schema, issues);
+    used.points = file->read_points(*reader, *schema, issues, &s.own_table());
   }
   if (models.report(std::move(issues), s.diagnostics())) {
     s.report("model", fmt::format("model {} ({}) has errors (listed with its file name)",

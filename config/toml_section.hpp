@@ -49,11 +49,23 @@ class Section {
   /// The key's value in this table, else in the inherited defaults (if any).
   [[nodiscard]] const toml::node* find(std::string_view key) const {
     const toml::node* node = table_.get(key);
-    return node == nullptr && defaults_ != nullptr ? defaults_->get(key) : node;
+    if (node != nullptr || defaults_ == nullptr) return node;
+    node = defaults_->get(key);
+    if (node != nullptr && overrides_ != nullptr) {
+      if (const toml::node* own = overrides_->get(key)) return own;
+    }
+    return node;
   }
   /// Keys this table does not set are read from `defaults` (a model file's
   /// [defaults], config/model_file.hpp); a bad default is reported where it is.
-  void inherit(const toml::table& defaults) { defaults_ = &defaults; }
+  /// A key `defaults` sets that `overrides` (the device that uses the model)
+  /// sets too is read from `overrides`.
+  void inherit(const toml::table& defaults, const toml::table* overrides = nullptr) {
+    defaults_ = &defaults;
+    overrides_ = overrides;
+  }
+  /// The table this section reads (without inherited defaults).
+  [[nodiscard]] const toml::table& own_table() const noexcept { return table_; }
   /// Where problems go, for readers that report at an array element.
   [[nodiscard]] Diagnostics& diagnostics() { return diag_; }
   [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }
@@ -161,6 +173,7 @@ class Section {
   Keys known_;
   std::vector<std::string_view> forbidden_;
   const toml::table* defaults_ = nullptr;
+  const toml::table* overrides_ = nullptr;
   SourcePos pos_;
 };
 

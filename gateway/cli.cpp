@@ -9,6 +9,7 @@
 #include "config/units.hpp"
 #include "drivers/registry.hpp"
 #include "gateway/cmd_queue.hpp"
+#include "gateway/cmd_scan.hpp"
 #include "gateway/cmd_sparkplug.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/logging.hpp"
@@ -132,6 +133,7 @@ int run_cli(int argc, char** argv) {
   });
 
   add_queue_command(app, exit_code);
+  add_scan_command(app, log_level, exit_code);
   add_sparkplug_command(app, exit_code);
 
   ModelsOptions models;

@@ -1,6 +1,9 @@
 #include "drivers/modbus/link.hpp"
 
+#include <sys/file.h>
+
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
@@ -40,6 +43,13 @@ char parity_char(config::Parity p) {
 }
 
 }  // namespace
+
+std::string busy_message(std::string_view port) {
+  return fmt::format(
+      "{} is in use by another process (a running fieldgate gateway, poll or scan holds its "
+      "lock): stop it first, two masters on one RS-485 line garble each other's frames",
+      port);
+}
 
 void ModbusContextDeleter::operator()(modbus_t* ctx) const noexcept {
   modbus_close(ctx);
@@ -98,6 +108,12 @@ std::string ModbusLink::ensure_connected() {
                          describe_open_error(serial_port_, err));
     }
     return fmt::format("cannot connect to {}: {}", description_, modbus_strerror(err));
+  }
+  if (serial_ && flock(modbus_get_socket(ctx_.get()), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    modbus_close(ctx_.get());
+    if (err == EWOULDBLOCK) return busy_message(serial_port_.empty() ? description_ : serial_port_);
+    return fmt::format("cannot lock {}: {}", description_, std::strerror(err));
   }
   if (rs485_ && modbus_rtu_set_serial_mode(ctx_.get(), MODBUS_RTU_RS485) != 0) {
     auto reason =

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <modbus/modbus.h>
 
@@ -19,6 +20,9 @@ namespace fieldgate::modbus {
 /// length, unit id), or else a lost connection.
 [[nodiscard]] Quality quality_of_errno(int err) noexcept;
 
+/// Why a serial port could not be opened: another process holds its lock.
+[[nodiscard]] std::string busy_message(std::string_view port);
+
 struct ModbusContextDeleter {
   void operator()(modbus_t* ctx) const noexcept;
 };
@@ -30,7 +34,9 @@ class ModbusLink {
   static std::shared_ptr<ModbusLink> tcp(const std::string& host, int port);
   static std::shared_ptr<ModbusLink> rtu(const config::BusConfig& bus);
 
-  /// Connects if not connected. Returns "" on success, else the reason.
+  /// Connects if not connected. Returns "" on success, else the reason. A
+  /// serial port is locked (flock LOCK_EX) while open, so a second master on
+  /// the line (scan, poll, another gateway) is refused with busy_message().
   [[nodiscard]] std::string ensure_connected();
   void disconnect() noexcept;
   [[nodiscard]] bool connected() const noexcept { return connected_; }
