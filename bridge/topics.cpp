@@ -11,25 +11,6 @@
 namespace fieldgate::bridge {
 namespace {
 
-// Heterogeneous lookup key: route() is called for every reading, and building
-// a pair of std::strings for each lookup would allocate.
-struct RouteKey {
-  std::string_view device;
-  std::string_view point;
-};
-using StoredKey = std::pair<std::string, std::string>;
-
-// Compared as string_views on both sides: clang 14 with libstdc++ 12 finds no
-// comparison between a tuple of string_view and one of string (the fuzz build).
-[[maybe_unused]] bool operator<(const RouteKey& a, const StoredKey& b) {
-  return std::tie(a.device, a.point) <
-         std::make_tuple(std::string_view(b.first), std::string_view(b.second));
-}
-[[maybe_unused]] bool operator<(const StoredKey& a, const RouteKey& b) {
-  return std::make_tuple(std::string_view(a.first), std::string_view(a.second)) <
-         std::tie(b.device, b.point);
-}
-
 int clamp_qos(int qos) {
   return std::clamp(qos, 0, 2);
 }
@@ -52,34 +33,58 @@ Route resolve(const config::Config& config, const config::DeviceConfig* device,
 
 }  // namespace
 
-TopicMap::TopicMap(const config::Config& config) : config_(config) {
-  for (const auto& device : config_.devices) {
-    for (const auto& point : device.points) {
-      routes_.emplace(StoredKey{device.name, point.name},
-                      resolve(config_, &device, &point, device.name, point.name, point.unit));
-    }
+TopicMap::TopicMap(const config::Config& config)
+    : TopicMap(std::make_shared<const config::Config>(config)) {}
+
+TopicMap::TopicMap(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+  const auto& devices = config_->devices;
+  std::size_t points = 0;
+  for (const auto& device : devices) points += device.points.size();
+  index_.reserve(points);
+  for (std::uint32_t d = 0; d < devices.size(); ++d) {
+    for (const auto& point : devices[d].points) index_.push_back(Entry{&point, d});
   }
-  // From here on route() needs only device-level settings (for points the
-  // configuration no longer has); the points themselves would keep a second
-  // copy of the largest part of the configuration for as long as it runs.
-  for (auto& device : config_.devices) {
-    device.points.clear();
-    device.points.shrink_to_fit();
-  }
+  // Stable: of two points with the same names (refused by the loader), the
+  // first configured wins, as it did when the routes were a map.
+  std::stable_sort(index_.begin(), index_.end(), [&devices](const Entry& a, const Entry& b) {
+    return std::tie(devices[a.device].name, a.point->name) <
+           std::tie(devices[b.device].name, b.point->name);
+  });
+}
+
+TopicMap::PointRef TopicMap::at(std::size_t i) const noexcept {
+  const Entry& e = index_[i];
+  return PointRef{&config_->devices[e.device], e.point};
+}
+
+std::optional<std::size_t> TopicMap::find(std::string_view device,
+                                          std::string_view point) const noexcept {
+  const auto& devices = config_->devices;
+  const auto key = [&devices](const Entry& e) {
+    return std::pair<std::string_view, std::string_view>(devices[e.device].name, e.point->name);
+  };
+  const std::pair<std::string_view, std::string_view> wanted(device, point);
+  const auto it = std::lower_bound(index_.begin(), index_.end(), wanted,
+                                   [&key](const Entry& e, const auto& w) { return key(e) < w; });
+  if (it == index_.end() || key(*it) != wanted) return std::nullopt;
+  return static_cast<std::size_t>(it - index_.begin());
 }
 
 Route TopicMap::route(std::string_view device, std::string_view point,
                       std::string_view unit) const {
-  if (auto it = routes_.find(RouteKey{device, point}); it != routes_.end()) return it->second;
+  if (const auto i = find(device, point)) {
+    const PointRef p = at(*i);
+    return resolve(*config_, p.device, p.point, p.device->name, p.point->name, p.point->unit);
+  }
   // Buffered before a reload removed the point (or its device): a known
   // device keeps its own settings, an unknown one gets the [mqtt] defaults.
-  const config::DeviceConfig* known = config_.find_device(std::string(device));
-  return resolve(config_, known, nullptr, device, point, unit);
+  const config::DeviceConfig* known = config_->find_device(std::string(device));
+  return resolve(*config_, known, nullptr, device, point, unit);
 }
 
 std::vector<config::PayloadFormat> TopicMap::payload_formats() const {
-  std::vector<config::PayloadFormat> out{config_.mqtt.payload};
-  for (const auto& device : config_.devices) {
+  std::vector<config::PayloadFormat> out{config_->mqtt.payload};
+  for (const auto& device : config_->devices) {
     if (device.payload && std::find(out.begin(), out.end(), *device.payload) == out.end()) {
       out.push_back(*device.payload);
     }
@@ -91,7 +96,7 @@ CommandRoute TopicMap::command_route(std::string_view device, std::string_view p
                                      std::string_view unit) const {
   const Route r = route(device, point, unit);
   // The rule `check` applies to these topics too.
-  return config::command_topics(config_.mqtt, r.topic, r.per_device, point);
+  return config::command_topics(config_->mqtt, r.topic, r.per_device, point);
 }
 
 }  // namespace fieldgate::bridge

@@ -4,7 +4,9 @@
 // encoders are in payload_encoder.hpp.
 #pragma once
 
-#include <map>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,10 +30,33 @@ struct Route {
 /// "<point topic>/set" and "<command topic>/result" (config::command_topics).
 using CommandRoute = config::CommandTopics;
 
+/// Routes are not stored per point: with 10,000 points a map of expanded
+/// topics cost 1.8 MB. The map shares the running configuration (the drivers
+/// keep it alive too) and keeps only an index of its points, 16 bytes each;
+/// a route is resolved from the templates when asked for.
 class TopicMap {
  public:
-  /// Resolves point → device → [mqtt] settings for every configured point.
+  /// Resolves point → device → [mqtt] settings for every point of `config`,
+  /// which it shares (and never changes).
+  explicit TopicMap(std::shared_ptr<const config::Config> config);
+  /// The same on a copy of `config` (tests, short-lived maps).
   explicit TopicMap(const config::Config& config);
+
+  /// A configured point, found by its device's and its own name.
+  struct PointRef {
+    const config::DeviceConfig* device = nullptr;
+    const config::PointConfig* point = nullptr;
+  };
+  /// The configured points, ordered by (device name, point name).
+  [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
+  [[nodiscard]] PointRef at(std::size_t i) const noexcept;
+  /// The position of a configured point in that order, if it is one.
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view device,
+                                                std::string_view point) const noexcept;
+  /// The configuration the map resolves from (alive as long as the map).
+  [[nodiscard]] const std::shared_ptr<const config::Config>& config() const noexcept {
+    return config_;
+  }
 
   /// The route of a reading. A device or point not in the config (buffered
   /// before a reload removed it) gets the [mqtt] defaults expanded for it.
@@ -46,8 +71,12 @@ class TopicMap {
                                            std::string_view unit) const;
 
  private:
-  config::Config config_;  // for the defaults and unknown names; devices without points
-  std::map<std::pair<std::string, std::string>, Route, std::less<>> routes_;
+  struct Entry {
+    const config::PointConfig* point;
+    std::uint32_t device;  // its index in config_->devices
+  };
+  std::shared_ptr<const config::Config> config_;
+  std::vector<Entry> index_;  // by (device name, point name)
 };
 
 }  // namespace fieldgate::bridge

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <functional>
 #include <numeric>
+#include <tuple>
 
 #include "bridge/topics.hpp"
 #include "config/route.hpp"
@@ -62,29 +65,63 @@ CommandRouter::~CommandRouter() {
 }
 
 void CommandRouter::attach(const config::Config& config, Scheduler& scheduler) {
-  const bridge::TopicMap topics(config);
-  std::map<std::string, Target, std::less<>> targets;
-  std::map<std::pair<std::string, std::string>, std::string> topic_of;
-  for (const auto& device : config.devices) {
-    auto bare = std::make_shared<config::DeviceConfig>(device);
-    bare->points.clear();
-    bare->points.shrink_to_fit();
-    for (const auto& point : device.points) {
-      auto route = topics.command_route(device.name, point.name, point.unit);
-      std::shared_ptr<const config::PointConfig> writable;
-      if (point.write.writable) writable = std::make_shared<const config::PointConfig>(point);
-      topic_of.emplace(std::pair(device.name, point.name), route.command);
-      targets.emplace(std::move(route.command), Target{bare, std::move(writable), point.name});
-    }
+  attach(std::make_shared<const config::Config>(config), scheduler);
+}
+
+void CommandRouter::attach(std::shared_ptr<const config::Config> config, Scheduler& scheduler) {
+  auto topics = std::make_unique<const bridge::TopicMap>(config);
+  std::vector<TopicHash> by_topic;
+  by_topic.reserve(topics->size());
+  for (std::size_t i = 0; i < topics->size(); ++i) {
+    const auto p = topics->at(i);
+    const auto route = topics->command_route(p.device->name, p.point->name, p.point->unit);
+    by_topic.push_back(TopicHash{hash_topic(route.command), static_cast<std::uint32_t>(i)});
   }
+  std::sort(by_topic.begin(), by_topic.end(), [](const TopicHash& a, const TopicHash& b) {
+    return std::tie(a.hash, a.point) < std::tie(b.hash, b.point);
+  });
   std::lock_guard lock(mutex_);
-  targets_ = std::move(targets);
-  topic_of_ = std::move(topic_of);
-  result_suffix_ = config.mqtt.result_suffix;
+  topics_ = std::move(topics);
+  by_topic_ = std::move(by_topic);
+  result_suffix_ = config->mqtt.result_suffix;
   scheduler_ = &scheduler;
-  qos_ = config.mqtt.command_qos;
-  max_age_ = config.mqtt.command_max_age;
-  max_size_ = config.mqtt.command_max_size;
+  qos_ = config->mqtt.command_qos;
+  max_age_ = config->mqtt.command_max_age;
+  max_size_ = config->mqtt.command_max_size;
+}
+
+std::uint64_t CommandRouter::hash_topic(std::string_view topic) noexcept {
+  return std::hash<std::string_view>{}(topic);
+}
+
+std::string CommandRouter::command_topic_at(std::size_t i) const {
+  const auto p = topics_->at(i);
+  return topics_->command_route(p.device->name, p.point->name, p.point->unit).command;
+}
+
+std::optional<std::size_t> CommandRouter::point_of_topic(std::string_view topic) const {
+  if (!topics_) return std::nullopt;
+  const std::uint64_t hash = hash_topic(topic);
+  auto it = std::lower_bound(by_topic_.begin(), by_topic_.end(), hash,
+                             [](const TopicHash& e, std::uint64_t h) { return e.hash < h; });
+  // Equal hashes are confirmed against the topic itself: a crafted collision
+  // finds nothing, and costs one expansion per colliding point.
+  for (; it != by_topic_.end() && it->hash == hash; ++it) {
+    if (command_topic_at(it->point) == topic) return it->point;
+  }
+  return std::nullopt;
+}
+
+CommandRouter::Target CommandRouter::target_at(std::size_t i) const {
+  const auto p = topics_->at(i);
+  const auto& config = topics_->config();
+  Target target;
+  target.device = std::shared_ptr<const config::DeviceConfig>(config, p.device);
+  if (p.point->write.writable) {
+    target.point = std::shared_ptr<const config::PointConfig>(config, p.point);
+  }
+  target.point_name = p.point->name;
+  return target;
 }
 
 void CommandRouter::detach() {
@@ -100,9 +137,11 @@ void CommandRouter::detach() {
 std::vector<std::string> CommandRouter::command_topics() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [topic, target] : targets_) {
-    if (target.point) out.push_back(topic);
+  if (!topics_) return out;
+  for (std::size_t i = 0; i < topics_->size(); ++i) {
+    if (topics_->at(i).point->write.writable) out.push_back(command_topic_at(i));
   }
+  std::sort(out.begin(), out.end());  // the order the map of every point gave
   return out;
 }
 
@@ -222,12 +261,12 @@ void CommandRouter::route(const bridge::IncomingCommand& command, Answer& answer
   // Held until the write is queued: detach() waits for it, so the scheduler
   // cannot go away in between.
   std::unique_lock lock(mutex_);
-  const auto it = targets_.find(command.topic);
-  if (it == targets_.end()) {
+  const auto point = point_of_topic(command.topic);
+  if (!point) {
     spdlog::debug("mqtt: message on {} is no command of this configuration", command.topic);
     return;
   }
-  const Target target = it->second;  // a copy: the callback outlives a reload
+  const Target target = target_at(*point);
   answer.topic = config::result_topic(command.topic, result_suffix_);
   answer.qos = qos_;
   Origin origin{answer.topic, "topic " + command.topic, qos_, {}};
@@ -333,9 +372,8 @@ void CommandRouter::submit_write(ExternalWrite write) noexcept {
   bool answered = false;
   try {
     std::unique_lock lock(mutex_);
-    const auto topic = topic_of_.find(std::pair(write.device, write.point));
-    const auto it = topic == topic_of_.end() ? targets_.end() : targets_.find(topic->second);
-    if (it == targets_.end()) {
+    const auto point = topics_ ? topics_->find(write.device, write.point) : std::nullopt;
+    if (!point) {
       lock.unlock();
       CommandResult r;
       r.id = write.id;
@@ -347,8 +385,9 @@ void CommandRouter::submit_write(ExternalWrite write) noexcept {
       write.reply(r);
       return;
     }
-    const Target target = it->second;
-    Origin origin{config::result_topic(it->first, result_suffix_), write.source, qos_, write.reply};
+    const Target target = target_at(*point);
+    Origin origin{config::result_topic(command_topic_at(*point), result_suffix_), write.source,
+                  qos_, write.reply};
     CommandResult result;
     result.id = std::move(write.id);
     result.value = value_json(write.value);
@@ -393,9 +432,10 @@ std::unique_ptr<CommandRouter> make_command_router(bridge::Forwarder& forwarder)
 }
 
 void attach_commands(CommandRouter& router, bridge::Forwarder& forwarder,
-                     const config::Config& config, Scheduler& scheduler) {
-  router.attach(config, scheduler);
-  forwarder.set_command_topics(router.command_topics(), config.mqtt.command_qos);
+                     std::shared_ptr<const config::Config> config, Scheduler& scheduler) {
+  const int qos = config->mqtt.command_qos;
+  router.attach(std::move(config), scheduler);
+  forwarder.set_command_topics(router.command_topics(), qos);
 }
 
 }  // namespace fieldgate::gateway

@@ -108,7 +108,7 @@ void Gateway::start_uplink() {
     sparkplug_->attach(parts);
   }
   forwarder_ = std::make_unique<bridge::Forwarder>(config_->mqtt, config_->gateway, *store_,
-                                                   bridge::TopicMap(*config_), std::move(parts));
+                                                   bridge::TopicMap(config_), std::move(parts));
   discovery_->set_waker([f = forwarder_.get()] { f->wake(); });
   publish_discovery(*config_);
   store_->set_commit_listener([f = forwarder_.get()] { f->wake(); });
@@ -132,7 +132,7 @@ void Gateway::start_acquisition(const std::shared_ptr<const config::Config>& con
   acquisition_ = std::make_unique<Acquisition>(config, registry_, *store_, *availability_,
                                                options_.rediscover && !started_acquisition_);
   started_acquisition_ = true;
-  attach_commands(*commands_, *forwarder_, *config, acquisition_->scheduler());
+  attach_commands(*commands_, *forwarder_, config, acquisition_->scheduler());
 }
 
 void Gateway::serve_registers() {
@@ -165,7 +165,7 @@ void Gateway::reload() {
     // Polling pauses for the swap; the buffer and the uplink carry on.
     commands_->detach();
     acquisition_.reset();
-    forwarder_->set_topics(bridge::TopicMap(*fresh));
+    forwarder_->set_topics(bridge::TopicMap(fresh));
     // Removed devices' availability topics are cleared, new ones start unknown.
     availability_->set_devices(*fresh);
     start_acquisition(fresh);
@@ -186,8 +186,8 @@ void Gateway::reload() {
                   e.what());
     availability_->set_devices(*config_);
     acquisition_ = std::make_unique<Acquisition>(config_, registry_, *store_, *availability_);
-    forwarder_->set_topics(bridge::TopicMap(*config_));
-    attach_commands(*commands_, *forwarder_, *config_, acquisition_->scheduler());
+    forwarder_->set_topics(bridge::TopicMap(config_));
+    attach_commands(*commands_, *forwarder_, config_, acquisition_->scheduler());
     publish_discovery(*config_);  // the entities of the configuration that runs
     if (sparkplug_) sparkplug_->reload(*config_);
     try {

@@ -7,6 +7,9 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace fieldgate::bridge {
@@ -131,6 +134,33 @@ TEST(TopicMap, UnitsWithSlashesStayInOneLevel) {
   c.mqtt.topic = "t/{point}/{unit}";
   const TopicMap with_unit(c);
   EXPECT_EQ(with_unit.route("unknown", "flow", "m3/h").topic, "t/flow/m3_h");
+}
+
+TEST(TopicMap, FindsConfiguredPointsByNameInNameOrder) {
+  const TopicMap map(sample_config());
+  ASSERT_EQ(map.size(), 5U);
+  std::vector<std::string> order;
+  for (std::size_t i = 0; i < map.size(); ++i) {
+    const auto p = map.at(i);
+    order.push_back(p.device->name + "/" + p.point->name);
+    EXPECT_EQ(map.find(p.device->name, p.point->name), i);
+  }
+  EXPECT_THAT(order, ::testing::ElementsAre("meter/current", "meter/voltage", "panel/p1",
+                                            "pump/flow", "pump/speed"));
+  EXPECT_EQ(map.find("pump", "pressure"), std::nullopt);
+  EXPECT_EQ(map.find("old-meter", "voltage"), std::nullopt);
+  EXPECT_EQ(map.find("mete", "rvoltage"), std::nullopt);  // the names are not concatenated
+}
+
+TEST(TopicMap, SharesTheConfigurationAndUsesItsUnits) {
+  auto shared = std::make_shared<const config::Config>(sample_config());
+  const TopicMap map(shared);
+  EXPECT_EQ(map.config(), shared);  // no copy of the points
+  // A configured point is routed with its configured unit, whatever a
+  // reading of it says (as when the routes were expanded at start).
+  EXPECT_EQ(map.route("meter", "current", "mA").topic, "custom/meter/current/A");
+  // An unknown one with the reading's.
+  EXPECT_EQ(map.route("meter", "power", "W").topic, "fieldgate/plant/gw1/meter/power");
 }
 
 TEST(JsonPayload, HasTheDocumentedFieldsInOrder) {
