@@ -90,7 +90,8 @@ std::optional<SessionMessage> Hook::will() const {
 
 std::string Hook::on_connect(MqttClient& client) {
   born_ = false;
-  device_dead_.clear();
+  end_session_.clear();
+  node_->clear_dead();
   const Topics& t = node_->topics();
   std::vector<std::string> topics{t.of("NCMD"), t.of("DCMD") + "/+"};
   const std::string& host = node_->settings().primary_host_id;
@@ -118,20 +119,28 @@ bool Hook::birth(MqttClient& client) {
   p.metrics.push_back(boolean_metric(kRebirthMetric, false));
   p.metrics.push_back(boolean_metric(kNextServerMetric, false));
   p.metrics.push_back(boolean_metric(kRebootMetric, false));
+  sent_state_.reset();
+  if (parts_.node_state) {
+    sent_state_ = parts_.node_state();
+    for (auto& m : node_metrics(*sent_state_)) p.metrics.push_back(std::move(m));
+    next_node_data_ = std::chrono::steady_clock::now() + parts_.node_data_interval;
+  }
+  // The births carry the values written meanwhile.
+  for (auto& r : node_->take_readbacks()) node_->remember(r);
   if (const auto status = client.publish({node_->topics().of("NBIRTH"), encode(p), 0, false});
       !status.ok()) {
     spdlog::warn("sparkplug: NBIRTH not published: {}", status.error);
     return false;
   }
   born_ = true;
-  device_dead_.clear();
+  node_->clear_dead();
   const auto catalog = node_->catalog();
   const auto online =
       parts_.availability ? parts_.availability() : std::map<std::string, bool, std::less<>>{};
   for (const auto& device : catalog->devices) {
     const auto it = online.find(device.name);
     if (it != online.end() && !it->second) {
-      device_dead_[device.name] = true;  // born when it answers again
+      node_->set_dead(device.name, true);  // born when it answers again
       continue;
     }
     if (!publish_device_birth(client, device)) return false;
@@ -142,21 +151,9 @@ bool Hook::birth(MqttClient& client) {
 }
 
 bool Hook::publish_device_birth(MqttClient& client, const DeviceDef& device) {
-  Payload p;
+  Payload p = device_birth(*node_, device);
   p.timestamp = now_ms();
   p.seq = node_->next_seq();
-  for (const auto& def : device.metrics) {
-    Metric m;
-    if (const auto last = node_->last(device.name, def.point)) {
-      m = metric_of(def, *last, false);
-    } else {
-      m.name = def.point;
-      m.alias = def.alias;
-      m.datatype = static_cast<std::uint32_t>(def.datatype);  // no value yet: is_null
-    }
-    m.eng_unit = def.unit;
-    p.metrics.push_back(std::move(m));
-  }
   const auto status =
       client.publish({node_->topics().of("DBIRTH", device.name), encode(p), 0, false});
   if (!status.ok())
@@ -176,12 +173,12 @@ void Hook::follow_availability(MqttClient& client) {
   if (!parts_.availability) return;
   const auto catalog = node_->catalog();
   for (const auto& [device, online] : parts_.availability()) {
-    const bool dead = device_dead_.contains(device);
+    const bool dead = node_->dead(device);
     if (!online && !dead) {
-      if (publish_device_death(client, device)) device_dead_[device] = true;
+      if (publish_device_death(client, device)) node_->set_dead(device, true);
     } else if (online && dead) {
       if (const DeviceDef* def = catalog->find(device); def && publish_device_birth(client, *def)) {
-        device_dead_.erase(device);
+        node_->set_dead(device, false);
       }
     }
   }
@@ -196,10 +193,16 @@ void Hook::service(MqttClient& client) {
     host_changed = std::exchange(host_changed_, false);
   }
   if (host_changed && !host_online && born_) {
-    // The host went away: the node is dead to it, readings wait in the store.
-    (void)client.publish({node_->topics().of("NDEATH"), ndeath_payload(), 1, false});
+    // The host went away: the specification has the edge node publish its
+    // NDEATH and disconnect; readings wait in the store, and the next
+    // CONNECT (a new bdSeq) waits for the host's STATE again.
+    (void)client.publish_and_wait({node_->topics().of("NDEATH"), ndeath_payload(), 1, false},
+                                  kDeathWait);
     born_ = false;
-    spdlog::info("sparkplug: primary host offline; holding readings in the buffer");
+    end_session_ = "the Sparkplug primary host went offline (NDEATH sent)";
+    spdlog::info(
+        "sparkplug: primary host offline; NDEATH, disconnecting, readings stay in the "
+        "buffer");
     return;
   }
   const bool rebirth = node_->take_rebirth();
@@ -207,7 +210,60 @@ void Hook::service(MqttClient& client) {
     (void)birth(client);
     return;
   }
-  if (born_) follow_availability(client);
+  if (!born_) return;
+  follow_availability(client);
+  publish_readbacks(client);
+  publish_node_data(client);
+}
+
+std::string Hook::ends_session() {
+  return std::exchange(end_session_, {});
+}
+
+// A DCMD's write, read back by the device: a DDATA of its own right away,
+// not only in the next poll's. A device with its DDEATH in force gets none
+// (its DBIRTH will carry the value).
+void Hook::publish_readbacks(MqttClient& client) {
+  auto readbacks = node_->take_readbacks();
+  if (readbacks.empty()) return;
+  const auto catalog = node_->catalog();
+  for (const Reading& r : readbacks) {
+    const DeviceDef* device = catalog->find(r.device);
+    const MetricDef* def = device ? device->find(r.point) : nullptr;
+    if (def == nullptr || node_->dead(r.device)) continue;
+    node_->remember(r);
+    Payload p;
+    p.metrics.push_back(metric_of(*def, r, true));
+    p.timestamp = now_ms();
+    p.seq = node_->next_seq();
+    const auto status = client.publish(
+        {node_->topics().of("DDATA", r.device), encode(p), node_->settings().data_qos, false});
+    if (!status.ok()) {
+      spdlog::debug("sparkplug: DDATA of the read-back {}/{} not published: {}", r.device, r.point,
+                    status.error);
+    }
+  }
+}
+
+// The node metrics, asked at most once per node_data_interval; an NDATA with
+// those that changed since the host last heard them.
+void Hook::publish_node_data(MqttClient& client) {
+  if (!parts_.node_state) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_node_data_) return;
+  next_node_data_ = now + parts_.node_data_interval;
+  const NodeState state = parts_.node_state();
+  if (sent_state_ && *sent_state_ == state) return;
+  Payload p;
+  p.metrics = node_metrics(state, sent_state_ ? &*sent_state_ : nullptr);
+  p.timestamp = now_ms();
+  p.seq = node_->next_seq();
+  if (const auto status = client.publish({node_->topics().of("NDATA"), encode(p), 0, false});
+      !status.ok()) {
+    spdlog::debug("sparkplug: NDATA not published: {}", status.error);
+    return;
+  }
+  sent_state_ = state;
 }
 
 bool Hook::holds_readings() const noexcept {
