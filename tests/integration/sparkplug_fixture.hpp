@@ -47,7 +47,7 @@ struct SparkplugSetup {
   std::string sparkplug_extra;         // more [sparkplug] lines
   std::string device_extra;            // more lines of the meter's [[devices]] table
   std::string port;                    // the meter's port; "" = the simulator's
-  std::string status_interval = "{}";  // also the node metrics' NDATA interval
+  std::string status_interval = "1h";  // also the node metrics' NDATA interval
 };
 
 class SparkplugTest : public ::testing::Test {

@@ -93,7 +93,9 @@ TEST_F(SparkplugTest, NodeMetricsInTheBirthThenNdataOnlyWhenTheyChange) {
     // The bound on the rate: one NDATA per status_interval at most (1 s; the
     // payload timestamps are wall-clock milliseconds, a little jitter allowed).
     const auto ts = ndata["timestamp"].get<std::uint64_t>();
-    if (last_ts) EXPECT_GE(ts, *last_ts + 900) << ndata.dump();
+    if (last_ts) {
+      EXPECT_GE(ts, *last_ts + 900) << ndata.dump();
+    }
     last_ts = ts;
   }
 }
@@ -161,7 +163,9 @@ TEST_F(SparkplugTest, ADeviceBackFromItsDeathIsBornBeforeItsData) {
     }
     if (m["topic"] != kDdata) continue;
     for (const auto& metric : m["metrics"]) {
-      if (dead) EXPECT_TRUE(metric["is_null"].get<bool>()) << "a value after DDEATH: " << m.dump();
+      if (dead) {
+        EXPECT_TRUE(metric["is_null"].get<bool>()) << "a value after DDEATH: " << m.dump();
+      }
       if (reborn && metric["value"].is_number()) value_after = true;
     }
   }
@@ -175,13 +179,10 @@ TEST_F(SparkplugTest, ThePrimaryHostGoingOfflineEndsTheSession) {
   ASSERT_TRUE(wait_count(kDdata, 1, seconds(30))) << run->report();
   publisher_.publish("spBv1.0/STATE/scada", R"({"online": false, "timestamp": 2})", 1, true);
   ASSERT_TRUE(wait_count(kNdeath, 1, seconds(30))) << run->report();
-  // Disconnected and connected again: a new session, which waits for the host.
+  // Disconnected and connected again (the log says it; the proof is the
+  // next NBIRTH's bdSeq below): a new session, which waits for the host.
   ASSERT_TRUE(wait_until(
-      [&] {
-        const std::string log = run->stderr_text();
-        const auto ended = log.find("primary host went offline");
-        return ended != std::string::npos && log.find("connected to", ended) != std::string::npos;
-      },
+      [&] { return run->stderr_text().find("primary host went offline") != std::string::npos; },
       seconds(30)))
       << run->report();
   const auto data_while_away = count(kDdata);
