@@ -47,10 +47,16 @@ void SparkplugUplink::attach(bridge::ForwarderParts& parts) {
     }
     return out;
   };
-  hook.node_state = [this] { return node_state(); };
+  // The forwarder's thread calls these until it stops, which may be after
+  // this object is gone (a start that failed half-way): they hold what they
+  // use, never `this`. The store outlives the forwarder.
+  hook.node_state = [node = node_, board = board_, store = &store_] {
+    return node_state(*node, *board, *store);
+  };
   hook.node_data_interval = node_data_interval_;
-  hook.write = [this](const std::string& device, const std::string& point, const Value& value) {
-    write(device, point, value);
+  hook.write = [node = node_, router = router_, wake = wake_](
+                   const std::string& device, const std::string& point, const Value& value) {
+    write(node, router, wake, device, point, value);
   };
   parts.hooks.push_back(std::make_unique<bridge::sparkplug::Hook>(node_, std::move(hook)));
 }
@@ -61,13 +67,15 @@ void SparkplugUplink::reload(const config::Config& config) {
 }
 
 // The forwarder thread: the store's counters are under its own locks.
-bridge::sparkplug::NodeState SparkplugUplink::node_state() const {
+bridge::sparkplug::NodeState SparkplugUplink::node_state(const bridge::sparkplug::Node& node,
+                                                         const AvailabilityBoard& board,
+                                                         bridge::Store& store) {
   bridge::sparkplug::NodeState state;
-  state.devices = node_->catalog()->devices.size();
-  for (const auto& [device, availability] : board_->states()) {
+  state.devices = node.catalog()->devices.size();
+  for (const auto& [device, availability] : board.states()) {
     state.devices_online += availability == Availability::kOnline ? 1 : 0;
   }
-  const auto stats = store_.stats();
+  const auto stats = store.stats();
   state.queue_depth = stats.rows;
   state.dropped = stats.dropped_oldest + stats.dropped_newest + stats.dropped_expired;
   return state;
@@ -76,16 +84,18 @@ bridge::sparkplug::NodeState SparkplugUplink::node_state() const {
 // The client's thread: the router's checks, bus queue, audit line and result
 // message, as for a command on the point's `/set` topic; the value read back
 // (a poll worker's thread) goes to the node, which sends it in a DDATA.
-void SparkplugUplink::write(const std::string& device, const std::string& point,
-                            const Value& value) {
-  CommandRouter* router = router_ ? router_() : nullptr;
+void SparkplugUplink::write(const std::shared_ptr<bridge::sparkplug::Node>& node,
+                            const std::function<CommandRouter*()>& router_of,
+                            const std::function<void()>& wake, const std::string& device,
+                            const std::string& point, const Value& value) {
+  CommandRouter* router = router_of ? router_of() : nullptr;
   if (router == nullptr) return;
   CommandRouter::ExternalWrite w;
   w.device = device;
   w.point = point;
   w.value = value;
-  w.source = fmt::format("Sparkplug DCMD on {}", node_->topics().of("DCMD", device));
-  w.reply = [node = node_, wake = wake_, device, point](const CommandResult& result) {
+  w.source = fmt::format("Sparkplug DCMD on {}", node->topics().of("DCMD", device));
+  w.reply = [node, wake, device, point](const CommandResult& result) {
     if (result.status != "ok") return;
     const auto readback = value_of(result.readback);
     if (!readback) return;

@@ -38,8 +38,13 @@ class SparkplugUplink {
   void reload(const config::Config& config);
 
  private:
-  void write(const std::string& device, const std::string& point, const Value& value);
-  [[nodiscard]] bridge::sparkplug::NodeState node_state() const;
+  static void write(const std::shared_ptr<bridge::sparkplug::Node>& node,
+                    const std::function<CommandRouter*()>& router_of,
+                    const std::function<void()>& wake, const std::string& device,
+                    const std::string& point, const Value& value);
+  [[nodiscard]] static bridge::sparkplug::NodeState node_state(const bridge::sparkplug::Node& node,
+                                                               const AvailabilityBoard& board,
+                                                               bridge::Store& store);
 
   std::shared_ptr<bridge::sparkplug::Node> node_;
   std::shared_ptr<AvailabilityBoard> board_;
