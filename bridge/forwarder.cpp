@@ -225,7 +225,10 @@ void Forwarder::Impl::serve_session() {
     Events events = take_events();
     std::string broken = apply_events(events);
     if (events.stats_payload) publish_stats_now(*events.stats_payload);
-    for (auto& hook : hooks_) hook->service(*client_);
+    for (auto& hook : hooks_) {
+      hook->service(*client_);
+      if (auto why = hook->ends_session(); broken.empty() && !why.empty()) broken = std::move(why);
+    }
     const bool held = std::any_of(hooks_.begin(), hooks_.end(),
                                   [](const auto& hook) { return hook->holds_readings(); });
     if (broken.empty() && !stopping() && !held) broken = pump_.fill(*client_, deliveries_);

@@ -49,6 +49,11 @@ class SessionHook {
   /// Logs, never throws.
   virtual void service(MqttClient& client) { (void)client; }
 
+  /// Asked after service(): "" while the session may go on, else why this
+  /// hook needs it ended (Sparkplug: its primary host went offline). The
+  /// forwarder then disconnects and connects again as after a lost session.
+  [[nodiscard]] virtual std::string ends_session() { return {}; }
+
   /// A message arrived on a subscribed topic (the client's thread). True when
   /// it was this hook's; hooks are asked in order. Never throws.
   [[nodiscard]] virtual bool on_message(const IncomingMessage& message) noexcept {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <string_view>
 
@@ -39,6 +40,10 @@ class SparkplugEncoder final : public PayloadEncoder {
       message.refusal = fmt::format("device {:?} is not in the Sparkplug births", device);
       return;
     }
+    if (const auto died = node_->dead_since(device); died && answered_since(readings, *died)) {
+      birth(*def, readings, message);
+      return;
+    }
     Payload p;
     const std::int64_t born = node_->birth_time();
     for (const Reading& r : readings) {
@@ -64,6 +69,31 @@ class SparkplugEncoder final : public PayloadEncoder {
   [[nodiscard]] bool per_device() const noexcept override { return true; }
 
  private:
+  // A good reading acquired after the device's DDEATH: it answers again.
+  static bool answered_since(std::span<const Reading> readings, std::int64_t died) {
+    return std::any_of(readings.begin(), readings.end(), [&](const Reading& r) {
+      return r.quality == Quality::kGood && r.source_ts_ms >= died;
+    });
+  }
+
+  // The first poll of a device back from its DDEATH goes out as its DBIRTH
+  // (every metric, this poll's values), never as DDATA before it: the hook's
+  // own DBIRTH follows the availability board and is not ordered against
+  // the store's readings.
+  void birth(const DeviceDef& def, std::span<const Reading> readings, OutgoingMessage& message) {
+    for (const Reading& r : readings) {
+      if (def.find(r.point) != nullptr) node_->remember(r);
+    }
+    Payload p = device_birth(*node_, def);
+    p.timestamp = static_cast<std::uint64_t>(unix_ms_now());
+    p.seq = node_->next_seq();
+    node_->set_dead(def.name, false);
+    message.payload = encode_payload(p);
+    message.route.topic = node_->topics().of("DBIRTH", def.name);
+    message.route.qos = node_->settings().data_qos;  // it carries readings
+    message.route.retain = false;
+  }
+
   static std::string encode_payload(const Payload& p) { return sparkplug::encode(p); }
 
   std::shared_ptr<Node> node_;

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "core/clock.hpp"
+
 namespace fieldgate::bridge::sparkplug {
 
 const MetricDef* DeviceDef::find(std::string_view point) const noexcept {
@@ -94,6 +96,49 @@ Metric metric_of(const MetricDef& def, const Reading& reading, bool by_alias) {
   return m;
 }
 
+namespace {
+
+Metric unsigned_metric(const char* name, std::uint64_t value) {
+  Metric m;
+  m.name = name;
+  m.datatype = static_cast<std::uint32_t>(DataType::kUInt64);
+  m.value = value;
+  return m;
+}
+
+}  // namespace
+
+std::vector<Metric> node_metrics(const NodeState& state, const NodeState* since) {
+  std::vector<Metric> out;
+  const auto add = [&](const char* name, std::uint64_t NodeState::*field) {
+    if (since == nullptr || since->*field != state.*field) {
+      out.push_back(unsigned_metric(name, state.*field));
+    }
+  };
+  add("Gateway/Devices", &NodeState::devices);
+  add("Gateway/Devices Online", &NodeState::devices_online);
+  add("Gateway/Queue Depth", &NodeState::queue_depth);
+  add("Gateway/Dropped", &NodeState::dropped);
+  return out;
+}
+
+Payload device_birth(const Node& node, const DeviceDef& device) {
+  Payload p;
+  for (const auto& def : device.metrics) {
+    Metric m;
+    if (const auto last = node.last(device.name, def.point)) {
+      m = metric_of(def, *last, false);
+    } else {
+      m.name = def.point;
+      m.alias = def.alias;
+      m.datatype = static_cast<std::uint32_t>(def.datatype);  // no value yet: is_null
+    }
+    m.eng_unit = def.unit;
+    p.metrics.push_back(std::move(m));
+  }
+  return p;
+}
+
 Node::Node(config::SparkplugConfig settings, std::shared_ptr<const Catalog> catalog)
     : settings_(std::move(settings)),
       topics_{settings_.group_id, settings_.edge_node_id},
@@ -125,6 +170,31 @@ void Node::remember(const Reading& reading) {
   // A stored reading replayed late never replaces a newer one.
   if (it != last_.end() && it->second.source_ts_ms > reading.source_ts_ms) return;
   last_.insert_or_assign(std::move(key), reading);
+}
+
+std::optional<std::int64_t> Node::dead_since(std::string_view device) const {
+  const auto it = dead_.find(device);
+  if (it == dead_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Node::set_dead(const std::string& device, bool dead) {
+  if (dead) {
+    dead_.try_emplace(device, unix_ms_now());
+  } else {
+    dead_.erase(device);
+  }
+}
+
+void Node::push_readback(Reading reading) {
+  std::lock_guard lock(mutex_);
+  if (readbacks_.size() >= kMaxReadbacks) readbacks_.erase(readbacks_.begin());
+  readbacks_.push_back(std::move(reading));
+}
+
+std::vector<Reading> Node::take_readbacks() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(readbacks_, {});
 }
 
 std::optional<Reading> Node::last(std::string_view device, std::string_view point) const {

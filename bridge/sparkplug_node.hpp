@@ -68,6 +68,19 @@ inline constexpr const char* kRebirthMetric = "Node Control/Rebirth";
 inline constexpr const char* kNextServerMetric = "Node Control/Next Server";
 inline constexpr const char* kRebootMetric = "Node Control/Reboot";
 
+/// The gateway's own state as node metrics (UInt64, by name): in NBIRTH, and
+/// in NDATA when a value changed (at most once per HookParts::node_data_interval).
+struct NodeState {
+  std::uint64_t devices = 0;         // "Gateway/Devices": configured
+  std::uint64_t devices_online = 0;  // "Gateway/Devices Online": answering
+  std::uint64_t queue_depth = 0;     // "Gateway/Queue Depth": readings waiting in the buffer
+  std::uint64_t dropped = 0;         // "Gateway/Dropped": readings the buffer dropped, ever
+  bool operator==(const NodeState&) const = default;
+};
+/// The metrics of `state`; with `since`, only those that differ from it.
+[[nodiscard]] std::vector<Metric> node_metrics(const NodeState& state,
+                                               const NodeState* since = nullptr);
+
 /// Topics of one edge node.
 struct Topics {
   std::string group;
@@ -81,7 +94,13 @@ struct Topics {
 /// read failed.
 [[nodiscard]] Metric metric_of(const MetricDef& def, const Reading& reading, bool by_alias);
 
-/// The state the encoder and the hook share. Thread-safe.
+/// The DBIRTH of `device`: every metric with name, alias, datatype, engUnit
+/// and the last value `node` knows (is_null when none yet).
+class Node;
+[[nodiscard]] Payload device_birth(const Node& node, const DeviceDef& device);
+
+/// The state the encoder and the hook share. Thread-safe, except where a
+/// member says "forwarder thread".
 class Node {
  public:
   Node(config::SparkplugConfig settings, std::shared_ptr<const Catalog> catalog);
@@ -111,13 +130,31 @@ class Node {
   void request_rebirth() noexcept { rebirth_.store(true); }
   [[nodiscard]] bool take_rebirth() noexcept { return rebirth_.exchange(false); }
 
+  /// Devices with a DDEATH in force (no DBIRTH since), forwarder thread: the
+  /// hook sets them, the encoder births a device that answered after its
+  /// death (a reading acquired after dead_since()) before its data.
+  [[nodiscard]] bool dead(std::string_view device) const { return dead_.contains(device); }
+  /// When the DDEATH in force was decided (ms since the epoch), if any.
+  [[nodiscard]] std::optional<std::int64_t> dead_since(std::string_view device) const;
+  void set_dead(const std::string& device, bool dead);
+  void clear_dead() noexcept { dead_.clear(); }
+
+  /// The value a DCMD wrote, as the device read it back (any thread): sent
+  /// in a DDATA of its own by the hook's service(). At most kMaxReadbacks
+  /// wait; beyond, the oldest is dropped (the next poll brings it anyway).
+  static constexpr std::size_t kMaxReadbacks = 256;
+  void push_readback(Reading reading);
+  [[nodiscard]] std::vector<Reading> take_readbacks();
+
  private:
   const config::SparkplugConfig settings_;
   const Topics topics_;
   mutable std::mutex mutex_;
   std::shared_ptr<const Catalog> catalog_;
   std::map<std::pair<std::string, std::string>, Reading, std::less<>> last_;
-  std::uint64_t seq_ = 0;  // forwarder thread only
+  std::vector<Reading> readbacks_;                         // under mutex_
+  std::uint64_t seq_ = 0;                                  // forwarder thread only
+  std::map<std::string, std::int64_t, std::less<>> dead_;  // forwarder thread only
   std::atomic<std::int64_t> birth_ms_{0};
   std::atomic<bool> rebirth_{false};
 };

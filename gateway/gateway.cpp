@@ -101,7 +101,7 @@ void Gateway::start_uplink() {
   parts.hooks.push_back(make_availability_hook(availability_));
   if (config_->sparkplug) {
     sparkplug_ = std::make_unique<SparkplugUplink>(
-        *config_, availability_, [this] { return commands_.get(); },
+        *config_, availability_, *store_, [this] { return commands_.get(); },
         [this] {
           if (forwarder_) forwarder_->wake();
         });

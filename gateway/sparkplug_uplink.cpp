@@ -1,40 +1,38 @@
 #include "gateway/sparkplug_uplink.hpp"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "bridge/sparkplug_encoder.hpp"
 #include "bridge/sparkplug_hook.hpp"
-#include "bridge/topics.hpp"
+#include "core/clock.hpp"
 
 namespace fieldgate::gateway {
 namespace {
 
-std::map<std::pair<std::string, std::string>, std::string> command_topics_of(
-    const config::Config& config) {
-  const bridge::TopicMap topics(config);
-  std::map<std::pair<std::string, std::string>, std::string> out;
-  for (const auto& device : config.devices) {
-    for (const auto& point : device.points) {
-      if (!point.write.writable) continue;
-      out[{device.name, point.name}] =
-          topics.command_route(device.name, point.name, point.unit).command;
-    }
-  }
-  return out;
+// A result's "readback" (the point's value as the device holds it after the
+// write) as a reading's value; none for null or anything else.
+std::optional<Value> value_of(const nlohmann::json& readback) {
+  if (readback.is_boolean()) return readback.get<bool>();
+  if (readback.is_number()) return readback.get<double>();
+  if (readback.is_string()) return readback.get<std::string>();
+  return std::nullopt;
 }
 
 }  // namespace
 
 SparkplugUplink::SparkplugUplink(const config::Config& config,
-                                 std::shared_ptr<AvailabilityBoard> board,
+                                 std::shared_ptr<AvailabilityBoard> board, bridge::Store& store,
                                  std::function<CommandRouter*()> router, std::function<void()> wake)
     : node_(std::make_shared<bridge::sparkplug::Node>(*config.sparkplug,
                                                       bridge::sparkplug::make_catalog(config))),
       board_(std::move(board)),
+      store_(store),
       router_(std::move(router)),
       wake_(std::move(wake)),
       store_path_(config.store.path),
-      command_topics_(command_topics_of(config)) {}
+      node_data_interval_(config.mqtt.status_interval) {}
 
 void SparkplugUplink::attach(bridge::ForwarderParts& parts) {
   parts.encoders.add(config::kSparkplugFormat, bridge::sparkplug::make_encoder(node_));
@@ -49,51 +47,68 @@ void SparkplugUplink::attach(bridge::ForwarderParts& parts) {
     }
     return out;
   };
-  hook.write = [this](const std::string& device, const std::string& point, const Value& value) {
-    write(device, point, value);
+  // The forwarder's thread calls these until it stops, which may be after
+  // this object is gone (a start that failed half-way): they hold what they
+  // use, never `this`. The store outlives the forwarder.
+  hook.node_state = [node = node_, board = board_, store = &store_] {
+    return node_state(*node, *board, *store);
+  };
+  hook.node_data_interval = node_data_interval_;
+  hook.write = [node = node_, router = router_, wake = wake_](
+                   const std::string& device, const std::string& point, const Value& value) {
+    write(node, router, wake, device, point, value);
   };
   parts.hooks.push_back(std::make_unique<bridge::sparkplug::Hook>(node_, std::move(hook)));
 }
 
 void SparkplugUplink::reload(const config::Config& config) {
-  auto topics = command_topics_of(config);
-  {
-    std::lock_guard lock(mutex_);
-    command_topics_ = std::move(topics);
-  }
   node_->set_catalog(bridge::sparkplug::make_catalog(config));
   if (wake_) wake_();
 }
 
-// The client's thread: a command as if it had come on the point's `/set`
-// topic, so the router applies the same checks, queue and audit line.
-void SparkplugUplink::write(const std::string& device, const std::string& point,
-                            const Value& value) {
-  std::string topic;
-  {
-    std::lock_guard lock(mutex_);
-    const auto it = command_topics_.find({device, point});
-    if (it == command_topics_.end()) return;  // the hook checked: only after a reload
-    topic = it->second;
+// The forwarder thread: the store's counters are under its own locks.
+bridge::sparkplug::NodeState SparkplugUplink::node_state(const bridge::sparkplug::Node& node,
+                                                         const AvailabilityBoard& board,
+                                                         bridge::Store& store) {
+  bridge::sparkplug::NodeState state;
+  state.devices = node.catalog()->devices.size();
+  for (const auto& [device, availability] : board.states()) {
+    state.devices_online += availability == Availability::kOnline ? 1 : 0;
   }
-  nlohmann::json payload;
-  std::visit(
-      [&](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          payload["value"] = nullptr;
-        } else {
-          payload["value"] = v;
-        }
-      },
-      value);
-  CommandRouter* router = router_ ? router_() : nullptr;
+  const auto stats = store.stats();
+  state.queue_depth = stats.rows;
+  state.dropped = stats.dropped_oldest + stats.dropped_newest + stats.dropped_expired;
+  return state;
+}
+
+// The client's thread: the router's checks, bus queue, audit line and result
+// message, as for a command on the point's `/set` topic; the value read back
+// (a poll worker's thread) goes to the node, which sends it in a DDATA.
+void SparkplugUplink::write(const std::shared_ptr<bridge::sparkplug::Node>& node,
+                            const std::function<CommandRouter*()>& router_of,
+                            const std::function<void()>& wake, const std::string& device,
+                            const std::string& point, const Value& value) {
+  CommandRouter* router = router_of ? router_of() : nullptr;
   if (router == nullptr) return;
-  bridge::IncomingCommand command;
-  command.topic = std::move(topic);
-  command.payload = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  command.arrived = std::chrono::steady_clock::now();
-  router->handle(command);
+  CommandRouter::ExternalWrite w;
+  w.device = device;
+  w.point = point;
+  w.value = value;
+  w.source = fmt::format("Sparkplug DCMD on {}", node->topics().of("DCMD", device));
+  w.reply = [node, wake, device, point](const CommandResult& result) {
+    if (result.status != "ok") return;
+    const auto readback = value_of(result.readback);
+    if (!readback) return;
+    Reading r;
+    r.device = device;
+    r.point = point;
+    r.value = *readback;
+    r.quality = Quality::kGood;
+    r.source_ts_ms = result.ts_ms > 0 ? result.ts_ms : unix_ms_now();
+    node->push_readback(std::move(r));
+    if (wake) wake();
+  };
+  router->submit_write(std::move(w));
 }
 
 }  // namespace fieldgate::gateway

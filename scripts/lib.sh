@@ -24,7 +24,7 @@ FIELDGATE_TEST_DEPS=(
   python3-jinja2  # Home Assistant value_templates rendered in tests/integration/homeassistant_test.cpp
   systemd  # systemd-analyze verify / security on the unit
   mbpoll   # a Modbus master nobody here wrote, reading through [modbus_server]
-  protobuf-compiler python3-protobuf  # Sparkplug B payloads decoded by Google's runtime, not ours
+  nodejs  # the Sparkplug B host of the tests (install_sparkplug_host) runs on it
 )
 
 # bench/run (not the tests: without perf, the bench leaves the syscall
@@ -37,6 +37,33 @@ FIELDGATE_BENCH_DEPS=(
 FIELDGATE_FUZZ_DEPS=(
   clang libclang-rt-14-dev
 )
+
+# The independent Sparkplug B host of the tests: the Sparkplug project's own
+# JavaScript payload library (Eclipse Tahu's sparkplug-payload), the only
+# thing the tests take from the npm registry. Versions and checksums are fixed
+# by tests/integration/sparkplug_host/package-lock.json.
+SPARKPLUG_HOST_SRC=$FIELDGATE_ROOT/tests/integration/sparkplug_host
+
+# install_sparkplug_host: installs it into $FIELDGATE_BUILD/sparkplug-host
+# (where the tests look for it). Does nothing when the installed copy was made
+# from the same lock file, so a second run needs no network; when npm fails
+# (offline), warns and returns 0: the Sparkplug tests then fail and say why.
+install_sparkplug_host() {
+  local dest=$FIELDGATE_BUILD/sparkplug-host
+  if [ -d "$dest/node_modules/sparkplug-payload" ] &&
+    cmp -s "$SPARKPLUG_HOST_SRC/package-lock.json" "$dest/package-lock.json"; then
+    return 0
+  fi
+  # Debian packages npm apart from nodejs; NodeSource's nodejs brings its own.
+  command -v npm >/dev/null || install_missing npm || true
+  log "installing the Sparkplug B test host (npm: sparkplug-payload) into $dest"
+  mkdir -p "$dest"
+  cp "$SPARKPLUG_HOST_SRC/package.json" "$SPARKPLUG_HOST_SRC/package-lock.json" "$dest/"
+  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    rm -f "$dest/package-lock.json"  # try again next time
+    log "warning: npm could not install sparkplug-payload; the Sparkplug tests will fail"
+  fi
+}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -1,189 +1,19 @@
-// Sparkplug B end to end: the real `fieldgate run` binary, a real mosquitto,
-// a simulated meter; every message decoded by Google's protobuf runtime
-// (sparkplug_decode.py, Debian's python3-protobuf) from the .proto, not by
-// fieldgate's protobuf-c code. Births at connect, seq continuity with wrap
-// over 600+ messages, bdSeq in NBIRTH equal to the NDEATH the broker sends
-// as the will after SIGKILL and one more after a restart, a clean NDEATH at
-// SIGTERM, rebirth on NCMD, a DCMD write reaching the simulator (its value
-// read back in DDATA), hostile NCMD/DCMD payloads ignored, and the primary
-// host's STATE holding births and data until it is online, stored readings
-// then replayed as historical.
-#include <gtest/gtest.h>
-
+// Sparkplug B end to end (sparkplug_fixture.hpp): births at connect, seq
+// continuity with wrap over 600+ messages, bdSeq in NBIRTH equal to the NDEATH
+// the broker sends as the will after SIGKILL and one more after a restart, a
+// clean NDEATH at SIGTERM, rebirth on NCMD, a DCMD write reaching the
+// simulator (its value read back in DDATA), hostile NCMD/DCMD payloads
+// ignored, and the primary host's STATE holding births and data until it is
+// online, stored readings then replayed as historical. Every message is
+// decoded by the Sparkplug project's own JavaScript library, not by ours.
 #include <signal.h>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
-#include "tests/support/mosquitto.hpp"
-#include "tests/support/mqtt_helpers.hpp"
-#include "tests/support/process.hpp"
-#include "tests/support/sim_thread.hpp"
+#include "tests/integration/sparkplug_fixture.hpp"
 
 namespace fieldgate::testing {
 namespace {
 
 using std::chrono::seconds;
-using Json = nlohmann::json;
-
-const std::string kBinary = FIELDGATE_BINARY;
-const std::string kDecoder = FIELDGATE_SOURCE_DIR "/tests/integration/sparkplug_decode.py";
-const std::string kProtoDir = FIELDGATE_SOURCE_DIR "/bridge";
-
-std::string hex(const std::string& bytes) {
-  std::string out;
-  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
-  return out;
-}
-
-std::string unhex(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(text.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-class SparkplugTest : public ::testing::Test {
- protected:
-  SparkplugTest()
-      : meter_(sim::ModbusSimServer::tcp({"127.0.0.1", 0})),
-        broker_(dir_.path()),
-        messages_(broker_.uri(), "spBv1.0/#", 1),
-        publisher_(broker_.uri()) {}
-
-  std::filesystem::path write_config(const std::string& poll = "200ms",
-                                     const std::string& host = "") {
-    return dir_.write("gateway.toml",
-                      fmt::format(R"(
-[gateway]
-name = "gw"
-[store]
-path = "{}"
-commit_interval = "20ms"
-[mqtt]
-broker = "{}"
-payload = "sparkplug-b"
-keepalive = "5s"
-status_interval = "1h"
-reconnect_min = "100ms"
-reconnect_max = "500ms"
-command_max_age = "30s"
-[sparkplug]
-group_id = "plant"
-edge_node_id = "line1"
-{}
-[[devices]]
-name = "meter"
-driver = "modbus-tcp"
-host = "127.0.0.1"
-port = {}
-poll_interval = "{}"
-  [[devices.points]]
-  name = "voltage_l1"
-  kind = "input"
-  address = 0
-  type = "float32"
-  unit = "V"
-  [[devices.points]]
-  name = "setpoint"
-  kind = "holding"
-  address = 15
-  type = "int16"
-  scale = 0.1
-  unit = "°C"
-  writable = true
-  min = 5
-  max = 30
-  [[devices.points]]
-  name = "relay_1"
-  kind = "coil"
-  address = 0
-  writable = true
-)",
-                                  (dir_.path() / "buffer.db").string(), broker_.uri(),
-                                  host.empty() ? "" : "primary_host_id = \"" + host + "\"",
-                                  meter_.server().port(), poll));
-  }
-
-  std::unique_ptr<ChildProcess> start(const std::filesystem::path& config) {
-    EXPECT_TRUE(messages_.wait_connected(seconds(10)));
-    return std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBinary, "run", "-c", config.string()}, dir_.path());
-  }
-
-  // Every message fieldgate published so far (not the test's own commands
-  // and STATE), decoded by the independent decoder.
-  Json decoded() {
-    Json in = Json::array();
-    for (const auto& m : messages_.messages()) {
-      if (!from_node(m.topic)) continue;
-      in.push_back({{"topic", m.topic}, {"payload_hex", hex(m.payload)}, {"retained", m.retained}});
-    }
-    const auto file = dir_.write("messages.json", in.dump());
-    const auto run =
-        run_command({FIELDGATE_PYTHON, kDecoder, kProtoDir, file.string()}, dir_.path());
-    EXPECT_EQ(run.exit_code, 0) << run.err;
-    return Json::parse(run.out);
-  }
-
-  // A payload a host would send, encoded by the independent encoder.
-  std::string encoded(const Json& metrics) {
-    const auto file = dir_.write("command.json", Json{{"metrics", metrics}}.dump());
-    const auto run = run_command({FIELDGATE_PYTHON, kDecoder, kProtoDir, "--encode", file.string()},
-                                 dir_.path());
-    EXPECT_EQ(run.exit_code, 0) << run.err;
-    std::string text = run.out;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return unhex(text);
-  }
-
-  static bool from_node(const std::string& topic) {
-    for (const char* type : {"/NBIRTH/", "/NDEATH/", "/DBIRTH/", "/DDATA/", "/DDEATH/"}) {
-      if (topic.find(type) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  std::size_t count(const std::string& topic) const {
-    std::size_t n = 0;
-    for (const auto& m : messages_.messages()) n += m.topic == topic ? 1 : 0;
-    return n;
-  }
-
-  bool wait_count(const std::string& topic, std::size_t n, seconds timeout) {
-    return wait_until([&] { return count(topic) >= n; }, timeout);
-  }
-
-  static std::int64_t bd_seq(const Json& message) {
-    for (const auto& m : message["metrics"]) {
-      if (m.value("name", "") == "bdSeq") return m["value"].get<std::int64_t>();
-    }
-    return -1;
-  }
-
-  // The decoded messages on `topic`.
-  static std::vector<Json> on(const Json& all, const std::string& topic) {
-    std::vector<Json> out;
-    for (const auto& m : all) {
-      if (m["topic"] == topic) out.push_back(m);
-    }
-    return out;
-  }
-
-  ScratchDir dir_;
-  SimThread meter_;
-  Mosquitto broker_;
-  Subscriber messages_;
-  Publisher publisher_;
-};
-
-const std::string kNbirth = "spBv1.0/plant/NBIRTH/line1";
-const std::string kNdeath = "spBv1.0/plant/NDEATH/line1";
-const std::string kDbirth = "spBv1.0/plant/DBIRTH/line1/meter";
-const std::string kDdata = "spBv1.0/plant/DDATA/line1/meter";
-const std::string kNcmd = "spBv1.0/plant/NCMD/line1";
-const std::string kDcmd = "spBv1.0/plant/DCMD/line1/meter";
 
 TEST_F(SparkplugTest, BirthsThenDataWithSeqWrappingAcrossSixHundredMessages) {
   auto run = start(write_config("10ms"));
@@ -268,15 +98,12 @@ TEST_F(SparkplugTest, NcmdRebirthAndADcmdWriteReadBackInData) {
   auto run = start(write_config());
   ASSERT_TRUE(wait_count(kDdata, 1, seconds(30))) << run->report();
   publisher_.publish(
-      kNcmd,
-      encoded(
-          {{{"name", "Node Control/Rebirth"}, {"datatype", "Boolean"}, {"boolean_value", true}}}),
+      kNcmd, encoded({{{"name", "Node Control/Rebirth"}, {"type", "Boolean"}, {"value", true}}}),
       1);
   ASSERT_TRUE(wait_count(kNbirth, 2, seconds(30))) << run->report();
   ASSERT_TRUE(wait_count(kDbirth, 2, seconds(30))) << run->report();
 
-  publisher_.publish(kDcmd,
-                     encoded({{{"alias", 2}, {"datatype", "Double"}, {"double_value", 21.5}}}), 1);
+  publisher_.publish(kDcmd, encoded({{{"alias", 2}, {"type", "Double"}, {"value", 21.5}}}), 1);
   const auto setpoint_seen = [&] {
     for (const auto& m : on(decoded(), kDdata)) {
       for (const auto& metric : m["metrics"]) {
@@ -298,20 +125,16 @@ TEST_F(SparkplugTest, HostileCommandsAreLoggedAndIgnored) {
   publisher_.publish(kNcmd, std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11), 1);
   publisher_.publish(kDcmd, std::string(200000, '\x0a'), 1);  // too large
   Json many = Json::array();
-  for (int i = 0; i < 3000; ++i)
-    many.push_back({{"alias", 2}, {"datatype", "Double"}, {"double_value", 6.0}});
+  for (int i = 0; i < 3000; ++i) many.push_back({{"alias", 2}, {"type", "Double"}, {"value", 6.0}});
   publisher_.publish(kDcmd, encoded(many), 1);  // thousands of metrics
-  publisher_.publish(kDcmd,
-                     encoded({{{"alias", 99}, {"datatype", "Double"}, {"double_value", 6.0}}}),
+  publisher_.publish(kDcmd, encoded({{{"alias", 99}, {"type", "Double"}, {"value", 6.0}}}),
                      1);  // no such alias
-  publisher_.publish(kDcmd,
-                     encoded({{{"alias", 2}, {"datatype", "String"}, {"string_value", "7"}}}),
+  publisher_.publish(kDcmd, encoded({{{"alias", 2}, {"type", "String"}, {"value", "7"}}}),
                      1);  // the wrong datatype
-  publisher_.publish(kDcmd,
-                     encoded({{{"alias", 1}, {"datatype", "Double"}, {"double_value", 7.0}}}),
+  publisher_.publish(kDcmd, encoded({{{"alias", 1}, {"type", "Double"}, {"value", 7.0}}}),
                      1);  // read-only
   publisher_.publish("spBv1.0/plant/DCMD/line1/nobody",
-                     encoded({{{"alias", 2}, {"datatype", "Double"}, {"double_value", 7.0}}}), 1);
+                     encoded({{{"alias", 2}, {"type", "Double"}, {"value", 7.0}}}), 1);
   ASSERT_TRUE(wait_until(
       [&] {
         const std::string log = run->stderr_text();

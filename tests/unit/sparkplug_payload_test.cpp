@@ -1,6 +1,7 @@
 // The Sparkplug B codec against itself and against hand-made hostile bytes.
 // (Independent decoding of what fieldgate sends is in
-// tests/integration/sparkplug_test.cpp, with Python's protobuf runtime.)
+// tests/integration/sparkplug_test.cpp, with the Sparkplug project's own
+// JavaScript library.)
 #include "bridge/sparkplug_payload.hpp"
 
 #include <gtest/gtest.h>
