@@ -153,25 +153,34 @@ ScanRead UnitReader::read(RegisterKind kind, int address, int count,
   link_.end_transaction();
   if (rc == count) return ScanRead::kData;
   if (rc >= 0) {
-    link_.flush();
+    resync();
     return ScanRead::kGarbled;
   }
   // A TCP gateway saying its serial side did not answer: the unit is silent.
   if (err == EMBXGPATH || err == EMBXGTAR) return ScanRead::kSilent;
   switch (quality_of_errno(err)) {
     case Quality::kTimeout:
-      link_.flush();
+      resync();
       return ScanRead::kSilent;
     case Quality::kException:
       return ScanRead::kException;
     case Quality::kBadResponse:
-      link_.flush();
+      resync();
       return ScanRead::kGarbled;
     default:
       break;
   }
   lost_ = true;
   return ScanRead::kLost;
+}
+
+void UnitReader::resync() {
+  if (link_.is_serial()) {
+    link_.flush();
+    return;
+  }
+  link_.disconnect();
+  if (!link_.ensure_connected().empty()) lost_ = true;
 }
 
 std::optional<std::vector<std::uint16_t>> UnitReader::cached(RegisterKind kind, int address,
@@ -190,6 +199,9 @@ void identify_unit(UnitReader& reader, const std::vector<config::Model>& models,
   std::string error;
   result.identification =
       read_device_identification(reader.link(), reader.unit(), reader.timeout(), error);
+  // A device that does not know 43/14 may answer late (a libmodbus-based one
+  // waits out its byte timeout first) or in a way we cannot frame.
+  if (!result.identification && error.rfind("not supported", 0) != 0) reader.resync();
   match_models(reader, models, result);
   if (!reader.lost()) find_sunspec(reader, result);
   rank_matches(models, result);

@@ -36,6 +36,11 @@ class UnitReader {
   [[nodiscard]] ModbusLink& link() noexcept { return link_; }
   [[nodiscard]] int unit() const noexcept { return unit_; }
   [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  /// After a request that got no answer or a broken one: on TCP the answer
+  /// may still come and would be taken for the next request's (each answer
+  /// then one behind), so the connection is opened anew; on a serial line
+  /// what has arrived is thrown away.
+  void resync();
 
  private:
   ModbusLink& link_;
