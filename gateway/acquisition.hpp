@@ -4,6 +4,7 @@
 // (the policies' memory starts again: each point's next reading goes through).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -31,6 +32,7 @@ class Acquisition {
               AvailabilityBoard& availability, bool rediscover = false)
       : filter_(*config),
         availability_(availability),
+        quiet_while_dead_(config->sparkplug.has_value()),
         scheduler_(
             *config,
             keep_caches(drivers::create_drivers(
@@ -39,6 +41,10 @@ class Acquisition {
               // One poll of one device: what its policy held back is that device's.
               if (batch.empty()) return;
               const std::string device = batch.front().device;
+              if (dead_and_silent(batch)) {
+                store.count_suppressed(device, batch.size());
+                return;
+              }
               if (const auto held_back = filter_.apply(batch); held_back > 0) {
                 store.count_suppressed(device, held_back);
               }
@@ -78,6 +84,18 @@ class Acquisition {
   }
 
  private:
+  // Sparkplug: once a device's DDEATH is due (the board says offline; the
+  // scheduler tells it a poll's outcome before handing over the readings),
+  // the failed reads of its next polls are not data: DDATA after DDEATH
+  // breaks the host's view of the device, and the DDEATH already says what
+  // they would. Counted as held back, like a publish policy's.
+  [[nodiscard]] bool dead_and_silent(const Batch& batch) const {
+    if (!quiet_while_dead_) return false;
+    if (availability_.state_of(batch.front().device) != Availability::kOffline) return false;
+    return std::none_of(batch.begin(), batch.end(),
+                        [](const Reading& r) { return r.quality == Quality::kGood; });
+  }
+
   // Notes each driver's register cache on the way to the scheduler.
   std::vector<std::unique_ptr<drivers::Driver>> keep_caches(
       std::vector<std::unique_ptr<drivers::Driver>> drivers) {
@@ -91,6 +109,7 @@ class Acquisition {
   drivers::SharedResources shared_;  // outlives the scheduler's drivers
   PublishFilter filter_;             // outlives the workers that call it
   AvailabilityBoard& availability_;
+  const bool quiet_while_dead_;  // Sparkplug (see dead_and_silent)
   Scheduler scheduler_;
 };
 

@@ -144,4 +144,10 @@ std::map<std::string, Availability, std::less<>> AvailabilityBoard::states() con
   return out;
 }
 
+Availability AvailabilityBoard::state_of(std::string_view device) const {
+  std::lock_guard lock(mutex_);
+  const auto it = devices_.find(device);
+  return it == devices_.end() ? Availability::kUnknown : it->second.state;
+}
+
 }  // namespace fieldgate::gateway

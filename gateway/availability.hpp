@@ -82,6 +82,8 @@ class AvailabilityBoard {
   /// `message` could not be published: it is taken again next time.
   void failed(const Message& message);
 
+  /// One device's state (unknown for a device the board does not know).
+  [[nodiscard]] Availability state_of(std::string_view device) const;
   /// Each device's state, by name.
   [[nodiscard]] std::map<std::string, Availability, std::less<>> states() const;
 
