@@ -46,14 +46,17 @@ class SparkplugEncoder final : public PayloadEncoder {
     }
     Payload p;
     const std::int64_t born = node_->birth_time();
+    std::size_t historical = 0;
     for (const Reading& r : readings) {
       const MetricDef* metric = def->find(r.point);
       if (metric == nullptr) continue;  // a point a reload removed
       Metric m = metric_of(*metric, r, true);
       m.is_historical = r.source_ts_ms < born;
+      historical += m.is_historical ? 1 : 0;
       p.metrics.push_back(std::move(m));
       node_->remember(r);
     }
+    node_->replay().spend(historical, ReplayPacer::Clock::now());
     if (p.metrics.empty()) {
       message.refusal = fmt::format("no point of {:?} is in the Sparkplug births", device);
       return;

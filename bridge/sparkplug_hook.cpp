@@ -235,7 +235,8 @@ void Hook::publish_node_data(MqttClient& client) {
 }
 
 bool Hook::holds_readings() const noexcept {
-  return !born_;
+  // No births in force yet, or a historical replay ahead of replay_rate.
+  return !born_ || node_->replay().holds(ReplayPacer::Clock::now());
 }
 
 void Hook::on_close(MqttClient& client) {

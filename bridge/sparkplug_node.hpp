@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bridge/sparkplug_payload.hpp"
+#include "bridge/sparkplug_replay.hpp"
 #include "config/config.hpp"
 #include "core/reading.hpp"
 
@@ -146,6 +147,10 @@ class Node {
   void push_readback(Reading reading);
   [[nodiscard]] std::vector<Reading> take_readbacks();
 
+  /// The historical replay's pace (forwarder thread): the encoder spends,
+  /// the hook holds readings while it is ahead.
+  [[nodiscard]] ReplayPacer& replay() noexcept { return replay_; }
+
  private:
   const config::SparkplugConfig settings_;
   const Topics topics_;
@@ -157,6 +162,7 @@ class Node {
   std::map<std::string, std::int64_t, std::less<>> dead_;  // forwarder thread only
   std::atomic<std::int64_t> birth_ms_{0};
   std::atomic<bool> rebirth_{false};
+  ReplayPacer replay_{settings_.replay_rate};  // forwarder thread only
 };
 
 }  // namespace fieldgate::bridge::sparkplug

@@ -99,6 +99,8 @@ inline constexpr std::size_t kMaxAllowEntries = 256;
 // [sparkplug] data_qos: 0 (the specification) or 1 (acknowledged end to end).
 inline constexpr std::int64_t kSparkplugDataQosMin = 0;
 inline constexpr std::int64_t kSparkplugDataQosMax = 1;
+// [sparkplug] replay_rate: readings per second of historical replay; 0 = no limit.
+inline constexpr std::int64_t kSparkplugReplayRateMax = 1'000'000;
 
 // Library models (docs/MODELS.md): [gateway] model_dirs, and what one model
 // file may hold. A model file is read like the configuration (4 MiB at most);

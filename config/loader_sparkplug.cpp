@@ -12,8 +12,8 @@
 namespace fieldgate::config {
 namespace {
 
-constexpr auto kSparkplugKeys =
-    std::to_array<std::string_view>({"group_id", "edge_node_id", "primary_host_id", "data_qos"});
+constexpr auto kSparkplugKeys = std::to_array<std::string_view>(
+    {"group_id", "edge_node_id", "primary_host_id", "data_qos", "replay_rate"});
 
 }  // namespace
 
@@ -41,6 +41,9 @@ void read_sparkplug(Section& parent, Config& config) {
   if (const auto qos =
           s.integer("data_qos", bounds::kSparkplugDataQosMin, bounds::kSparkplugDataQosMax)) {
     sparkplug.data_qos = static_cast<int>(*qos);
+  }
+  if (const auto rate = s.integer("replay_rate", 0, bounds::kSparkplugReplayRateMax)) {
+    sparkplug.replay_rate = *rate;
   }
   if (!selected) {
     parent.report(

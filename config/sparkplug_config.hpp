@@ -3,6 +3,7 @@
 // hook and encoder (bridge/sparkplug_*.hpp) act on it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace fieldgate::config {
@@ -17,6 +18,9 @@ struct SparkplugConfig {
   /// QoS of NDATA/DDATA: 0 as the specification says, or 1 (beyond it) so
   /// that a reading leaves the store only once the broker acknowledged it.
   int data_qos = 0;
+  /// Readings per second at most while stored readings are replayed as
+  /// historical data after an outage; 0 = as fast as the forwarder goes.
+  std::int64_t replay_rate = 0;
 };
 
 }  // namespace fieldgate::config

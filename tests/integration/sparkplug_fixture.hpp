@@ -45,6 +45,7 @@ struct SparkplugSetup {
   std::string poll = "200ms";
   std::string primary_host;            // primary_host_id, "" = none
   std::string sparkplug_extra;         // more [sparkplug] lines
+  std::string mqtt_extra;              // more [mqtt] lines
   std::string device_extra;            // more lines of the meter's [[devices]] table
   std::string port;                    // the meter's port; "" = the simulator's
   std::string status_interval = "1h";  // also the node metrics' NDATA interval
@@ -85,6 +86,7 @@ status_interval = "{}"
 reconnect_min = "100ms"
 reconnect_max = "500ms"
 command_max_age = "30s"
+{}
 [sparkplug]
 group_id = "plant"
 edge_node_id = "line1"
@@ -120,6 +122,7 @@ poll_interval = "{}"
   writable = true
 )",
             (dir_.path() / "buffer.db").string(), broker_.uri(), setup.status_interval,
+            setup.mqtt_extra,
             setup.primary_host.empty() ? "" : "primary_host_id = \"" + setup.primary_host + "\"",
             setup.sparkplug_extra, port, setup.poll, setup.device_extra));
   }

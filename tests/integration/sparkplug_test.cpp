@@ -8,6 +8,9 @@
 // decoded by the Sparkplug project's own JavaScript library, not by ours.
 #include <signal.h>
 
+#include <map>
+#include <thread>
+
 #include "tests/integration/sparkplug_fixture.hpp"
 
 namespace fieldgate::testing {
@@ -219,6 +222,56 @@ TEST_F(SparkplugTest, NothingWhileThePrimaryHostIsOfflineThenHistoricalReplay) {
   const auto births = count(kNbirth);
   publisher_.publish("spBv1.0/STATE/scada", R"({"online": true, "timestamp": 3})", 1, true);
   EXPECT_TRUE(wait_count(kNbirth, births + 1, seconds(30))) << run->report();
+}
+
+TEST_F(SparkplugTest, AHistoricalReplayKeepsToReplayRate) {
+  // 3 s of 100 ms polls of 3 points wait for the host (about 90 readings);
+  // replayed at 20 per second, in rounds of at most 2 messages (6 readings),
+  // they cannot all be out in less than (n - 20 - 6) / 20 seconds: the
+  // bucket's one second of savings and one round's overspend. Slower is fine.
+  constexpr double kRate = 20;
+  SparkplugSetup setup;
+  setup.poll = "100ms";
+  setup.primary_host = "scada";
+  setup.sparkplug_extra = "replay_rate = 20";
+  setup.mqtt_extra = "max_inflight = 2";
+  auto run = start(write_config(setup));
+  ASSERT_TRUE(wait_until(
+      [&] { return run->stderr_text().find("connected to") != std::string::npos; }, seconds(30)))
+      << run->report();
+  std::this_thread::sleep_for(seconds(3));
+  publisher_.publish("spBv1.0/STATE/scada", R"({"online": true, "timestamp": 1})", 1, true);
+  const auto live = [&] {
+    for (const auto& m : on(decoded(), kDdata)) {
+      for (const auto& metric : m["metrics"]) {
+        if (!metric["is_historical"].get<bool>()) return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_until(live, seconds(60))) << run->report();
+
+  std::map<std::int64_t, std::uint64_t> last_ts;  // alias → timestamp
+  std::size_t historical = 0;
+  std::uint64_t first_sent = 0;
+  std::uint64_t last_sent = 0;
+  for (const auto& m : on(decoded(), kDdata)) {
+    for (const auto& metric : m["metrics"]) {
+      const auto alias = metric["alias"].get<std::int64_t>();
+      const auto ts = metric["timestamp"].get<std::uint64_t>();
+      EXPECT_GT(ts, last_ts[alias]) << "alias " << alias << " repeated or out of order";
+      last_ts[alias] = ts;
+      if (!metric["is_historical"].get<bool>()) continue;
+      ++historical;
+      const auto sent = m["timestamp"].get<std::uint64_t>();  // when the message was made
+      if (first_sent == 0) first_sent = sent;
+      last_sent = sent;
+    }
+  }
+  ASSERT_GE(historical, 60U) << "3 s of 100 ms polls of 3 points, unless very loaded";
+  const double span_s = static_cast<double>(last_sent - first_sent) / 1000.0;
+  EXPECT_GE(span_s, (static_cast<double>(historical) - kRate - 6) / kRate)
+      << historical << " historical readings replayed in " << span_s << " s";
 }
 
 }  // namespace
