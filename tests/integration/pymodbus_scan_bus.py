@@ -27,7 +27,9 @@ from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
 from pymodbus.device import ModbusDeviceIdentification
 from pymodbus.transaction import ModbusRtuFramer
-from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
+from pymodbus.server import StartAsyncSerialServer
+
+from pymodbus_serve import serve_tcp
 
 
 def block(words):
@@ -89,17 +91,7 @@ async def main(argv):
         print("ready", flush=True)
         await server.serve_forever()
     else:
-        server = await StartAsyncTcpServer(
-            context=context(),
-            identity=identity(),
-            address=("127.0.0.1", int(argv[2])),
-            ignore_missing_slaves=True,
-            defer_start=True,
-        )
-        task = asyncio.create_task(server.serve_forever())
-        await server.serving
-        print("ready", flush=True)
-        await task
+        await serve_tcp(context(), int(argv[2]), identity=identity(), ignore_missing_slaves=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from pymodbus.constants import Endian
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
 from pymodbus.payload import BinaryPayloadBuilder
-from pymodbus.server import StartAsyncTcpServer
+
+from pymodbus_serve import serve_tcp
 
 ORDERS = {  # fieldgate name -> (byteorder, wordorder) in pymodbus terms
     "ABCD": (Endian.Big, Endian.Big),
@@ -59,15 +60,7 @@ async def main(port):
         ir=ModbusSequentialDataBlock(0, regs("ABCD", lambda b: b.add_32bit_float(49.98))),
         zero_mode=True,  # address 0 is the first value, as on the wire
     )
-    server = await StartAsyncTcpServer(
-        context=ModbusServerContext(slaves=store, single=True),
-        address=("127.0.0.1", port),
-        defer_start=True,
-    )
-    task = asyncio.create_task(server.serve_forever())
-    await server.serving
-    print("ready", flush=True)
-    await task
+    await serve_tcp(ModbusServerContext(slaves=store, single=True), port)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ import sys
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
-from pymodbus.server import StartAsyncTcpServer
+
+from pymodbus_serve import serve_tcp
 
 NI16 = 0x8000    # int16 / sunssf not implemented
 NIU16 = 0xFFFF   # uint16 / enum16 not implemented
@@ -107,15 +108,7 @@ def image():
 
 async def main(port):
     store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(40000, image()), zero_mode=True)
-    server = await StartAsyncTcpServer(
-        context=ModbusServerContext(slaves=store, single=True),
-        address=("127.0.0.1", port),
-        defer_start=True,
-    )
-    task = asyncio.create_task(server.serve_forever())
-    await server.serving
-    print("ready", flush=True)
-    await task
+    await serve_tcp(ModbusServerContext(slaves=store, single=True), port)
 
 
 if __name__ == "__main__":

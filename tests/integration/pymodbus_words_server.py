@@ -16,7 +16,8 @@ import sys
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
-from pymodbus.server import StartAsyncTcpServer
+
+from pymodbus_serve import serve_tcp
 
 TABLE = 65536
 
@@ -43,15 +44,7 @@ async def main(port, path):
     with open(path, encoding="utf-8") as f:
         spec = json.load(f)
     slaves = {int(unit_id): unit(tables) for unit_id, tables in spec.items()}
-    server = await StartAsyncTcpServer(
-        context=ModbusServerContext(slaves=slaves, single=False),
-        address=("127.0.0.1", port),
-        defer_start=True,
-    )
-    task = asyncio.create_task(server.serve_forever())
-    await server.serving
-    print("ready", flush=True)
-    await task
+    await serve_tcp(ModbusServerContext(slaves=slaves, single=False), port)
 
 
 if __name__ == "__main__":
