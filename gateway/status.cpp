@@ -31,7 +31,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
       {"uptime_s", status.uptime.count()},
       {"devices", devices},
       {"skipped_polls", skipped_polls},  // all devices', since start
-      {"suppressed", suppressed},        // held back by publish policies, since start
+      {"suppressed", suppressed},        // held back before the store by policy, since start
       {"queue",
        {{"rows", q.rows},
         {"bytes", q.bytes},

@@ -129,8 +129,8 @@ int run_stats(const QueueOptions& o, std::ostream& out, std::ostream& err) {
     suppressed += count;
     by_device += fmt::format("{}{}: {}", by_device.empty() ? "" : ", ", printable(device), count);
   }
-  fmt::print(out, "suppressed {} readings held back by publish policies, before the buffer{}\n",
-             suppressed, by_device.empty() ? "" : " (" + by_device + ")");
+  fmt::print(out, "suppressed {} readings held back before the buffer by policy{}\n", suppressed,
+             by_device.empty() ? "" : " (" + by_device + ")");
   fmt::print(out,
              "dead       {} dead letters ({}) that could not be sent{}; {} since created, {} "
              "deleted over the table's bound\n",

@@ -94,8 +94,8 @@ TEST(QueueDbTest, SuppressedCountsSurviveARestartAndShowInStats) {
   options.db = path;
   std::ostringstream out, err;
   ASSERT_EQ(queue::run_queue(options, out, err), 0) << err.str();
-  EXPECT_NE(out.str().find("suppressed 14 readings held back by publish policies, before the "
-                           "buffer (meter: 10, pump: 4)"),
+  EXPECT_NE(out.str().find("suppressed 14 readings held back before the buffer by policy "
+                           "(meter: 10, pump: 4)"),
             std::string::npos)
       << out.str();
   options.json = true;
