@@ -11,7 +11,9 @@
 namespace fieldgate::config {
 namespace {
 
-bool same(SourcePos a, SourcePos b) { return a.line == b.line && a.column == b.column; }
+bool same(SourcePos a, SourcePos b) {
+  return a.line == b.line && a.column == b.column;
+}
 
 TEST(ConfigDiagnosticsTest, PositionIsWhereTheKeyWasReadOrTheFallback) {
   Diagnostics diag("gateway.toml");
@@ -44,13 +46,13 @@ TEST(ConfigDiagnosticsTest, TheLatestRecordOfAPathWinsAlsoAfterAQuestion) {
 TEST(ConfigDiagnosticsTest, TenThousandPointsEachAnswerTheirOwnLine) {
   Diagnostics diag("gateway.toml");
   for (int i = 0; i < 10000; ++i) {
-    diag.remember("devices[" + std::to_string(i / 100) + "].points[" + std::to_string(i % 100) +
-                      "].address",
-                  {1000 + i, 11});
+    diag.remember(
+        "devices[" + std::to_string(i / 100) + "].points[" + std::to_string(i % 100) + "].address",
+        {1000 + i, 11});
   }
   for (int i = 0; i < 10000; i += 37) {
-    const std::string path = "devices[" + std::to_string(i / 100) + "].points[" +
-                             std::to_string(i % 100) + "].address";
+    const std::string path =
+        "devices[" + std::to_string(i / 100) + "].points[" + std::to_string(i % 100) + "].address";
     ASSERT_TRUE(same(diag.position(path, {}), {1000 + i, 11})) << path;
   }
 }
