@@ -28,6 +28,10 @@ constexpr std::uint64_t kAutoCheckpointPages = 1000;
 // from the OS's page cache when a bound or an expiry needs it.
 constexpr int kWriterCacheKiB = 512;
 
+// The buffer may grow past 2 GiB; on a 32-bit target only 64-bit offsets
+// open and stat it (CMakeLists.txt sets _FILE_OFFSET_BITS for every file).
+static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
 bool exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
