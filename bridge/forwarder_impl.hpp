@@ -217,6 +217,7 @@ class Forwarder::Impl {
   bool stale_session_cleared_ = false;  // clean_session = false: see clear_stale_session()
   int barren_sessions_ = 0;  // sessions in a row that ended with messages out, none confirmed
   bool ever_connected_ = false;
+  std::chrono::steady_clock::time_point lost_at_;  // when the last session ended
   std::string logged_error_;
   std::mt19937_64 rng_;
 

@@ -153,16 +153,28 @@ bool Forwarder::Impl::on_connected(bool session_present) {
     window_.retire();
     pump_.rewind();
   }
-  spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
-               detail::protocol_name(mqtt_.protocol),
-               consecutive_failures_ > 0
-                   ? fmt::format(" after {} failed attempts", consecutive_failures_)
-                   : "");
+  std::uint64_t reconnects = 0;
   {
     std::lock_guard lock(stats_.mutex);
     if (ever_connected_) ++stats_.stats.reconnects;
+    reconnects = stats_.stats.reconnects;
     stats_.stats.last_error.clear();
   }
+  // A reconnect says how long the uplink was down and which one it is: two
+  // reconnects within the log's repeat window would otherwise be the same
+  // line, and the second would be held back while its "session ended" shows.
+  std::string after;
+  if (consecutive_failures_ > 0) {
+    after = fmt::format(" after {} failed attempts", consecutive_failures_);
+  }
+  if (ever_connected_) {
+    after += fmt::format(
+        "; reconnect {} since start, {} without a session", reconnects,
+        detail::format_delay(std::chrono::duration_cast<milliseconds>(
+            std::chrono::steady_clock::now() - lost_at_)));
+  }
+  spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
+               detail::protocol_name(mqtt_.protocol), after);
   ever_connected_ = true;
   consecutive_failures_ = 0;
   probe_cut_wait_ = false;
@@ -197,6 +209,7 @@ void Forwarder::Impl::lose_session(const std::string& reason) {
   spdlog::warn("mqtt: session with {} ended: {}; {} unconfirmed messages will be sent again",
                session_.uri, to_valid_utf8(reason), unconfirmed);
   logged_error_.clear();
+  lost_at_ = std::chrono::steady_clock::now();
   set_state(State::kDisconnected);
   client_->disconnect(milliseconds(0));  // nothing when already gone
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -179,6 +180,17 @@ TEST(RunTest, BrokerKilledAndRestartedLosesNothingAndKeepsOrder) {
   }
   ::kill(run->pid(), SIGTERM);
   ASSERT_EQ(run->wait_exit(std::chrono::seconds(15)), 0) << run->stderr_text();
+  // Every connect is in the log: the two reconnects, a few seconds apart,
+  // must not look like one line repeated (the repeat limiter would hold the
+  // second back while its "session ended" shows).
+  const std::string log = run->stderr_text();
+  std::size_t connects = 0;
+  for (auto at = log.find("mqtt: connected to"); at != std::string::npos;
+       at = log.find("mqtt: connected to", at + 1)) {
+    ++connects;
+  }
+  EXPECT_EQ(connects, 3U) << log;
+  EXPECT_NE(log.find("reconnect 2 since start"), std::string::npos) << log;
 
   const auto stats =
       run_command({kBinary, "queue", "stats", "--json", "--db", gw.db()}, gw.dir.path());
