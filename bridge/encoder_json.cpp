@@ -1,7 +1,6 @@
 // "json": one message per reading.
 #include <fmt/format.h>
 
-#include <iterator>
 #include <string_view>
 
 #include "bridge/json_text.hpp"
@@ -25,8 +24,13 @@ std::string json_payload(const Reading& reading) {
   append_json_string(out, reading.unit);
   out.append(std::string_view(R"(,"ts":")"));
   append_iso8601(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
-  fmt::format_to(std::back_inserter(out), R"(","ts_ms":{},"seq":{},"quality":)",
-                 reading.source_ts_ms, reading.seq);
+  out.append(std::string_view(R"(","ts_ms":)"));
+  const fmt::format_int ts_ms(reading.source_ts_ms);
+  out.append(ts_ms.data(), ts_ms.data() + ts_ms.size());
+  out.append(std::string_view(R"(,"seq":)"));
+  const fmt::format_int seq(reading.seq);
+  out.append(seq.data(), seq.data() + seq.size());
+  out.append(std::string_view(R"(,"quality":)"));
   append_json_string(out, to_string(reading.quality));
   if (reading.quality != Quality::kGood) {
     out.append(std::string_view(R"(,"error":)"));

@@ -50,9 +50,36 @@ UtcTime utc_time(std::int64_t unix_ms) noexcept {
 
 void append_iso8601(fmt::memory_buffer& out, std::int64_t unix_ms) {
   const UtcTime t = utc_time(unix_ms);
-  append_year(out, t.year);
-  fmt::format_to(std::back_inserter(out), "-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.month, t.day,
-                 t.hour, t.minute, t.second, t.millis);
+  if (t.year < 0 || t.year > 9999) {
+    append_year(out, t.year);
+    fmt::format_to(std::back_inserter(out), "-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.month, t.day,
+                   t.hour, t.minute, t.second, t.millis);
+    return;
+  }
+  // Every JSON payload carries one: digits by hand, not a format string
+  // parsed per reading (about 4 % of the gateway's CPU at QoS 0 in perf).
+  char text[24];  // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+  const auto two = [&text](int at, int v) {
+    text[at] = static_cast<char>('0' + v / 10);
+    text[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(0, static_cast<int>(t.year / 100));
+  two(2, static_cast<int>(t.year % 100));
+  text[4] = '-';
+  two(5, t.month);
+  text[7] = '-';
+  two(8, t.day);
+  text[10] = 'T';
+  two(11, t.hour);
+  text[13] = ':';
+  two(14, t.minute);
+  text[16] = ':';
+  two(17, t.second);
+  text[19] = '.';
+  text[20] = static_cast<char>('0' + t.millis / 100);
+  two(21, t.millis % 100);
+  text[23] = 'Z';
+  out.append(text, text + sizeof text);
 }
 
 std::string iso8601(std::int64_t unix_ms) {

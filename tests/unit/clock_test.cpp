@@ -1,5 +1,6 @@
 #include "core/clock.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -39,6 +40,18 @@ TEST(ClockTest, YearsOutsideFourDigitsAndEveryInt64Format) {
   const auto min = std::numeric_limits<std::int64_t>::min();
   EXPECT_EQ(iso8601(max), "292278994-08-17T07:12:55.807Z");
   EXPECT_EQ(iso8601(min), "-292275055-05-16T16:47:04.192Z");
+}
+
+// The text of years 0 to 9999 is written digit by digit; it must say what
+// the UTC fields say, at every position, for any time of any day.
+TEST(ClockTest, Iso8601SaysWhatTheUtcFieldsSay) {
+  EXPECT_EQ(iso8601(253402300799999), "9999-12-31T23:59:59.999Z");  // the last four-digit year
+  for (std::int64_t ms = -62167219200000; ms < 253402300800000; ms += 7'777'777'777 + 123) {
+    const UtcTime t = utc_time(ms);
+    ASSERT_EQ(iso8601(ms), fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.year,
+                                       t.month, t.day, t.hour, t.minute, t.second, t.millis))
+        << ms;
+  }
 }
 
 TEST(ClockTest, UtcFieldsAreAlwaysInRange) {
