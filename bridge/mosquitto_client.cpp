@@ -5,8 +5,12 @@
 #include <fmt/format.h>
 #include <mqtt_protocol.h>
 #include <openssl/x509.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -51,7 +55,12 @@ std::string mosquitto_error_text(int rc) {
 // As mqtt_client.hpp says: errors of the message (retrying fails the same
 
 MosquittoClient::MosquittoClient(const MqttConnectOptions& options, MqttCallbacks callbacks)
-    : callbacks_(std::move(callbacks)) {
+    : callbacks_(std::move(callbacks)), wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!wake_fd_.valid()) {
+    throw std::runtime_error(
+        fmt::format("mqtt: cannot create the libmosquitto client's eventfd: {}",
+                    std::system_category().message(errno)));
+  }
   init_library();
   make_handle(options);
   thread_ = std::thread([this] { run(); });
@@ -244,8 +253,12 @@ void MosquittoClient::run() noexcept {
       disconnect_sent_ = true;
       mosquitto_disconnect_v5(handle_.get(), 0, nullptr);
     }
+    // Connecting (and TLS, whose handshake and renegotiation libmosquitto's
+    // own loop knows best) runs mosquitto_loop(); a connected plain-TCP
+    // session our own (loop_once()).
+    const bool own_loop = phase_ == Phase::kConnected && !connect_options_.tls;
     lock.unlock();
-    int rc = mosquitto_loop(handle_.get(), kLoopTimeoutMs, 1);
+    int rc = own_loop ? loop_once() : mosquitto_loop(handle_.get(), kLoopTimeoutMs, 1);
     lock.lock();
     const bool closed = mosquitto_socket(handle_.get()) < 0;
     if (rc == MOSQ_ERR_SUCCESS && !closed) {
@@ -255,6 +268,46 @@ void MosquittoClient::run() noexcept {
     if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) rc = disconnect_rc_;
     end_session(lock, rc);
   }
+}
+
+// One round of the network loop of a connected plain-TCP session, on the
+// network thread: what mosquitto_loop() does (read, write, keepalive), but
+// waiting on the socket and wake_fd_ instead of libmosquitto's socket pair,
+// whose byte per queued packet made a select() and a read() per message
+// here. The pair is never read then: once full, libmosquitto's writes to it
+// fail at once (EAGAIN) and wake nobody. A request wakes this loop through
+// wake_network(), only while it sleeps. A libmosquitto rc.
+int MosquittoClient::loop_once() noexcept {
+  mosquitto* h = handle_.get();
+  const int sock = mosquitto_socket(h);
+  if (sock < 0) return MOSQ_ERR_NO_CONN;
+  // Asleep first, then look for queued packets: a request queued after the
+  // look finds sleeping_ set and wakes the poll (both sequentially consistent).
+  sleeping_.store(true);
+  std::array<pollfd, 2> fds{pollfd{sock, POLLIN, 0}, pollfd{wake_fd_.get(), POLLIN, 0}};
+  if (mosquitto_want_write(h)) fds[0].events |= POLLOUT;
+  const int n = ::poll(fds.data(), fds.size(), kLoopTimeoutMs);
+  sleeping_.store(false);
+  if (n < 0) return errno == EINTR ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ERRNO;
+  if ((fds[1].revents & POLLIN) != 0) {
+    eventfd_t count = 0;
+    (void)::eventfd_read(wake_fd_.get(), &count);
+  }
+  if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    const int rc = mosquitto_loop_read(h, 1);
+    if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(h) < 0) return rc;
+  }
+  if (mosquitto_want_write(h)) {
+    const int rc = mosquitto_loop_write(h, 1);
+    if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(h) < 0) return rc;
+  }
+  return mosquitto_loop_misc(h);
+}
+
+// After a request queued a packet: wakes loop_once() if it sleeps (one
+// eventfd write per burst of requests, none while it runs).
+void MosquittoClient::wake_network() noexcept {
+  if (sleeping_.exchange(false)) (void)::eventfd_write(wake_fd_.get(), 1);
 }
 
 // The network thread, once its socket is closed (or given up): back to
@@ -289,6 +342,7 @@ void MosquittoClient::request_close(std::unique_lock<std::mutex>& lock) {
   if (phase_ != Phase::kStarting) {
     disconnect_sent_ = true;
     mosquitto_disconnect_v5(handle_.get(), 0, nullptr);
+    wake_network();
   }
   cv_.notify_all();
 }

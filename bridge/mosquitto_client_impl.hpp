@@ -2,10 +2,12 @@
 // its class, shared by mosquitto_client.cpp (the session: handle, connect,
 // network thread, disconnect) and mosquitto_requests.cpp (publish,
 // subscribe, and libmosquitto's callbacks turned into completions). One
-// handle in threaded mode and a network thread of our own that runs
-// mosquitto_loop() only while a session is open: libmosquitto's own loop
-// thread (mosquitto_loop_start) reconnects by itself, which the forwarder
-// must decide (back-off, resend from the store). Packet ids map to the
+// handle in threaded mode and a network thread of our own, busy only while a
+// session is open: libmosquitto's own loop thread (mosquitto_loop_start)
+// reconnects by itself, which the forwarder must decide (back-off, resend
+// from the store). It runs mosquitto_loop() while connecting and for TLS,
+// and for a connected plain-TCP session its own loop (loop_once(): a poll,
+// woken once per burst of requests, not per message). Packet ids map to the
 // caller's (sink, tag) under a lock held across each request, as an
 // acknowledgement may arrive on the network thread before the request
 // returns.
@@ -14,6 +16,7 @@
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "bridge/mqtt_client.hpp"
+#include "core/unique_fd.hpp"
 
 namespace fieldgate::bridge::detail {
 
@@ -96,6 +100,8 @@ class MosquittoClient final : public MqttClient {
   void configure(const MqttConnectOptions& options);
   int start_connect();
   void run() noexcept;
+  int loop_once() noexcept;
+  void wake_network() noexcept;
   void end_session(std::unique_lock<std::mutex>& lock, int rc);
   void request_close(std::unique_lock<std::mutex>& lock);
   bool wait_idle(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
@@ -135,6 +141,14 @@ class MosquittoClient final : public MqttClient {
 
   std::mutex pending_mutex_;  // held across requests; see the top of the file
   std::unordered_map<int, Pending> pending_;
+
+  // Waking the network thread (loop_once()). libmosquitto wakes its loop
+  // with a byte on a socket pair for every packet queued, and its loop reads
+  // one byte per round: a round (select and read) per message. Our own loop
+  // of a connected plain-TCP session polls the socket and this eventfd, and a
+  // request writes to it only when the loop is asleep: one wake-up per burst.
+  UniqueFd wake_fd_;
+  std::atomic<bool> sleeping_{false};  // loop_once() is in poll()
 
   std::thread thread_;  // last: started once everything it uses exists
 };

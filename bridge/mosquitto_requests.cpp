@@ -33,6 +33,7 @@ MqttStatus MosquittoClient::publish(SessionMessage message, CompletionSink* sink
                                       static_cast<int>(message.payload.size()),
                                       message.payload.data(), message.qos, message.retain, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) return status_of(rc);
+  wake_network();
   if (sink != nullptr) {
     pending_.insert_or_assign(mid, Pending{sink, tag, Pending::Kind::kPublish, 1, nullptr});
   } else {
@@ -67,6 +68,7 @@ bool MosquittoClient::publish_and_wait(SessionMessage message, milliseconds wait
       spdlog::debug("mqtt: publish on {}: {}", message.topic, mosquitto_error_text(rc));
       return false;
     }
+    wake_network();
     pending_.insert_or_assign(mid, Pending{waiter.get(), 0, Pending::Kind::kPublish, 1, waiter});
   }
   std::unique_lock lock(waiter->mutex);
@@ -98,6 +100,7 @@ MqttStatus MosquittoClient::request(std::vector<std::string> topics, int qos, Pe
                                          nullptr)
           : mosquitto_unsubscribe_multiple(handle_.get(), &mid, count, filters.data(), nullptr);
   if (rc != MOSQ_ERR_SUCCESS) return status_of(rc);
+  wake_network();
   if (sink != nullptr) {
     pending_.insert_or_assign(mid, Pending{sink, tag, kind, topics.size(), nullptr});
   } else {

@@ -12,7 +12,7 @@
 // others kSessionBroken; the CONNACK's session present is bit 0 of
 // on_connect_v5's flags; an on_disconnect that we did not ask for is
 // connection_lost, and libmosquitto's own loop thread would reconnect by
-// itself, so the client runs mosquitto_loop() on a thread of its own.
+// itself, so the client runs the network loop on a thread of its own.
 //
 // Threads: every call into a client comes from one thread (the forwarder's).
 // Completions and the two callbacks run on the client's own thread(s): they

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/unique_fd.hpp"
+
 namespace fieldgate::bridge::sqlite {
 
 /// An SQLite failure: the primary result code (SQLITE_FULL, SQLITE_CORRUPT, …)
@@ -137,33 +139,8 @@ inline int bind_text(sqlite3_stmt* stmt, int index, std::string_view text) {
   return sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
 }
 
-/// An owned file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+/// An owned file descriptor (core/unique_fd.hpp).
+using UniqueFd = fieldgate::UniqueFd;
 
 inline std::string errno_text(int err) {
   return std::strerror(err);
