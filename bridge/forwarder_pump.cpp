@@ -74,6 +74,7 @@ std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
   std::size_t used = 0;  // rows handed to the client
   std::string broken;
   bool qos2_full = false;
+  const PublishBurst burst(client);  // the client's network thread woken once for all
   while (!qos2_full && broken.empty() && published < room && used < rows.size()) {
     const auto rest = rows.subspan(used);
     // Render only what can go out now: at QoS 2 the window is small, and

@@ -310,6 +310,11 @@ void MosquittoClient::wake_network() noexcept {
   if (sleeping_.exchange(false)) (void)::eventfd_write(wake_fd_.get(), 1);
 }
 
+void MosquittoClient::end_burst() {
+  in_burst_ = false;
+  if (std::exchange(queued_in_burst_, false)) wake_network();
+}
+
 // The network thread, once its socket is closed (or given up): back to
 // kIdle, telling connect() or the connection_lost callback why.
 void MosquittoClient::end_session(std::unique_lock<std::mutex>& lock, int rc) {

@@ -79,6 +79,8 @@ class MosquittoClient final : public MqttClient {
   MqttStatus unsubscribe(const std::vector<std::string>& topics, CompletionSink* sink,
                          CompletionTag tag) override;
   void disconnect(milliseconds quiesce) override;
+  void begin_burst() override { in_burst_ = true; }
+  void end_burst() override;
   [[nodiscard]] bool is_connected() const override {
     std::lock_guard lock(mutex_);
     return phase_ == Phase::kConnected;
@@ -149,6 +151,10 @@ class MosquittoClient final : public MqttClient {
   // request writes to it only when the loop is asleep: one wake-up per burst.
   UniqueFd wake_fd_;
   std::atomic<bool> sleeping_{false};  // loop_once() is in poll()
+  // Requesting thread only: inside begin_burst()/end_burst() a publish does
+  // not wake the loop; end_burst() does, once, if one was queued.
+  bool in_burst_ = false;
+  bool queued_in_burst_ = false;
 
   std::thread thread_;  // last: started once everything it uses exists
 };

@@ -33,7 +33,11 @@ MqttStatus MosquittoClient::publish(SessionMessage message, CompletionSink* sink
                                       static_cast<int>(message.payload.size()),
                                       message.payload.data(), message.qos, message.retain, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) return status_of(rc);
-  wake_network();
+  if (in_burst_) {
+    queued_in_burst_ = true;  // end_burst() wakes the loop
+  } else {
+    wake_network();
+  }
   if (sink != nullptr) {
     pending_.insert_or_assign(mid, Pending{sink, tag, Pending::Kind::kPublish, 1, nullptr});
   } else {

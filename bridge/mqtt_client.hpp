@@ -168,6 +168,25 @@ class MqttClient {
   virtual void disconnect(std::chrono::milliseconds quiesce) = 0;
 
   [[nodiscard]] virtual bool is_connected() const = 0;
+
+  /// A burst of publish() calls lies between these two (the forwarder's
+  /// refill of its window): a client may hold their packets until the end,
+  /// to wake its network thread once instead of for every message. Nothing
+  /// may wait for a completion inside a burst. Default: nothing held.
+  virtual void begin_burst() {}
+  virtual void end_burst() {}
+};
+
+/// begin_burst() and end_burst() of `client` around a scope.
+class PublishBurst {
+ public:
+  explicit PublishBurst(MqttClient& client) : client_(client) { client_.begin_burst(); }
+  ~PublishBurst() { client_.end_burst(); }
+  PublishBurst(const PublishBurst&) = delete;
+  PublishBurst& operator=(const PublishBurst&) = delete;
+
+ private:
+  MqttClient& client_;
 };
 
 namespace detail {
