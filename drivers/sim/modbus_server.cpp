@@ -41,6 +41,7 @@
 
 #include <fmt/format.h>
 
+#include "core/unique_fd.hpp"
 #include "drivers/sim/device_model.hpp"
 
 namespace fieldgate::sim {
@@ -71,32 +72,6 @@ struct MappingFree {
 };
 using MappingPtr = std::unique_ptr<modbus_mapping_t, MappingFree>;
 
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 timeval to_timeval(std::chrono::microseconds d) {
   return {static_cast<time_t>(d.count() / 1'000'000),
@@ -199,7 +174,7 @@ class TcpSimServer final : public ModbusSimServer {
       throw std::runtime_error(
           fmt::format("cannot listen on {}: {}", where, modbus_strerror(errno)));
     }
-    listener_ = Fd(modbus_tcp_listen(ctx_.get(), kListenBacklog));
+    listener_ = UniqueFd(modbus_tcp_listen(ctx_.get(), kListenBacklog));
     if (listener_.get() < 0) {
       throw std::runtime_error(
           fmt::format("cannot listen on {}: {}", where, modbus_strerror(errno)));
@@ -228,14 +203,14 @@ class TcpSimServer final : public ModbusSimServer {
   }
 
   void run(const std::atomic<bool>& stop) override {
-    std::vector<Fd> clients;
+    std::vector<UniqueFd> clients;
     std::vector<pollfd> fds;
     while (!stop.load()) {
       device_.advance(Clock::now());
 
       fds.clear();
       fds.push_back({listener_.get(), POLLIN, 0});
-      for (const Fd& c : clients) fds.push_back({c.get(), POLLIN, 0});
+      for (const UniqueFd& c : clients) fds.push_back({c.get(), POLLIN, 0});
       const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(kTick.count()));
       if (ready <= 0) continue;  // timeout, or EINTR: go round and check `stop`
 
@@ -256,8 +231,8 @@ class TcpSimServer final : public ModbusSimServer {
   }
 
  private:
-  void accept_client(std::vector<Fd>& clients) {
-    Fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  void accept_client(std::vector<UniqueFd>& clients) {
+    UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (client.get() < 0) return;  // gone already, or out of descriptors: try next time
     if (clients.size() >= kMaxTcpClients) return;  // closes it: a real device refuses too
     const int one = 1;
@@ -287,7 +262,7 @@ class TcpSimServer final : public ModbusSimServer {
 
   SimulatedDevice device_;
   std::unique_ptr<modbus_t, ModbusFree> ctx_;
-  Fd listener_;
+  UniqueFd listener_;
   int port_ = 0;
   std::atomic<std::uint64_t> served_{0};
 };
