@@ -168,10 +168,9 @@ bool Forwarder::Impl::on_connected(bool session_present) {
     after = fmt::format(" after {} failed attempts", consecutive_failures_);
   }
   if (ever_connected_) {
-    after += fmt::format(
-        "; reconnect {} since start, {} without a session", reconnects,
-        detail::format_delay(std::chrono::duration_cast<milliseconds>(
-            std::chrono::steady_clock::now() - lost_at_)));
+    after += fmt::format("; reconnect {} since start, {} without a session", reconnects,
+                         detail::format_delay(std::chrono::duration_cast<milliseconds>(
+                             std::chrono::steady_clock::now() - lost_at_)));
   }
   spdlog::info("mqtt: connected to {} as {} ({}){}", session_.uri, session_.client_id,
                detail::protocol_name(mqtt_.protocol), after);

@@ -72,7 +72,6 @@ struct MappingFree {
 };
 using MappingPtr = std::unique_ptr<modbus_mapping_t, MappingFree>;
 
-
 timeval to_timeval(std::chrono::microseconds d) {
   return {static_cast<time_t>(d.count() / 1'000'000),
           static_cast<suseconds_t>(d.count() % 1'000'000)};
