@@ -64,7 +64,7 @@ Forwarder::Impl::Impl(const config::MqttConfig& mqtt, const config::GatewayConfi
     : mqtt_(mqtt),
       session_(detail::make_session_settings(mqtt, gateway)),
       stats_topic_(session_.status_topic + "/stats"),
-      window_(store, stats_),
+      window_(store, stats_, static_cast<std::size_t>(mqtt_.max_inflight)),
       pump_(mqtt_, store, std::move(topics), std::move(parts.encoders), window_, stats_),
       rng_(std::random_device{}()) {
   // The session hooks, in order (invariant 9); a built-in hook is one line here.
@@ -237,8 +237,7 @@ void Forwarder::Impl::serve_session() {
       sleep_unless_stopped(backoff_delay(1));
       return;
     }
-    const auto worth =
-        window_.confirmations_worth_waking(static_cast<std::size_t>(mqtt_.max_inflight));
+    const auto worth = window_.confirmations_worth_waking();
     if (wait_for_events(kIdleRecheck, worth)) return;
   }
 }

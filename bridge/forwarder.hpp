@@ -26,6 +26,7 @@ struct ForwarderStats {
   std::uint64_t reconnects = 0;  // successful connects after the first
   std::uint64_t connect_failures = 0;
   std::size_t inflight = 0;         // messages published, not yet confirmed
+  std::size_t window = 0;           // at most this many at QoS 1 and 2 now (window_sizer.hpp)
   std::string last_error;           // why the last connect or publish failed ("" if none)
   std::size_t command_topics = 0;   // command subscriptions the broker confirmed (this session)
   std::uint64_t dead_lettered = 0;  // readings sent to the dead-letter table (never publishable)

@@ -56,11 +56,12 @@ std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
   }
   // Invariant 11: one message at a time while a suspect is isolated.
   const bool isolating = window_.isolating();
-  const auto window = isolating ? std::size_t{1} : static_cast<std::size_t>(mqtt_.max_inflight);
   if (isolating && !window_.empty()) return {};
   // Refill when half the window is free: fewer, larger peeks.
-  if (!window_.empty() && window_.size() > window / 2) return {};
-  const std::size_t room = window - window_.size();
+  if (!isolating && !window_.wants_refill()) return {};
+  const std::size_t room = isolating ? 1 : window_.max_inflight() - window_.size();
+  // Of those, at QoS 1 and 2: the sizer's window (window_sizer.hpp).
+  const std::size_t acked_room = isolating ? 1 : window_.limit() - window_.acked();
   top_up_ahead(std::max(room, kMinPeek));
   const auto rows = std::span<const Reading>(ahead_).subspan(ahead_pos_);
   if (rows.empty()) return {};
@@ -71,20 +72,21 @@ std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
   }
   const auto max_qos2 = static_cast<std::size_t>(mqtt_.max_inflight_qos2);
   std::size_t published = 0;
-  std::size_t used = 0;  // rows handed to the client
+  std::size_t published_acked = 0;  // of those, at QoS 1 and 2
+  std::size_t used = 0;             // rows handed to the client
   std::string broken;
-  bool qos2_full = false;
+  bool full = false;                 // the next message waits for room at its QoS
   const PublishBurst burst(client);  // the client's network thread woken once for all
-  while (!qos2_full && broken.empty() && published < room && used < rows.size()) {
+  while (!full && broken.empty() && published < room && used < rows.size()) {
     const auto rest = rows.subspan(used);
     // Render only what can go out now: at QoS 2 the window is small, and
     // payloads planned beyond it would be thrown away and rendered again.
     std::size_t limit = room - published;
     const auto& next = rest.front();
-    if (topics->route(next.device, next.point, next.unit).qos == 2) {
-      limit = std::min(limit, max_qos2 - std::min(window_.qos2(), max_qos2));
-      if (limit == 0) break;
-    }
+    const int next_qos = topics->route(next.device, next.point, next.unit).qos;
+    if (next_qos > 0) limit = std::min(limit, acked_room - published_acked);
+    if (next_qos == 2) limit = std::min(limit, max_qos2 - std::min(window_.qos2(), max_qos2));
+    if (limit == 0) break;
     auto messages = plan_messages(rest, *topics, encoders_, limit, ahead_full_);
     if (messages.empty()) break;
     const std::size_t offset = used;
@@ -92,8 +94,9 @@ std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
       // In order: a QoS 2 message that does not fit waits, and so does everything after it.
       // Brokers disconnect a client with more QoS 2 messages open than they
       // allow ("quota exceeded"), see MqttConfig::max_inflight_qos2.
-      if (message.route.qos == 2 && window_.qos2() >= max_qos2) {
-        qos2_full = true;
+      if ((message.route.qos == 2 && window_.qos2() >= max_qos2) ||
+          (message.route.qos > 0 && published_acked >= acked_room)) {
+        full = true;
         break;
       }
       const auto readings = rest.subspan(message.first, message.count);
@@ -102,13 +105,17 @@ std::string Pump::fill(MqttClient& client, CompletionSink& sink) {
       if (!broken.empty()) break;
       cursor_ = readings.back().seq;
       used = offset + message.first + message.count;
-      if (sent) ++published;
+      if (sent) {
+        ++published;
+        if (message.route.qos > 0) ++published_acked;
+      }
     }
   }
   ahead_pos_ += used;
   std::lock_guard lock(stats_.mutex);
   stats_.stats.published += published;
   stats_.stats.inflight = window_.size();
+  stats_.stats.window = window_.limit();
   return broken;
 }
 
@@ -155,6 +162,8 @@ std::string Pump::publish(MqttClient& client, CompletionSink& sink, OutgoingMess
   sent = true;
   if (window_.isolating()) window_.sent_alone();
   InflightMessage message;
+  message.sent = std::chrono::steady_clock::now();
+  message.alone = window_.acked() == 0;
   message.qos = route.qos;
   message.topic = route.topic;
   message.seq = seqs.front();

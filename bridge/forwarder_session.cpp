@@ -38,6 +38,7 @@ void Forwarder::Impl::new_client() {
     }
   };
   client_ = detail::make_mqtt_client(mqtt_, connect_options_, std::move(callbacks));
+  window_.size_by_link(client_->prefers_small_window());
 }
 
 // Disconnected → Connecting → Connected (true) or back to Disconnected after

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "bridge/outgoing.hpp"
 
@@ -29,6 +30,7 @@ std::vector<std::uint64_t> seqs_of(const InflightMessage& message) {
 
 void Window::add(MessageId id, InflightMessage message) {
   if (message.qos == 2) ++qos2_;
+  if (message.qos > 0) ++acked_;
   inflight_.emplace(id, std::move(message));
 }
 
@@ -41,28 +43,47 @@ void Window::add(MessageId id, InflightMessage message) {
 // forwarder thread went from 0.11-0.15 to 0.08-0.09 context switches per
 // reading at 100 ms polls. QoS 2's quota refills one message at a time, as
 // before; an isolated suspect is a window of one.
-std::size_t Window::confirmations_worth_waking(std::size_t max_inflight) const noexcept {
-  const std::size_t half = max_inflight / 2;
+bool Window::wants_refill() const noexcept {
+  return inflight_.size() <= max_ / 2 && acked_ <= limit() / 2;
+}
+
+std::size_t Window::confirmations_worth_waking() const noexcept {
   const std::size_t inflight = inflight_.size();
-  if (inflight > half) return inflight - half;
+  const std::size_t over_max = inflight > max_ / 2 ? inflight - max_ / 2 : 0;
+  const std::size_t half_limit = limit() / 2;
+  const std::size_t over_limit = acked_ > half_limit ? acked_ - half_limit : 0;
+  if (over_max > 0 || over_limit > 0) return std::max(over_max, over_limit);
   if (qos2_ > 0) return 1;
   return std::max<std::size_t>(1, inflight);
 }
 
 void Window::erase(std::unordered_map<MessageId, InflightMessage>::iterator it) {
   if (it->second.qos == 2) --qos2_;
+  if (it->second.qos > 0) --acked_;
   inflight_.erase(it);
 }
 
 std::string Window::apply(const Outcomes& outcomes, std::vector<std::uint64_t>& refused_earlier) {
   std::vector<std::uint64_t> seqs;
+  const auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::duration> quickest;
+  std::size_t acknowledged = 0;  // at QoS 1 and 2: they size the window
   for (const MessageId id : outcomes.confirmed) {
     const auto it = inflight_.find(id);
     if (it == inflight_.end()) continue;  // an earlier session's message (invariant 6)
+    if (it->second.qos > 0) {
+      ++acknowledged;
+      // A resent one's round trip is the outage's.
+      if (it->second.alone && id >= resume_barrier_) {
+        const auto rtt = now - it->second.sent;
+        quickest = quickest ? std::min(*quickest, rtt) : rtt;
+      }
+    }
     seqs.push_back(it->second.seq);
     seqs.insert(seqs.end(), it->second.more_seqs.begin(), it->second.more_seqs.end());
     erase(it);
   }
+  if (acknowledged > 0) sizer_.confirmed(acknowledged, quickest, now);
   if (!seqs.empty()) {
     store_.ack(seqs);
     confirmed_in_session_ = true;
@@ -93,6 +114,7 @@ std::string Window::apply(const Outcomes& outcomes, std::vector<std::uint64_t>& 
     std::lock_guard lock(stats_.mutex);
     stats_.stats.delivered += seqs.size();
     stats_.stats.inflight = inflight_.size();
+    stats_.stats.window = limit();
   }
   for (const auto& [id, reason] : outcomes.failed) {
     if (inflight_.contains(id)) return reason;
@@ -130,12 +152,14 @@ void Window::retire() {
   if (!inflight_.empty()) previous_ = std::move(inflight_);
   inflight_.clear();
   qos2_ = 0;
+  acked_ = 0;
 }
 
 std::size_t Window::clear() {
   const std::size_t n = inflight_.size();
   inflight_.clear();
   qos2_ = 0;
+  acked_ = 0;
   return n;
 }
 

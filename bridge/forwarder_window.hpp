@@ -20,6 +20,7 @@
 #include "bridge/forwarder.hpp"
 #include "bridge/mqtt_client.hpp"
 #include "bridge/store.hpp"
+#include "bridge/window_sizer.hpp"
 
 namespace fieldgate::bridge::detail {
 
@@ -33,9 +34,11 @@ using MessageId = CompletionTag;  // the window's own, unique in the process (in
 
 struct InflightMessage {
   int qos = 0;
-  std::string topic;                     // for the log, should the broker refuse it
-  std::uint64_t seq = 0;                 // the (first) reading
-  std::vector<std::uint64_t> more_seqs;  // the rest of a device-json message
+  std::string topic;                             // for the log, should the broker refuse it
+  std::uint64_t seq = 0;                         // the (first) reading
+  std::vector<std::uint64_t> more_seqs;          // the rest of a device-json message
+  std::chrono::steady_clock::time_point sent{};  // handed to the client
+  bool alone = false;  // nothing else at QoS 1 or 2 was unconfirmed then (window_sizer.hpp)
 };
 
 /// What the client reported about messages since the forwarder last looked.
@@ -47,7 +50,8 @@ struct Outcomes {
 
 class Window {
  public:
-  Window(Store& store, StatsBox& stats) : store_(store), stats_(stats) {}
+  Window(Store& store, StatsBox& stats, std::size_t max_inflight)
+      : store_(store), stats_(stats), max_(max_inflight), sizer_(max_inflight) {}
 
   /// A new id for a message about to be handed to the client.
   [[nodiscard]] MessageId next_id() noexcept { return next_id_++; }
@@ -57,11 +61,25 @@ class Window {
   [[nodiscard]] std::size_t size() const noexcept { return inflight_.size(); }
   [[nodiscard]] bool empty() const noexcept { return inflight_.empty(); }
   [[nodiscard]] std::size_t qos2() const noexcept { return qos2_; }
+  /// Of those in flight, the ones at QoS 1 and 2 (a broker acknowledges them).
+  [[nodiscard]] std::size_t acked() const noexcept { return acked_; }
 
-  /// After a fill, how many confirmations make waking the forwarder worth it
-  /// (a window of `max_inflight`): enough for the pump to refill, or, when
-  /// nothing was left to send, the whole window.
-  [[nodiscard]] std::size_t confirmations_worth_waking(std::size_t max_inflight) const noexcept;
+  /// At most this many messages at QoS 1 and 2 in flight: max_inflight, or
+  /// with size_by_link(true) the sizer's window (window_sizer.hpp). QoS 0
+  /// messages only count against max_inflight: they leave the window once
+  /// written, and a small window would only wake the pump more often for them.
+  [[nodiscard]] std::size_t limit() const noexcept { return by_link_ ? sizer_.limit() : max_; }
+  /// For a client that MqttClient::prefers_small_window().
+  void size_by_link(bool on) noexcept { by_link_ = on; }
+  [[nodiscard]] std::size_t max_inflight() const noexcept { return max_; }
+
+  /// The pump refills once at most half of max_inflight is in flight and at
+  /// most half of limit() is at QoS 1 and 2.
+  [[nodiscard]] bool wants_refill() const noexcept;
+  /// After a fill, how many confirmations make waking the forwarder worth it:
+  /// enough for the pump to refill, or, when nothing was left to send, the
+  /// whole window.
+  [[nodiscard]] std::size_t confirmations_worth_waking() const noexcept;
 
   /// Acks confirmed readings and dead-letters refused ones. Readings of an
   /// earlier session's refused message are added to `refused_earlier` (they
@@ -113,7 +131,11 @@ class Window {
   StatsBox& stats_;
   std::unordered_map<MessageId, InflightMessage> inflight_;
   std::unordered_map<MessageId, InflightMessage> previous_;  // see retire()
-  std::size_t qos2_ = 0;  // of inflight_, those at QoS 2 (bounded by max_inflight_qos2)
+  std::size_t qos2_ = 0;   // of inflight_, those at QoS 2 (bounded by max_inflight_qos2)
+  std::size_t acked_ = 0;  // of inflight_, those at QoS 1 and 2 (bounded by limit())
+  std::size_t max_;
+  WindowSizer sizer_;  // learns the link whether or not it sizes the window
+  bool by_link_ = false;
   MessageId next_id_ = 1;
   MessageId resume_barrier_ = 0;  // messages older than this were resumed
   std::chrono::steady_clock::time_point resumed_at_{};

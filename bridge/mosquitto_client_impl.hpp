@@ -81,6 +81,7 @@ class MosquittoClient final : public MqttClient {
   void disconnect(milliseconds quiesce) override;
   void begin_burst() override { in_burst_ = true; }
   void end_burst() override;
+  [[nodiscard]] bool prefers_small_window() const noexcept override { return true; }
   [[nodiscard]] bool is_connected() const override {
     std::lock_guard lock(mutex_);
     return phase_ == Phase::kConnected;

@@ -175,6 +175,13 @@ class MqttClient {
   /// may wait for a completion inside a burst. Default: nothing held.
   virtual void begin_burst() {}
   virtual void end_burst() {}
+
+  /// Whether the client's cost per message grows with the messages it has
+  /// unconfirmed, so that the forwarder should keep no more in flight than
+  /// the link needs (window_sizer.hpp). libmosquitto walks its list of them
+  /// on every publish and acknowledgement; Paho's cost is in waking its
+  /// threads, which a smaller window does more often. Default: no.
+  [[nodiscard]] virtual bool prefers_small_window() const noexcept { return false; }
 };
 
 /// begin_burst() and end_burst() of `client` around a scope.

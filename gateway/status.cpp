@@ -51,6 +51,7 @@ nlohmann::json to_json(const GatewayStatus& status, std::int64_t now_ms) {
         {"published", u.published},
         {"delivered", u.delivered},
         {"inflight", u.inflight},
+        {"window", u.window},
         {"reconnects", u.reconnects},
         {"connect_failures", u.connect_failures},
         {"command_topics", u.command_topics},

@@ -238,6 +238,56 @@ TEST_F(ForwarderTest, QosTwoBurstStaysWithinTheBrokersQuota) {
   EXPECT_TRUE(stats.last_error.empty()) << stats.last_error;
 }
 
+// A backlog drained over a long link (40 ms added to the round trip by the
+// proxy). With libmosquitto the window starts at the sizer's floor (100) and
+// grows while the backlog drains, never past max_inflight; Paho always uses
+// max_inflight. Either way every reading arrives once per topic, in order.
+TEST_F(ForwarderTest, OverALongLinkTheWindowGrowsForLibmosquittoAndEverythingArrivesInOrder) {
+  TcpProxy proxy(broker_.port());
+  proxy.set_delay(20ms);
+  config::Config c = mqtt_config("tcp://127.0.0.1:" + std::to_string(proxy.port()));
+  c.mqtt.max_inflight = 800;
+  Subscriber sub(broker_.uri(), "fieldgate/gw/meter/#", 1);
+  constexpr int kPolls = 4000;
+  for (int i = 0; i < kPolls; ++i) store_.append(make_poll("meter", {"a", "b", "c", "d", "e"}, i));
+  ForwarderRig fw(c, store_);
+  fw->start();
+  std::size_t smallest = 1'000'000;
+  std::size_t largest = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto window = fw->stats().window;
+        if (window != 0) {
+          smallest = std::min(smallest, window);
+          largest = std::max(largest, window);
+        }
+        return store_.stats().rows == 0;
+      },
+      120s))
+      << store_.stats().rows << " left, " << fw->stats().last_error;
+  ASSERT_TRUE(sub.wait_for(5 * kPolls, 30s)) << sub.messages().size();
+  if (test_mqtt_client() == "mosquitto") {
+    // Twice the floor at least: a window of 100 over 40 ms confirms about
+    // 2,500 messages/s, and the sizer asks for 4 x rate x round trip.
+    EXPECT_EQ(smallest, 100u);
+    EXPECT_GE(largest, 400u);
+    EXPECT_LE(largest, 800u);
+  } else {
+    EXPECT_EQ(smallest, 800u);
+    EXPECT_EQ(largest, 800u);
+  }
+  std::map<std::string, std::vector<std::uint64_t>> seqs_by_topic;
+  for (const auto& m : sub.messages()) seqs_by_topic[m.topic].push_back(seq_of(m));
+  ASSERT_EQ(seqs_by_topic.size(), 5u);
+  for (const auto& [topic, seqs] : seqs_by_topic) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << topic;
+    EXPECT_EQ(std::set<std::uint64_t>(seqs.begin(), seqs.end()).size(),
+              static_cast<std::size_t>(kPolls))
+        << topic;
+  }
+  EXPECT_EQ(fw->stats().reconnects, 0U) << fw->stats().last_error;
+}
+
 TEST_F(ForwarderTest, StopDrainsInFlightAndLeavesTheRestInTheStore) {
   config::Config c = mqtt_config(broker_.uri());
   c.mqtt.max_inflight = 50;

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <stdexcept>
+#include <utility>
 
 #include "tests/support/mqtt_tap.hpp"
 
@@ -97,6 +99,22 @@ void TcpProxy::set_blackhole(bool on) {
 void TcpProxy::set_rate(std::size_t bytes_per_second) {
   rate_ = bytes_per_second;
 }
+void TcpProxy::set_delay(std::chrono::milliseconds one_way) {
+  delay_ = one_way;
+}
+
+bool TcpProxy::release_due(Pair& p) {
+  const auto now = Clock::now();
+  for (int dir = 0; dir < 2; ++dir) {
+    auto& held = p.held[dir];
+    while (!held.empty() && held.front().due <= now) {
+      const auto& bytes = held.front().bytes;
+      if (!write_all(dir == 0 ? p.target : p.client, bytes.data(), bytes.size())) return false;
+      held.pop_front();
+    }
+  }
+  return true;
+}
 
 void TcpProxy::close_all(bool rst) {
   for (const auto& p : pairs_) {
@@ -118,7 +136,12 @@ TcpProxy::Relayed TcpProxy::relay(Pair& p, bool from_client, std::size_t budget)
   const bool truncate = from_client && len >= 2 && mid_packet_reset_.exchange(false);
   if (truncate) len /= 2;
   if (tap_ != nullptr) tap_->bytes(p.id, from_client, buf, len);
-  if (!write_all(to, buf, len)) return Relayed::kClosed;
+  const auto delay = delay_.load();
+  if (delay.count() > 0 || !p.held[from_client ? 0 : 1].empty()) {
+    p.held[from_client ? 0 : 1].push_back({Clock::now() + delay, std::string(buf, len)});
+  } else if (!write_all(to, buf, len)) {
+    return Relayed::kClosed;
+  }
   return truncate ? Relayed::kReset : Relayed::kOk;
 }
 
@@ -136,13 +159,13 @@ void TcpProxy::run() {
         break;
       case Command::kUnblackhole: {
         std::vector<Pair> kept;
-        for (const auto& p : pairs_) {
+        for (auto& p : pairs_) {
           if (p.silent) {
             close_fd(p.client, true);
             close_fd(p.target, true);
             if (tap_ != nullptr) tap_->closed(p.id);
           } else {
-            kept.push_back(p);
+            kept.push_back(std::move(p));
           }
         }
         pairs_ = std::move(kept);
@@ -173,7 +196,27 @@ void TcpProxy::run() {
       fds.push_back({p.client, static_cast<short>(quiet || tokens[0] < 1 ? 0 : POLLIN), 0});
       fds.push_back({p.target, static_cast<short>(quiet || tokens[1] < 1 ? 0 : POLLIN), 0});
     }
-    if (::poll(fds.data(), fds.size(), kTickMs) <= 0) continue;
+    bool holding = false;
+    for (const auto& p : pairs_) holding = holding || !p.held[0].empty() || !p.held[1].empty();
+    const int ready = ::poll(fds.data(), fds.size(), holding ? 1 : kTickMs);
+    if (holding) {
+      std::vector<Pair> kept;
+      for (auto& p : pairs_) {
+        if (release_due(p)) {
+          kept.push_back(std::move(p));
+        } else {
+          close_fd(p.client, false);
+          close_fd(p.target, false);
+          if (tap_ != nullptr) tap_->closed(p.id);
+        }
+      }
+      if (kept.size() != pairs_.size()) {
+        pairs_ = std::move(kept);
+        continue;  // fds no longer match pairs_
+      }
+      pairs_ = std::move(kept);
+    }
+    if (ready <= 0) continue;
     const std::size_t polled = pairs_.size();  // a pair accepted below was not polled yet
     if (fds[0].revents & POLLIN) {
       const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -182,7 +225,7 @@ void TcpProxy::run() {
         sockaddr_in addr = loopback(target_port_);
         if (target >= 0 &&
             ::connect(target, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-          pairs_.push_back(Pair{client, target, ++next_id, blackhole});
+          pairs_.push_back(Pair{client, target, ++next_id, blackhole, {}});
           ++accepted_;
         } else {
           close_fd(client, true);
@@ -190,7 +233,9 @@ void TcpProxy::run() {
         }
       }
     }
-    std::vector<Pair> alive(pairs_.begin() + static_cast<std::ptrdiff_t>(polled), pairs_.end());
+    std::vector<Pair> alive(
+        std::make_move_iterator(pairs_.begin() + static_cast<std::ptrdiff_t>(polled)),
+        std::make_move_iterator(pairs_.end()));
     for (std::size_t i = 0; i < polled; ++i) {
       auto& p = pairs_[i];
       const auto& a = fds[1 + 2 * i];
@@ -204,7 +249,7 @@ void TcpProxy::run() {
         if (rate != 0) tokens[dir] = 0;  // spent (at most the budget was read)
       }
       if (result == Relayed::kOk) {
-        alive.push_back(p);
+        alive.push_back(std::move(p));
       } else {
         close_fd(p.client, result == Relayed::kReset);
         close_fd(p.target, result == Relayed::kReset);

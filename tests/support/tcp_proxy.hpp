@@ -6,8 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -42,15 +45,24 @@ class TcpProxy {
   void set_blackhole(bool on);
   /// Relays at most `bytes_per_second` in each direction (0: no limit).
   void set_rate(std::size_t bytes_per_second);
+  /// Holds what it relays for `one_way` in each direction (a long link: the
+  /// round trip grows by twice that; 0: none). Bytes already held keep their
+  /// time.
+  void set_delay(std::chrono::milliseconds one_way);
   /// Connections accepted so far.
   [[nodiscard]] int accepted() const noexcept { return accepted_; }
 
  private:
+  struct Held {
+    std::chrono::steady_clock::time_point due;
+    std::string bytes;
+  };
   struct Pair {
     int client = -1;
     int target = -1;
     int id = 0;
-    bool silent = false;  // accepted or alive during a blackhole
+    bool silent = false;       // accepted or alive during a blackhole
+    std::deque<Held> held[2];  // set_delay(): client→target, target→client
   };
   enum class Command { kNone, kCut, kReset, kUnblackhole };
   enum class Relayed { kOk, kClosed, kReset };
@@ -58,6 +70,8 @@ class TcpProxy {
   void command(Command c);
   void close_all(bool rst);
   Relayed relay(Pair& p, bool from_client, std::size_t budget);
+  // Writes what set_delay() held and is due; false if a side is closed.
+  static bool release_due(Pair& p);
 
   MqttTap* tap_;
   int listen_fd_ = -1;
@@ -68,6 +82,7 @@ class TcpProxy {
   std::atomic<bool> blackhole_{false};
   std::atomic<bool> mid_packet_reset_{false};
   std::atomic<std::size_t> rate_{0};
+  std::atomic<std::chrono::milliseconds> delay_{std::chrono::milliseconds(0)};
   std::atomic<int> accepted_{0};
   std::vector<Pair> pairs_;  // relay thread only
   std::thread thread_;

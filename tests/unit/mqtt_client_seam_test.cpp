@@ -51,7 +51,7 @@ Batch readings(int n) {
 }
 
 struct Rig {
-  explicit Rig(int window) {
+  explicit Rig(int window) : win(store, stats, static_cast<std::size_t>(window)) {
     mqtt.max_inflight = window;
     config::Config c;
     c.gateway.name = "gw";
@@ -72,7 +72,7 @@ struct Rig {
   config::MqttConfig mqtt;
   testing::FakeStore store;
   StatsBox stats;
-  Window win{store, stats};
+  Window win;
   std::unique_ptr<Pump> pump;
   FakeMqttClient client;
   OutcomeSink sink;
@@ -155,7 +155,7 @@ TEST(MqttClientSeam, TheForwarderWakesForARefillOrTheWholeWindow) {
   rig.store.append(readings(130));
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
   ASSERT_EQ(rig.win.size(), 100u);
-  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 50u);  // then the pump can refill
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), 50u);  // then the pump can refill
 
   // Half confirmed: the pump sends the 30 left, and nothing waits after them.
   for (std::size_t i = 0; i < 50; ++i) {
@@ -166,14 +166,14 @@ TEST(MqttClientSeam, TheForwarderWakesForARefillOrTheWholeWindow) {
   ASSERT_EQ(rig.win.apply(std::exchange(rig.sink.outcomes, {}), earlier), "");
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
   ASSERT_EQ(rig.win.size(), 80u);
-  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 30u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), 30u);
   rig.deliver_all();
   rig.store.append(readings(7));
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
-  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 7u);  // all of them, not the first
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), 7u);  // all of them, not the first
   EXPECT_EQ(rig.deliver_all(), "");
   EXPECT_EQ(rig.store.stats().rows, 0u);
-  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 1u);  // empty: any event
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), 1u);  // empty: any event
 }
 
 // QoS 2's quota (max_inflight_qos2) refills one message at a time.
@@ -190,7 +190,35 @@ TEST(MqttClientSeam, AQos2WindowWakesForEachConfirmation) {
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
   ASSERT_EQ(rig.win.size(), 20u);
   EXPECT_EQ(rig.win.qos2(), 20u);
-  EXPECT_EQ(rig.win.confirmations_worth_waking(100), 1u);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), 1u);
+}
+
+// For a client that prefers a small window, the sizer's (WindowSizer, at its
+// floor of 100 before any round trip is known) bounds the messages at QoS 1
+// and 2; QoS 0 messages only count against max_inflight.
+TEST(MqttClientSeam, TheSizersWindowBoundsQos1AndQos0OnlyMaxInflight) {
+  Rig rig(1000);
+  ASSERT_EQ(rig.win.limit(), 1000u);  // a client that does not prefer a small window
+  rig.win.size_by_link(true);
+  ASSERT_EQ(rig.win.limit(), WindowSizer::kFloor);
+  rig.store.append(readings(300));
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.win.size(), WindowSizer::kFloor);
+  EXPECT_EQ(rig.win.acked(), WindowSizer::kFloor);
+  EXPECT_EQ(rig.win.confirmations_worth_waking(), WindowSizer::kFloor / 2);
+  EXPECT_EQ(rig.deliver_all(), "");
+
+  rig.mqtt.qos = 0;
+  config::Config c;
+  c.gateway.name = "gw";
+  c.mqtt = rig.mqtt;
+  rig.pump = std::make_unique<Pump>(rig.mqtt, rig.store, TopicMap(c), make_default_encoders(),
+                                    rig.win, rig.stats);
+  ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
+  EXPECT_EQ(rig.win.size(), 200u);  // all that was left, past the sizer's window
+  EXPECT_EQ(rig.win.acked(), 0u);
+  EXPECT_EQ(rig.deliver_all(), "");
+  EXPECT_EQ(rig.store.stats().rows, 0u);
 }
 
 }  // namespace
