@@ -53,6 +53,10 @@ Batch readings(int n) {
 struct Rig {
   explicit Rig(int window) : win(store, stats, static_cast<std::size_t>(window)) {
     mqtt.max_inflight = window;
+    remake_pump();
+  }
+  // A pump for the settings in `mqtt` now.
+  void remake_pump() {
     config::Config c;
     c.gateway.name = "gw";
     c.mqtt = mqtt;
@@ -181,11 +185,7 @@ TEST(MqttClientSeam, AQos2WindowWakesForEachConfirmation) {
   Rig rig(100);
   rig.mqtt.qos = 2;
   rig.mqtt.max_inflight_qos2 = 20;
-  config::Config c;
-  c.gateway.name = "gw";
-  c.mqtt = rig.mqtt;
-  rig.pump = std::make_unique<Pump>(rig.mqtt, rig.store, TopicMap(c), make_default_encoders(),
-                                    rig.win, rig.stats);
+  rig.remake_pump();
   rig.store.append(readings(30));
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
   ASSERT_EQ(rig.win.size(), 20u);
@@ -209,11 +209,7 @@ TEST(MqttClientSeam, TheSizersWindowBoundsQos1AndQos0OnlyMaxInflight) {
   EXPECT_EQ(rig.deliver_all(), "");
 
   rig.mqtt.qos = 0;
-  config::Config c;
-  c.gateway.name = "gw";
-  c.mqtt = rig.mqtt;
-  rig.pump = std::make_unique<Pump>(rig.mqtt, rig.store, TopicMap(c), make_default_encoders(),
-                                    rig.win, rig.stats);
+  rig.remake_pump();
   ASSERT_EQ(rig.pump->fill(rig.client, rig.sink), "");
   EXPECT_EQ(rig.win.size(), 200u);  // all that was left, past the sizer's window
   EXPECT_EQ(rig.win.acked(), 0u);

@@ -82,6 +82,13 @@ Run simulate(WindowSizer& sizer, Link link, Load load, Clock::duration length,
   return run;
 }
 
+// A fresh sizer for max_inflight 1000 through one simulate().
+Run fresh(Link link, Load load, Clock::duration length) {
+  WindowSizer sizer(1000);
+  auto now = Clock::time_point{} + std::chrono::hours(1);
+  return simulate(sizer, link, load, length, now);
+}
+
 TEST(WindowSizer, StartsAtItsFloorOrAtMaxInflightWhenThatIsSmaller) {
   EXPECT_EQ(WindowSizer(1000).limit(), WindowSizer::kFloor);
   EXPECT_EQ(WindowSizer(20).limit(), 20u);
@@ -90,33 +97,21 @@ TEST(WindowSizer, StartsAtItsFloorOrAtMaxInflightWhenThatIsSmaller) {
 
 // Loopback or a LAN (0.3 ms, 20,000 messages/s) with the bench's fleet: 500
 // readings every 100 ms. The first of each refill waits behind little, so
-// twice rate x round trip is a handful of messages: the window stays at its
+// 4 x rate x round trip is a handful of messages: the window stays at its
 // floor.
-TEST(WindowSizer, AFastLinkKeepsTheFloorForALiveFleet) {
-  WindowSizer sizer(1000);
-  auto now = Clock::time_point{} + std::chrono::hours(1);
-  const auto run = simulate(sizer, {microseconds(300), 20'000}, {0, 500, milliseconds(100)},
-                            std::chrono::seconds(30), now);
-  EXPECT_EQ(run.max_seen, WindowSizer::kFloor);
-}
-
-// The same link drained flat out: every message but the first of the drain
-// waits behind others, and only that first one's round trip counts.
-TEST(WindowSizer, AFastLinkKeepsTheFloorWhileDraining) {
-  WindowSizer sizer(1000);
-  auto now = Clock::time_point{} + std::chrono::hours(1);
-  const auto run =
-      simulate(sizer, {microseconds(300), 20'000}, {1'000'000}, std::chrono::seconds(30), now);
-  EXPECT_EQ(run.max_seen, WindowSizer::kFloor);
+TEST(WindowSizer, AFastLinkKeepsTheFloorLiveAndWhileDraining) {
+  const Link fast{microseconds(300), 20'000};
+  EXPECT_EQ(fresh(fast, {0, 500, milliseconds(100)}, std::chrono::seconds(30)).max_seen,
+            WindowSizer::kFloor);
+  // Drained flat out: every message but the first of the drain waits behind
+  // others, and only that first one's round trip counts.
+  EXPECT_EQ(fresh(fast, {1'000'000}, std::chrono::seconds(30)).max_seen, WindowSizer::kFloor);
 }
 
 // 4G: 50 ms round trip, a wire of 20,000 messages/s. A window of 100 would
 // cap the drain at 2,000/s; the sizer grows it to max_inflight, not beyond.
 TEST(WindowSizer, ASlowRoundTripGrowsTheWindowWhileABacklogDrains) {
-  WindowSizer sizer(1000);
-  auto now = Clock::time_point{} + std::chrono::hours(1);
-  const auto run =
-      simulate(sizer, {milliseconds(50), 20'000}, {1'000'000}, std::chrono::seconds(5), now);
+  const auto run = fresh({milliseconds(50), 20'000}, {1'000'000}, std::chrono::seconds(5));
   EXPECT_EQ(run.final_limit, 1000u);
   EXPECT_EQ(run.max_seen, 1000u);
 }
