@@ -268,9 +268,10 @@ TEST_F(ForwarderTest, OverALongLinkTheWindowGrowsForLibmosquittoAndEverythingArr
   ASSERT_TRUE(sub.wait_for(5 * kPolls, 30s)) << sub.messages().size();
   if (test_mqtt_client() == "mosquitto") {
     // Twice the floor at least: a window of 100 over 40 ms confirms about
-    // 2,500 messages/s, and the sizer asks for 4 x rate x round trip.
+    // 1,900 messages/s (the pump refills at half of it), and the sizer asks
+    // for 4 x rate x round trip, about 300 (with a gain of 1, 75).
     EXPECT_EQ(smallest, 100u);
-    EXPECT_GE(largest, 400u);
+    EXPECT_GE(largest, 200u);
     EXPECT_LE(largest, 800u);
   } else {
     EXPECT_EQ(smallest, 800u);
