@@ -46,9 +46,11 @@
 //     next peek starts after the last of them. `ahead_` is dropped whenever
 //     `cursor_` goes back to 0. A reading evicted from the store (max_age,
 //     drop_oldest) while it waits there may still be published once.
-//  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`); the
-//     client's own limit (MqttConnectOptions::max_inflight) is set above it so
-//     the client never refuses or queues on its own.
+//  4. At most mqtt.max_inflight messages are unconfirmed (`inflight_`), and
+//     at QoS 1 and 2 at most Window::limit() (the link's need, for a client
+//     that prefers a small window: window_sizer.hpp); the client's own limit
+//     (MqttConnectOptions::max_inflight) is set above it so the client never
+//     refuses or queues on its own.
 //  5. When a session ends (connection lost, a delivery failed, a publish
 //     threw), everything in flight counts as unconfirmed: `inflight_` is
 //     cleared and `cursor_` goes back to 0. Confirmations received so far have
