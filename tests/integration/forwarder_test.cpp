@@ -267,10 +267,12 @@ TEST_F(ForwarderTest, OverALongLinkTheWindowGrowsForLibmosquittoAndEverythingArr
       << store_.stats().rows << " left, " << fw->stats().last_error;
   ASSERT_TRUE(sub.wait_for(5 * kPolls, 30s)) << sub.messages().size();
   if (test_mqtt_client() == "mosquitto") {
-    // Twice the floor at least: a window of 100 over 40 ms confirms about
-    // 1,900 messages/s (the pump refills at half of it), and the sizer asks
-    // for 4 x rate x round trip, about 300 (with a gain of 1, 75).
-    EXPECT_EQ(smallest, 100u);
+    // It starts at the floor (100) and grows to twice that at least: a
+    // window of 100 over 40 ms confirms about 1,900 messages/s (the pump
+    // refills at half of it), and the sizer asks for 4 x rate x round trip,
+    // about 300 (with a gain of 1, 75). `smallest` is not checked for 100:
+    // a test thread held off the CPU for the first 250 ms would miss it.
+    EXPECT_LT(smallest, largest);
     EXPECT_GE(largest, 200u);
     EXPECT_LE(largest, 800u);
   } else {
