@@ -25,11 +25,9 @@ std::string json_payload(const Reading& reading) {
   out.append(std::string_view(R"(,"ts":")"));
   append_iso8601(out, reading.source_ts_ms);  // digits, '-', ':', '.', 'T', 'Z' only
   out.append(std::string_view(R"(","ts_ms":)"));
-  const fmt::format_int ts_ms(reading.source_ts_ms);
-  out.append(ts_ms.data(), ts_ms.data() + ts_ms.size());
+  append_json_integer(out, reading.source_ts_ms);
   out.append(std::string_view(R"(,"seq":)"));
-  const fmt::format_int seq(reading.seq);
-  out.append(seq.data(), seq.data() + seq.size());
+  append_json_integer(out, reading.seq);
   out.append(std::string_view(R"(,"quality":)"));
   append_json_string(out, to_string(reading.quality));
   if (reading.quality != Quality::kGood) {

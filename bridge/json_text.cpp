@@ -61,8 +61,7 @@ void append_json_value(fmt::memory_buffer& out, const Value& value) {
         } else if constexpr (std::is_same_v<T, bool>) {
           out.append(v ? std::string_view("true") : std::string_view("false"));
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          const fmt::format_int digits(v);
-          out.append(digits.data(), digits.data() + digits.size());
+          append_json_integer(out, v);
         } else if constexpr (std::is_same_v<T, double>) {
           if (std::isfinite(v)) {
             append_json_number(out, v);

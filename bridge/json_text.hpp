@@ -23,6 +23,13 @@ void append_json_string(fmt::memory_buffer& out, std::string_view text);
 /// 1e-4 and from 1e15 up ("1e-05", "1e+16").
 void append_json_number(fmt::memory_buffer& out, double value);
 
+/// An integer's decimal digits (a JSON number), without a format string.
+template <class Integer>
+void append_json_integer(fmt::memory_buffer& out, Integer value) {
+  const fmt::format_int digits(value);
+  out.append(digits.data(), digits.data() + digits.size());
+}
+
 /// Appends a value by the rule of value_to_json (bridge/value_json.hpp): null
 /// for no value and for NaN and infinities.
 void append_json_value(fmt::memory_buffer& out, const Value& value);
