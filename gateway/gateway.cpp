@@ -9,6 +9,7 @@
 
 #include "bridge/topics.hpp"
 #include "core/clock.hpp"
+#include "core/startup_pages.hpp"
 #include "gateway/availability_hook.hpp"
 #include "gateway/command_startup.hpp"
 #include "gateway/ha_discovery.hpp"
@@ -70,10 +71,7 @@ int Gateway::start() {
     spdlog::error("cannot start: {}", e.what());
     return kExitServiceConfig;
   }
-  // Parsing the TOML file needs several times the memory of the result (a
-  // 10,000-point file: ~20 MB of toml++ nodes); glibc keeps what was freed
-  // inside the heap unless asked to give it back.
-  malloc_trim(0);
+  settle_memory();
   spdlog::info("fieldgate {} running: {} devices, buffer {}, broker {}", kVersion,
                config_->devices.size(), config_->store.path, config_->mqtt.broker);
 
@@ -144,7 +142,22 @@ void Gateway::serve_registers() {
   modbus_server_->set_units(served_units(*config_->modbus_server, acquisition_->register_caches()));
 }
 
+void Gateway::settle_memory() {
+  // Parsing the TOML file needs several times the memory of the result (a
+  // 10,000-point file: ~20 MB of toml++ nodes); glibc keeps what was freed
+  // inside the heap unless asked to give it back.
+  malloc_trim(0);
+  const auto released = release_startup_pages();
+  spdlog::debug("start-up code pages unmapped: {} KiB in {} mappings", released.bytes / 1024,
+                released.mappings);
+}
+
 void Gateway::reload() {
+  load_again();
+  settle_memory();
+}
+
+void Gateway::load_again() {
   service_.reloading();
   std::ostringstream problems;
   auto reloaded = load_or_report(options_.config_path, catalog_, problems);

@@ -72,6 +72,10 @@ class Gateway {
  private:
   using SteadyClock = std::chrono::steady_clock;
 
+  void load_again();
+  /// After a configuration was loaded: the heap's freed pages and the code
+  /// pages only loading touched go back (core/startup_pages.hpp).
+  static void settle_memory();
   void start_uplink();
   void publish_discovery(const config::Config& config);
   void start_acquisition(const std::shared_ptr<const config::Config>& config);
