@@ -52,7 +52,7 @@ std::shared_ptr<const Catalog> make_catalog(const config::Config& config) {
     DeviceDef def{device.name, {}};
     for (const auto& point : device.points) {
       def.metrics.push_back(
-          {point.name, alias++, datatype_of(point.value_kind), point.unit, point.write.writable});
+          {point.name, alias++, datatype_of(point.value_kind), point.unit, point.write().writable});
     }
     catalog->devices.push_back(std::move(def));
   }

@@ -246,20 +246,41 @@ struct PointConfig {
   std::string unit;
   std::optional<Duration> interval;  // overrides the device's poll_interval
   /// Overrides the device's publish policy (the loader merges the point's
-  /// keys into the device's).
-  std::optional<PublishPolicy> publish;
+  /// keys into the device's); null: the device's. Out of line, like `write`.
+  std::shared_ptr<const PublishPolicy> publish;
   // MQTT mapping; unset = the device's, then the [mqtt] defaults.
   std::optional<std::string> topic;
   std::optional<int> qos;
   std::optional<bool> retain;
-  WriteConfig write;
+  ValueKind value_kind = ValueKind::kNumber;  // beside `retain`: no padding between
+  /// Its write settings (write()), null for a read-only point: held out of
+  /// line because most points are read-only (10,000 points: 640 KB inline).
+  std::shared_ptr<WriteConfig> write_settings;
   /// Its `homeassistant = { ... }`, null without one: most points have none,
   /// and the overrides are seven optional strings (with 10,000 points, 2.8 MB
   /// held inline for nothing).
   std::shared_ptr<const HaEntityConfig> homeassistant;
-  ValueKind value_kind = ValueKind::kNumber;
   std::shared_ptr<const PointSettings> settings;  // the driver's own, if it has any
   SourcePos pos;
+
+  [[nodiscard]] const WriteConfig& write() const noexcept {
+    static const WriteConfig kReadOnly;
+    return write_settings ? *write_settings : kReadOnly;
+  }
+  /// Its write settings to fill in, made on first use; a copy of the point
+  /// that shares them keeps its own.
+  WriteConfig& edit_write() {
+    if (!write_settings) {
+      write_settings = std::make_shared<WriteConfig>();
+    } else if (write_settings.use_count() > 1) {
+      write_settings = std::make_shared<WriteConfig>(*write_settings);
+    }
+    return *write_settings;
+  }
+  void set_write(WriteConfig w) {
+    const bool read_only = !w.writable && !w.min && !w.max && w.allowed.empty();
+    write_settings = read_only ? nullptr : std::make_shared<WriteConfig>(std::move(w));
+  }
 
   /// The Home Assistant overrides, all unset when it has none.
   [[nodiscard]] const HaEntityConfig& ha_overrides() const noexcept {

@@ -216,15 +216,15 @@ std::span<const std::string_view> component_names() noexcept {
 
 Component default_component(const PointConfig& point) noexcept {
   const bool is_bool = point.value_kind == ValueKind::kBool;
-  if (!point.write.writable) return is_bool ? Component::kBinarySensor : Component::kSensor;
+  if (!point.write().writable) return is_bool ? Component::kBinarySensor : Component::kSensor;
   if (is_bool) return Component::kSwitch;
-  if (!point.write.allowed.empty()) return Component::kSelect;
+  if (!point.write().allowed.empty()) return Component::kSelect;
   return point.value_kind == ValueKind::kNumber ? Component::kNumber : Component::kText;
 }
 
 std::string incompatibility(Component c, const PointConfig& point) {
   const bool is_bool = point.value_kind == ValueKind::kBool;
-  const bool writable = point.write.writable;
+  const bool writable = point.write().writable;
   switch (c) {
     case Component::kSensor:
       return is_bool ? "a sensor shows numbers and text; a bool point is a binary_sensor or a "
@@ -239,7 +239,7 @@ std::string incompatibility(Component c, const PointConfig& point) {
                  ? ""
                  : "a number needs a writable number point";
     case Component::kSelect:
-      return writable && !point.write.allowed.empty() && !is_bool
+      return writable && !point.write().allowed.empty() && !is_bool
                  ? ""
                  : "a select needs a writable point with `allowed` values";
     case Component::kText:

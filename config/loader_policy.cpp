@@ -96,7 +96,7 @@ void read_device_policy(Section& s, DeviceConfig& device) {
 
 void read_point_policy(Section& s, const DeviceConfig& device, PointConfig& point) {
   PublishPolicy policy = device.publish;
-  if (read_policy(s, policy)) point.publish = policy;
+  if (read_policy(s, policy)) point.publish = std::make_shared<const PublishPolicy>(policy);
 }
 
 }  // namespace fieldgate::config

@@ -203,7 +203,7 @@ void check_topics(const Config& config, Diagnostics& diag) {
       topics.add(who, {config.gateway.name, config.gateway.site, device.name, {}, {}});
       for (std::size_t j = 0; j < device.points.size(); ++j) {
         const PointConfig& point = device.points[j];
-        if (!point.write.writable) continue;
+        if (!point.write().writable) continue;
         TopicRegistry::Publisher cmd = who;
         cmd.what = fmt::format("{}.points[{}] ({}/{})", base, j, device.name, point.name);
         add_command_topics(
@@ -235,7 +235,7 @@ void check_topics(const Config& config, Diagnostics& diag) {
       const TopicVars vars{config.gateway.name, config.gateway.site, device.name, point.name,
                            point.unit};
       topics.add(who, vars);
-      if (point.write.writable) add_command_topics(topics, who, false, mqtt, vars);
+      if (point.write().writable) add_command_topics(topics, who, false, mqtt, vars);
     }
   }
 }

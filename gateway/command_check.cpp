@@ -188,7 +188,7 @@ CommandAge check_command_age(std::int64_t ts_ms, std::int64_t now_ms,
 
 std::string check_write(const config::DeviceConfig& /*device*/, const config::PointConfig& point,
                         Value& value) {
-  const config::WriteConfig& w = point.write;
+  const config::WriteConfig& w = point.write();
   if (!w.writable) return "not writable (writable = true is not set for this point)";
   // The driver's schema said what the point takes (PointConfig::value_kind).
   switch (point.value_kind) {

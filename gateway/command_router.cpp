@@ -117,7 +117,7 @@ CommandRouter::Target CommandRouter::target_at(std::size_t i) const {
   const auto& config = topics_->config();
   Target target;
   target.device = std::shared_ptr<const config::DeviceConfig>(config, p.device);
-  if (p.point->write.writable) {
+  if (p.point->write().writable) {
     target.point = std::shared_ptr<const config::PointConfig>(config, p.point);
   }
   target.point_name = p.point->name;
@@ -139,7 +139,7 @@ std::vector<std::string> CommandRouter::command_topics() const {
   std::vector<std::string> out;
   if (!topics_) return out;
   for (std::size_t i = 0; i < topics_->size(); ++i) {
-    if (topics_->at(i).point->write.writable) out.push_back(command_topic_at(i));
+    if (topics_->at(i).point->write().writable) out.push_back(command_topic_at(i));
   }
   std::sort(out.begin(), out.end());  // the order the map of every point gave
   return out;

@@ -205,15 +205,15 @@ DiscoveryMessage point_entity(const Context& ctx, const config::DeviceConfig& d,
       add_command(c, ctx, d, p);
       // Home Assistant's defaults are 1..100: say the point's limits, or the
       // widest a float register holds when it has none.
-      c["min"] = p.write.min.value_or(-3.4e38);
-      c["max"] = p.write.max.value_or(3.4e38);
+      c["min"] = p.write().min.value_or(-3.4e38);
+      c["max"] = p.write().max.value_or(3.4e38);
       c["step"] = std::max(0.001, std::abs(p.scale));
       c["mode"] = "box";
       break;
     case Component::kSelect: {
       add_command(c, ctx, d, p);
       Json options = Json::array();
-      for (const auto& v : p.write.allowed) options.push_back(option_text(v));
+      for (const auto& v : p.write().allowed) options.push_back(option_text(v));
       c["options"] = std::move(options);
       break;
     }

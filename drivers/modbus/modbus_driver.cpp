@@ -61,7 +61,7 @@ std::vector<drivers::RegisterCache::WritablePoint> writable_points(
   std::vector<drivers::RegisterCache::WritablePoint> out;
   for (const auto& point : device.points) {
     const auto& spec = point_of(point);
-    if (!point.write.writable || spec.type == ValueType::kBit) continue;
+    if (!point.write().writable || spec.type == ValueType::kBit) continue;
     if (spec.kind != RegisterKind::kHolding && spec.kind != RegisterKind::kCoil) continue;
     const bool coil = spec.kind == RegisterKind::kCoil;
     const auto count = coil ? 1 : register_count(spec.type, spec.count);

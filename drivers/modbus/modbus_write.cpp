@@ -85,7 +85,7 @@ WriteResult ModbusDriver::write(const std::string& name, const Value& value) {
   if (spec.kind != RegisterKind::kCoil && spec.kind != RegisterKind::kHolding) {
     return rejected(fmt::format("not writable: kind {} is read-only", to_string(spec.kind)));
   }
-  if (!point.write.writable) return rejected("not writable (the configuration says so)");
+  if (!point.write().writable) return rejected("not writable (the configuration says so)");
   const auto order = spec.order_or(settings_.byte_order);
   EncodedWrite encoded = encode_point_value(point, order, value);
   if (!encoded.error.empty()) return rejected(std::move(encoded.error));

@@ -56,11 +56,11 @@ void read_write(Section& s, PointConfig& p, ModbusPointConfig& settings,
                 std::optional<RegisterKind> kind, std::optional<ValueType> type) {
   WriteContext context;
   if (type) context = {value_kind_of(*type), std::string(to_string(*type))};
-  p.write = read_point_write(s, context);
+  p.set_write(read_point_write(s, context));
   const auto function = s.choice("write_function", kWriteFunctions);
   assign(settings.write_function, function);
-  if (!p.write.writable) {
-    reject_unless_writable(s, p.write, "write_function");
+  if (!p.write().writable) {
+    reject_unless_writable(s, p.write(), "write_function");
   } else if (kind && (*kind == RegisterKind::kInput || *kind == RegisterKind::kDiscreteInput)) {
     s.report("writable",
              fmt::format("kind {} is read-only by protocol; only coils and holding registers "
@@ -172,7 +172,8 @@ bool read_device_keys(Section& s, DeviceConfig& device, ModbusDeviceConfig& sett
   // chain (drivers/sunspec/). The common `model` key is read and checked by
   // config/model_use.cpp; here only its value is looked at.
   if (const toml::node* model = s.find("model"); model != nullptr) {
-    settings.sunspec = model->value<std::string_view>() == std::optional<std::string_view>("sunspec");
+    settings.sunspec =
+        model->value<std::string_view>() == std::optional<std::string_view>("sunspec");
   }
   return max_registers || !s.has("max_registers");
 }

@@ -124,8 +124,8 @@ config::PointConfig read_serial_point(config::Section& s, const SerialPointConte
   p.settings = settings;
   WriteContext write_context;
   if (line_type) write_context = {value_kind_of(*line_type), std::string(to_string(*line_type))};
-  p.write = read_point_write(s, write_context);
-  read_write_template(s, p.write, *settings);
+  p.set_write(read_point_write(s, write_context));
+  read_write_template(s, p.write(), *settings);
   return p;
 }
 

@@ -52,7 +52,7 @@ drivers::WriteResult SerialLineDriver::write(const std::string& name, const Valu
   using drivers::WriteStatus;
   const auto point = std::find_if(device_.points.begin(), device_.points.end(),
                                   [&](const config::PointConfig& p) { return p.name == name; });
-  if (point == device_.points.end() || !point->write.writable) {
+  if (point == device_.points.end() || !point->write().writable) {
     return {WriteStatus::kRejected, Quality::kGood, "not writable", {}};
   }
   const auto text = format_write_value(*point, value);

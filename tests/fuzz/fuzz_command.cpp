@@ -116,19 +116,19 @@ class Rig {
     device.driver = "modbus-tcp";
     config::PointConfig setpoint = test_support::modbus_point(
         "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
-    setpoint.write.writable = true;
-    setpoint.write.min = kMin;
-    setpoint.write.max = kMax;
+    setpoint.edit_write().writable = true;
+    setpoint.edit_write().min = kMin;
+    setpoint.edit_write().max = kMax;
     device.points.push_back(setpoint);
     config::PointConfig label = test_support::modbus_point("label", modbus::RegisterKind::kHolding,
                                                            0, modbus::ValueType::kString, 4);
     label.value_kind = config::ValueKind::kString;
-    label.write.writable = true;
+    label.edit_write().writable = true;
     device.points.push_back(label);
     config::PointConfig relay = test_support::modbus_point("relay", modbus::RegisterKind::kCoil, 0,
                                                            modbus::ValueType::kBool);
-    relay.write.writable = true;
-    relay.write.allowed = {true};
+    relay.edit_write().writable = true;
+    relay.edit_write().allowed = {true};
     device.points.push_back(relay);
     config::PointConfig ratio;
     ratio.name = "ct_ratio";

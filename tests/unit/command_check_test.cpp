@@ -30,7 +30,7 @@ config::PointConfig writable(config::ValueKind kind) {
   config::PointConfig p;
   p.name = "p";
   p.value_kind = kind;
-  p.write.writable = true;
+  p.edit_write().writable = true;
   return p;
 }
 
@@ -165,7 +165,7 @@ TEST(CommandCheckTest, JsonForLogNeverThrowsAndIsBounded) {
 
 TEST(CommandCheckTest, NothingIsWritableUnlessConfigured) {
   config::PointConfig p = writable(config::ValueKind::kNumber);
-  p.write.writable = false;
+  p.edit_write().writable = false;
   Value v = std::int64_t{1};
   EXPECT_EQ(check_write(modbus_device(), p, v),
             "not writable (writable = true is not set for this point)");
@@ -173,8 +173,8 @@ TEST(CommandCheckTest, NothingIsWritableUnlessConfigured) {
 
 TEST(CommandCheckTest, LimitsAndAllowedValues) {
   auto p = writable(config::ValueKind::kNumber);
-  p.write.min = 5;
-  p.write.max = 30;
+  p.edit_write().min = 5;
+  p.edit_write().max = 30;
   Value v = 21.5;
   EXPECT_EQ(check_write(modbus_device(), p, v), "");
   v = std::int64_t{31};
@@ -187,14 +187,14 @@ TEST(CommandCheckTest, LimitsAndAllowedValues) {
   EXPECT_EQ(check_write(modbus_device(), p, v), "expected a number, got true");
 
   auto mode = writable(config::ValueKind::kNumber);
-  mode.write.allowed = {1.0, 2.0, 5.0};
+  mode.edit_write().allowed = {1.0, 2.0, 5.0};
   v = std::int64_t{2};
   EXPECT_EQ(check_write(modbus_device(), mode, v), "");
   v = std::int64_t{3};
   EXPECT_EQ(check_write(modbus_device(), mode, v), "not allowed: 3 is not one of 1, 2, 5");
 
   auto text = writable(config::ValueKind::kString);
-  text.write.allowed = {std::string("auto"), std::string("manual")};
+  text.edit_write().allowed = {std::string("auto"), std::string("manual")};
   v = std::string("manual");
   EXPECT_EQ(check_write(modbus_device(), text, v), "");
   v = std::string("off");
@@ -217,7 +217,7 @@ TEST(CommandCheckTest, BoolPointsTakeOnOffAndOneZero) {
   Value v = std::int64_t{2};
   EXPECT_EQ(check_write(modbus_device(), relay, v), "expected true or false, got 2");
   // A reset coil that may only be set, never cleared.
-  relay.write.allowed = {true};
+  relay.edit_write().allowed = {true};
   v = false;
   EXPECT_EQ(check_write(modbus_device(), relay, v), "not allowed: false is not one of true");
 }

@@ -93,8 +93,8 @@ struct Rig {
     device.driver = "modbus-tcp";
     config::PointConfig setpoint = test_support::modbus_point(
         "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
-    setpoint.write.writable = true;
-    setpoint.write.max = 30;
+    setpoint.edit_write().writable = true;
+    setpoint.edit_write().max = 30;
     device.points.push_back(setpoint);
     config::PointConfig ratio;
     ratio.name = "ct_ratio";
@@ -102,7 +102,7 @@ struct Rig {
     config::PointConfig label = test_support::modbus_point("label", modbus::RegisterKind::kHolding,
                                                            0, modbus::ValueType::kString, 4);
     label.value_kind = config::ValueKind::kString;
-    label.write.writable = true;
+    label.edit_write().writable = true;
     device.points.push_back(label);
     config.mqtt.command_max_size = 1024;
     config.devices.push_back(device);

@@ -49,7 +49,7 @@ TEST(ConfigPolicyTest, EveryReadingUnlessTheConfigSaysOtherwise) {
   const auto& device = c.devices.at(0);
   EXPECT_EQ(device.publish, PublishPolicy{});
   EXPECT_EQ(device.publish.mode, PublishMode::kAlways);
-  EXPECT_FALSE(device.points.at(0).publish.has_value());
+  EXPECT_EQ(device.points.at(0).publish, nullptr);
 }
 
 TEST(ConfigPolicyTest, ADevicesPolicyAppliesToItsPointsAndAPointOverridesKeyByKey) {
@@ -68,7 +68,7 @@ max_interval = "5m"
   // The energy point changes its deadband only: the rest is its device's.
   const PublishPolicy expected_energy{PublishMode::kOnChange, Deadband{0.01, false}, seconds(1),
                                       minutes(5)};
-  ASSERT_TRUE(device.points.at(1).publish.has_value());
+  ASSERT_NE(device.points.at(1).publish, nullptr);
   EXPECT_EQ(device.policy_of(device.points.at(1)), expected_energy);
 }
 

@@ -29,7 +29,7 @@ kind = "coil"
 address = 0
 )",
                                                              "t.toml");
-  const auto& w = c.devices[0].points[0].write;
+  const auto& w = c.devices[0].points[0].write();
   EXPECT_FALSE(w.writable);
   EXPECT_FALSE(w.min);
   EXPECT_TRUE(w.allowed.empty());
@@ -78,18 +78,18 @@ allowed = [true]
   EXPECT_EQ(c.mqtt.command_max_size, 4096u);
   EXPECT_EQ(c.mqtt.command_suffix, "cmd");
   EXPECT_EQ(c.mqtt.result_suffix, "ack");
-  const auto& setpoint = c.devices[0].points[0].write;
+  const auto& setpoint = c.devices[0].points[0].write();
   EXPECT_TRUE(setpoint.writable);
   EXPECT_EQ(setpoint.min, -5.0);
   EXPECT_EQ(setpoint.max, 30.5);
   EXPECT_EQ(modbus::point_of(c.devices[0].points[0]).write_function,
             modbus::WriteFunction::kMultiple);
-  const auto& mode = c.devices[0].points[1].write;
+  const auto& mode = c.devices[0].points[1].write();
   ASSERT_EQ(mode.allowed.size(), 3u);
   EXPECT_EQ(std::get<double>(mode.allowed[2]), 2.0);
   EXPECT_EQ(modbus::point_of(c.devices[0].points[1]).write_function,
             modbus::WriteFunction::kSingle);
-  EXPECT_EQ(std::get<bool>(c.devices[0].points[2].write.allowed.at(0)), true);
+  EXPECT_EQ(std::get<bool>(c.devices[0].points[2].write().allowed.at(0)), true);
 }
 
 TEST(ConfigWriteTest, SerialLinePointWithATemplate) {
@@ -107,7 +107,7 @@ write_template = "T {value}\r\n"
 )",
                                                              "t.toml");
   EXPECT_EQ(serial::point_of(c.devices[0].points[0]).write_template, "T {value}\r\n");
-  EXPECT_EQ(c.devices[0].points[0].write.min, 0.0);
+  EXPECT_EQ(c.devices[0].points[0].write().min, 0.0);
 }
 
 TEST(ConfigWriteTest, DeviceJsonCommandTopicsAreCheckedToo) {

@@ -189,8 +189,8 @@ TEST_F(JournalLogging, IdenticalCommandsAreEachLogged) {
   device.driver = "modbus-tcp";
   config::PointConfig setpoint = test_support::modbus_point(
       "setpoint", modbus::RegisterKind::kHolding, 0, modbus::ValueType::kInt16);
-  setpoint.write.writable = true;
-  setpoint.write.max = 30;
+  setpoint.edit_write().writable = true;
+  setpoint.edit_write().max = 30;
   device.points.push_back(setpoint);
   config.devices.push_back(device);
   Scheduler scheduler(config, {}, [](Batch&&) {});

@@ -144,7 +144,7 @@ config::Config two_points(PublishPolicy device_policy, std::optional<PublishPoli
   power.name = "power";
   config::PointConfig energy_point;
   energy_point.name = "energy";
-  energy_point.publish = energy;
+  if (energy) energy_point.publish = std::make_shared<const config::PublishPolicy>(*energy);
   device.points = {power, energy_point};
   config.devices.push_back(device);
   return config;
@@ -195,7 +195,8 @@ TEST(PublishFilterTest, ADeviceJsonHeartbeatCarriesTheWholePoll) {
   auto config = two_points(on_change({1.0, false}), on_change({0.5, false}, 0ms, 10s));
   config.devices[0].points.push_back(config.devices[0].points[0]);
   config.devices[0].points[2].name = "slow";
-  config.devices[0].points[2].publish = on_change({1.0, false}, 20s);
+  config.devices[0].points[2].publish =
+      std::make_shared<const config::PublishPolicy>(on_change({1.0, false}, 20s));
   config.devices[0].payload = config::PayloadFormat{"device-json", true};
   PublishFilter filter(config);
   Batch first{point_reading("power", 100, 0), point_reading("energy", 5, 0),
