@@ -134,5 +134,22 @@ writable = true
             "(meter/relay)'s command topic both publish to \"gw/meter/relay/set\"");
 }
 
+TEST(ConfigWrite, AReadOnlyPointHoldsNoWriteSettingsAndACopyEditsItsOwn) {
+  PointConfig meter;
+  EXPECT_EQ(meter.write_settings, nullptr);
+  EXPECT_FALSE(meter.write().writable);
+  meter.set_write(WriteConfig{});
+  EXPECT_EQ(meter.write_settings, nullptr) << "nothing set: nothing held";
+
+  PointConfig setpoint;
+  setpoint.edit_write().writable = true;
+  setpoint.edit_write().max = 30;
+  PointConfig copy = setpoint;  // shares the settings until one is edited
+  copy.edit_write().max = 50;
+  EXPECT_EQ(setpoint.write().max, 30.0);
+  EXPECT_EQ(copy.write().max, 50.0);
+  EXPECT_TRUE(copy.write().writable);
+}
+
 }  // namespace
 }  // namespace fieldgate::config
