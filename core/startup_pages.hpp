@@ -6,8 +6,8 @@
 // maps up to 64 KiB of neighbours around each page it faults in. All of it
 // stays in the process's page tables, so it is counted in its RSS, and the
 // kernel keeps mapped executable pages longer than other cache when memory
-// runs short. With the 10 x 50 fleet, 9.7 MiB of the 12.6 MiB RSS was mapped
-// files, and only 3.9 MiB of that is touched again once the daemon runs.
+// runs short. With the 10 x 50 fleet, 9.6 MiB of the 12.3 MiB RSS were
+// mapped files, and only 3.8 MiB of them are touched again once it runs.
 //
 // release_startup_pages() unmaps the pages of every private, read-only mapped
 // file that holds no page of its own (nothing copied on write), so only what
