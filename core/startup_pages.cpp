@@ -127,7 +127,8 @@ ReleasedPages release_startup_pages() noexcept {
       text.append(buf, static_cast<std::size_t>(n));
     }
     // Cut at the last whole line: a mapping read in half is left out.
-    text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+    const auto last_newline = text.rfind('\n');
+    text.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
     // The ranges are the loaded libraries and the executable, which nothing
     // unloads while the daemon runs, so they are still these files' pages
     // when madvise() gets them.
