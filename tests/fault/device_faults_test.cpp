@@ -12,14 +12,13 @@
 
 #include "tests/fault/fault_rig.hpp"
 #include "tests/support/mqtt_helpers.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/scripted_peer.hpp"
 
 namespace fieldgate::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-const std::string kBinary = FIELDGATE_BINARY;
 
 void expect_clean(const CheckReport& r, FaultRig& rig) {
   EXPECT_EQ(r.lost, 0) << r.summary() << "\n" << rig.gateway_log();

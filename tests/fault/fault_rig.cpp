@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/mqtt_helpers.hpp"
+#include "tests/support/process.hpp"
 
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
 using namespace std::chrono_literals;
 
 std::string meter_toml(const std::string& name, int port, int points, const std::string& interval) {

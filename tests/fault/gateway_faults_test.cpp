@@ -23,7 +23,7 @@ Ms between(std::mt19937_64& rng, int lo_ms, int hi_ms) {
   return Ms(lo_ms + static_cast<int>(rng() % static_cast<std::uint64_t>(hi_ms - lo_ms + 1)));
 }
 
-void expect_clean(const CheckReport& r, FaultRig& rig) {
+void expect_clean_under_load(const CheckReport& r, FaultRig& rig) {
   EXPECT_EQ(r.lost, 0) << r.summary() << "\n" << rig.gateway_log();
   EXPECT_EQ(r.dropped, 0u) << r.summary();
   EXPECT_EQ(r.buffered, 0u) << r.summary();
@@ -57,7 +57,7 @@ void gateway_kills(int qos) {
                                                << rig.gateway_log();
     }
     const auto report = rig.finish();
-    expect_clean(report, rig);
+    expect_clean_under_load(report, rig);
     tally.add(report);
     if (::testing::Test::HasFailure()) break;
   }
@@ -188,7 +188,7 @@ TEST(GatewayFaults, DiskFullDuringCommitsThenFreed) {
       ASSERT_TRUE(rig.wait_progress(100, 30s)) << rig.gateway_log();
     }
     const auto report = rig.finish();
-    expect_clean(report, rig);
+    expect_clean_under_load(report, rig);
     EXPECT_NE(rig.gateway_log().find("work again"), std::string::npos)
         << "the disk never filled up:\n"
         << rig.gateway_log();
@@ -230,7 +230,7 @@ TEST(GatewayFaults, ReadOnlyDatabaseRefusedThenDelivered) {
   rig.start_gateway();
   ASSERT_TRUE(rig.wait_progress(buffered, 30s)) << rig.gateway_log();
   const auto report = rig.finish();
-  expect_clean(report, rig);
+  expect_clean_under_load(report, rig);
   Tally tally;
   tally.add(report);
   tally.print("read-only", seed);

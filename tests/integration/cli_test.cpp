@@ -7,23 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/json_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::filesystem::path kExamples =
     std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples";
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
-}
 
 /// Starts `fieldgate simulate modbus-tcp --port 0` and returns its port.
 int start_tcp_simulator(std::unique_ptr<ChildProcess>& sim, const ScratchDir& dir) {

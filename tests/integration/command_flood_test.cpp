@@ -27,7 +27,6 @@ namespace {
 using std::chrono::seconds;
 using Json = nlohmann::json;
 
-const std::string kBinary = FIELDGATE_BINARY;
 constexpr int kCommands = 20'000;
 
 /// Publishes `n` commands as fast as the broker takes them (QoS 1, in chunks

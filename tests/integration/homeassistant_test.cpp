@@ -28,7 +28,6 @@ namespace {
 using std::chrono::seconds;
 using Json = nlohmann::json;
 
-const std::string kBinary = FIELDGATE_BINARY;
 constexpr std::size_t kEntities = 1 + 7 + 3 + 2;  // the gateway, meter, panel, plain
 const std::string kAlarmConfig = "homeassistant/binary_sensor/gw/meter_alarm/config";
 

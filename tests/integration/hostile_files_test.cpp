@@ -22,7 +22,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
 constexpr auto kNoHang = std::chrono::seconds(20);
 
 std::string make_fifo(const ScratchDir& dir, const std::string& name) {

@@ -36,7 +36,6 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 using Bytes = std::vector<std::uint8_t>;
-const std::string kBinary = FIELDGATE_BINARY;
 
 class ModbusServerRtuTest : public ::testing::Test {
  protected:
@@ -224,9 +223,9 @@ retries = 0
 };
 
 /// A raw TCP client for frames no master library would send.
-class RawClient {
+class RawRtuClient {
  public:
-  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  explicit RawRtuClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     timeval tv{30, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     sockaddr_in addr{};
@@ -235,9 +234,9 @@ class RawClient {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   }
-  ~RawClient() { close(); }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
+  ~RawRtuClient() { close(); }
+  RawRtuClient(const RawRtuClient&) = delete;
+  RawRtuClient& operator=(const RawRtuClient&) = delete;
   void send(const Bytes& bytes) {
     EXPECT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(bytes.size()));
@@ -332,7 +331,7 @@ TEST_F(ModbusServerRtuTest, MastersReadWhatFieldgatePublishesAndWriteThroughTheS
   EXPECT_EQ(values_of(read_holding(15, 1)), (std::vector<long>{215}));
 
   // A coil, FC5.
-  RawClient raw(port_);
+  RawRtuClient raw(port_);
   raw.send(frame(1, {5, 0, 1, 0, 0}));
   EXPECT_EQ(raw.receive_pdu(), (Bytes{5, 0, 1, 0, 0}));
   EXPECT_EQ(wait_reading("relay_2", [](const Json& v) { return v == Json(false); }), Json(false));
@@ -350,7 +349,7 @@ TEST_F(ModbusServerRtuTest, PassthroughReadsTheMeterAndFailsWith0x0B) {
   // Holding 16..19 are not polled: read from the meter (unused, 0).
   EXPECT_EQ(values_of(read_holding(16, 4)), (std::vector<long>{0, 0, 0, 0}));
   // Past the meter's table: the meter refuses, the master gets 0x0B.
-  RawClient raw(port_);
+  RawRtuClient raw(port_);
   raw.send(frame(1, {3, 0, 40, 0, 2}));
   EXPECT_EQ(raw.receive_pdu(), (Bytes{0x83, 0x0B}));
   // Unit 7 (the device "dead", unit id 9 on the bus) never answers: a timeout, 0x0B.
@@ -369,7 +368,7 @@ TEST_F(ModbusServerRtuTest, HostileWritesNeverReachTheMeterNorStopPolling) {
   wait_served(12, 1);
   // Lying byte counts and lengths: 0x03, nothing written.
   {
-    RawClient raw(port_);
+    RawRtuClient raw(port_);
     for (const Bytes& pdu : {Bytes{16, 0, 15, 0, 1, 4, 0, 50, 0, 60},  // 4 bytes for 1 register
                              Bytes{16, 0, 15, 0, 2, 2, 0, 50},         // 2 bytes for 2 registers
                              Bytes{15, 0, 1, 0, 1, 0}}) {              // no byte for a coil
@@ -382,7 +381,7 @@ TEST_F(ModbusServerRtuTest, HostileWritesNeverReachTheMeterNorStopPolling) {
   // A master that leaves while its write is on the bus: the write is done
   // (and audited), its answer dropped and counted.
   {
-    RawClient leaving(port_);
+    RawRtuClient leaving(port_);
     leaving.send(frame(1, {6, 0, 15, 0, 222}));
     leaving.close();
   }
@@ -396,7 +395,7 @@ TEST_F(ModbusServerRtuTest, HostileWritesNeverReachTheMeterNorStopPolling) {
     std::atomic<int> other{0};
     for (int c = 0; c < 12; ++c) {
       flood.emplace_back([&, c] {
-        RawClient client(port_);
+        RawRtuClient client(port_);
         for (int i = 0; i < 20; ++i) {
           const auto value = static_cast<std::uint8_t>(100 + c);
           client.send(frame(1, {6, 0, 15, 0, value}, static_cast<std::uint16_t>(i)));

@@ -28,7 +28,6 @@ namespace fieldgate::testing {
 namespace {
 
 using namespace std::chrono_literals;
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kReader = FIELDGATE_SOURCE_DIR "/tests/integration/modbus_server_read.py";
 
 class ModbusServerTest : public ::testing::Test {

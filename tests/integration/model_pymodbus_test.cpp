@@ -24,7 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kModelsDir = FIELDGATE_SOURCE_DIR "/models";
 
 // What the meter holds: `words` from `address` on (0-based, as on the wire).
@@ -33,7 +32,7 @@ struct Words {
   std::vector<std::uint16_t> words;
 };
 // What polling it must give.
-struct Reading {
+struct ModelReading {
   std::string point;
   double value;
   std::string unit;
@@ -42,7 +41,7 @@ struct HandWrittenMeter {
   std::string model;
   std::string kind;  // "input" or "holding": where the model's points are
   std::vector<Words> registers;
-  std::vector<Reading> readings;
+  std::vector<ModelReading> readings;
 };
 
 // Register words by hand. float32 ABCD is struct.pack(">f", v) as two
@@ -325,12 +324,12 @@ model = "{}"
   for (const auto& [point, j] : readings) {
     EXPECT_EQ(j.at("quality"), "good") << point << ": " << j.dump();
     const bool filled = std::any_of(meter.readings.begin(), meter.readings.end(),
-                                    [&](const Reading& r) { return r.point == point; });
+                                    [&](const ModelReading& r) { return r.point == point; });
     if (!filled) {
       EXPECT_EQ(j.at("value").get<double>(), 0.0) << meter.model << " " << point;
     }
   }
-  for (const Reading& expected : meter.readings) {
+  for (const ModelReading& expected : meter.readings) {
     ASSERT_TRUE(readings.contains(expected.point)) << expected.point << "\n" << poll.out;
     const auto& j = readings.at(expected.point);
     ASSERT_TRUE(j.at("value").is_number()) << j.dump();

@@ -26,7 +26,6 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kModelsEnv = "FIELDGATE_MODELS_DIR=" FIELDGATE_SOURCE_DIR "/models";
 
 // The SDM630 model's points and the units the naming convention gives them

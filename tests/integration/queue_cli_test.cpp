@@ -14,12 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "bridge/store.hpp"
+#include "tests/support/json_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace fieldgate::testing {
 namespace {
-
-const std::string kBinary = FIELDGATE_BINARY;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -75,15 +74,6 @@ std::string make_buffer(const ScratchDir& dir, const std::string& name = "buffer
 RunResult queue(const ScratchDir& dir, std::vector<std::string> args) {
   args.insert(args.begin(), {kBinary, "queue"});
   return run_command(std::move(args), dir.path());
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
 }
 
 std::vector<std::string> lines(const std::string& text) {

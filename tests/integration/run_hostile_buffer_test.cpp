@@ -24,8 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -45,7 +43,7 @@ void exec_sql(const std::string& path, const std::string& sql) {
 
 /// A buffer holding meter/v seq 1, then `row_sql` as seq 2 (an SQL row of
 /// the readings table), then meter/v seq 3; next seq 4.
-std::string make_buffer(const ScratchDir& dir, const std::string& row_sql) {
+std::string buffer_with_row(const ScratchDir& dir, const std::string& row_sql) {
   const auto path = (dir.path() / "buffer.db").string();
   {
     config::StoreConfig c;
@@ -127,7 +125,7 @@ long peak_rss_kb(pid_t pid) {
 TEST(RunHostileBufferTest, ARowThatIsNotUtf8NeitherStopsTheGatewayNorBlocksTheRowsBehind) {
   ScratchDir dir;
   Mosquitto broker(dir.path());
-  const auto db = make_buffer(
+  const auto db = buffer_with_row(
       dir, fmt::format("(2, CAST(X'6DE9746572' AS TEXT), 'v', {}, 0, 4, CAST(X'3231B043' AS "
                        "TEXT), CAST(X'B043' AS TEXT), '', 40)",
                        unix_ms()));
@@ -159,7 +157,7 @@ TEST(RunHostileBufferTest, AHugeRowIsDeadLetteredWithoutLoadingItAndSigtermStill
   ScratchDir dir;
   Mosquitto broker(dir.path());
   constexpr long kRowBytes = 100L * 1000 * 1000;
-  const auto db = make_buffer(
+  const auto db = buffer_with_row(
       dir, fmt::format("(2, 'meter', 'v', {}, 0, 4, replace(hex(zeroblob({})), '0', 'x'), 'V', "
                        "'', 40)",
                        unix_ms(), kRowBytes / 2));
@@ -196,7 +194,7 @@ TEST(RunHostileBufferTest, DamagedSeqBookkeepingRefusesToStartAndTouchesNothing)
   ScratchDir dir;
   Mosquitto broker(dir.path());
   const auto db =
-      make_buffer(dir, fmt::format("(2, 'meter', 'v', {}, 0, 3, 2.5, 'V', '', 40)", unix_ms()));
+      buffer_with_row(dir, fmt::format("(2, 'meter', 'v', {}, 0, 3, 2.5, 'V', '', 40)", unix_ms()));
   exec_sql(db, "UPDATE meta SET value = 9223372036854775806 WHERE key = 'next_seq'");
   auto read_all = [&] {
     std::ifstream in(db, std::ios::binary);

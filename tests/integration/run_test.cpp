@@ -19,8 +19,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 struct Gateway {
   ScratchDir dir;
   std::unique_ptr<ChildProcess> meter;

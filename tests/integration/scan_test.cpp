@@ -24,7 +24,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kBus = FIELDGATE_SOURCE_DIR "/tests/integration/pymodbus_scan_bus.py";
 const std::vector<std::string> kEnv = {"FIELDGATE_MODELS_DIR=" FIELDGATE_SOURCE_DIR "/models"};
 

@@ -9,23 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/json_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kCardio =
     (std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples/cardio-monitor.toml").string();
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
-}
 
 struct Monitor {
   ScratchDir dir;

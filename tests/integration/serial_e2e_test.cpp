@@ -19,10 +19,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
-const std::string kCardio =
-    (std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples/cardio-monitor.toml").string();
-
 TEST(SerialEndToEndTest, CardioReadingsReachTheBrokerPerBedAtQos2) {
   ScratchDir dir;
   PtyPair pty(dir.path());
@@ -36,8 +32,11 @@ TEST(SerialEndToEndTest, CardioReadingsReachTheBrokerPerBedAtQos2) {
   ASSERT_TRUE(sub.wait_connected(std::chrono::seconds(10)));
 
   const auto db = (dir.path() / "buffer.db").string();
-  ChildProcess run({kBinary, "run", "-c", kCardio}, dir.path(),
-                   {"MONITOR_TTY=" + pty.b(), "MQTT_BROKER=" + broker.uri(), "FIELDGATE_DB=" + db});
+  ChildProcess run(
+      {kBinary, "run", "-c",
+       (std::filesystem::path(FIELDGATE_SOURCE_DIR) / "config/examples/cardio-monitor.toml")
+           .string()},
+      dir.path(), {"MONITOR_TTY=" + pty.b(), "MQTT_BROKER=" + broker.uri(), "FIELDGATE_DB=" + db});
 
   const std::set<std::string> points{"heart_rate", "spo2", "respiration_rate", "bp_systolic",
                                      "bp_diastolic"};

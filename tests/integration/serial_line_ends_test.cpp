@@ -20,8 +20,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 // Writes `line` into the pty every 100 ms until stopped: the instrument.
 class Instrument {
  public:

@@ -32,7 +32,6 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::filesystem::path kSource = FIELDGATE_SOURCE_DIR;
 
 /// The service manager's end of $NOTIFY_SOCKET: a datagram socket collecting

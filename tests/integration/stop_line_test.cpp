@@ -18,8 +18,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 TEST(StopLineTest, SaysHowManyReadingsStayBufferedAndTheBufferAgrees) {
   ScratchDir dir;
   auto meter = start_peer({kBinary, "simulate", "modbus-tcp", "--port", "0"}, dir.path(),

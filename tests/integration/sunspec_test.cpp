@@ -22,8 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 class SunSpecTest : public ::testing::Test {
  protected:
   void start_pymodbus() {

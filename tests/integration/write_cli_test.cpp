@@ -13,8 +13,6 @@
 namespace fieldgate::testing {
 namespace {
 
-const std::string kBinary = FIELDGATE_BINARY;
-
 class WriteCliTest : public ::testing::Test {
  protected:
   WriteCliTest() : sim_(sim::ModbusSimServer::tcp({"127.0.0.1", 0})) {

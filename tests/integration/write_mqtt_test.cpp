@@ -23,7 +23,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Json = nlohmann::json;
 
-const std::string kBinary = FIELDGATE_BINARY;
 const std::string kSetpointSet = "fieldgate/gw/meter/setpoint/set";
 const std::string kRelaySet = "fieldgate/gw/meter/relay_1/set";
 const std::string kCtRatioSet = "fieldgate/gw/meter/ct_ratio/set";

@@ -15,6 +15,12 @@
 
 namespace fieldgate::testing {
 
+#ifdef FIELDGATE_BINARY
+/// The fieldgate executable of this build: tests/CMakeLists.txt gives its
+/// path to the integration and fault tests.
+inline const std::string kBinary = FIELDGATE_BINARY;
+#endif
+
 /// A child process whose stdout and stderr go to files in a scratch directory.
 /// The destructor sends SIGTERM, then SIGKILL after a grace period, and reaps it.
 /// If the child had already ended by itself and the test never asked how

@@ -39,7 +39,7 @@ void close_fd(int fd, bool rst) {
   ::close(fd);
 }
 
-bool write_all(int fd, const char* data, std::size_t n) {
+bool send_all(int fd, const char* data, std::size_t n) {
   std::size_t off = 0;
   while (off < n) {
     const ssize_t w = ::send(fd, data + off, n - off, MSG_NOSIGNAL);
@@ -109,7 +109,7 @@ bool TcpProxy::release_due(Pair& p) {
     auto& held = p.held[dir];
     while (!held.empty() && held.front().due <= now) {
       const auto& bytes = held.front().bytes;
-      if (!write_all(dir == 0 ? p.target : p.client, bytes.data(), bytes.size())) return false;
+      if (!send_all(dir == 0 ? p.target : p.client, bytes.data(), bytes.size())) return false;
       held.pop_front();
     }
   }
@@ -139,7 +139,7 @@ TcpProxy::Relayed TcpProxy::relay(Pair& p, bool from_client, std::size_t budget)
   const auto delay = delay_.load();
   if (delay.count() > 0 || !p.held[from_client ? 0 : 1].empty()) {
     p.held[from_client ? 0 : 1].push_back({Clock::now() + delay, std::string(buf, len)});
-  } else if (!write_all(to, buf, len)) {
+  } else if (!send_all(to, buf, len)) {
     return Relayed::kClosed;
   }
   return truncate ? Relayed::kReset : Relayed::kOk;

@@ -55,10 +55,6 @@ std::string shipped() {
   return fmt::format("\"{}\"", kShipped);
 }
 
-Config load(const std::string& toml) {
-  return fieldgate::test_support::load_config_string(toml, "t.toml");
-}
-
 std::vector<std::string> names_of(const DeviceConfig& d) {
   std::vector<std::string> out;
   for (const auto& p : d.points) out.push_back(p.name);

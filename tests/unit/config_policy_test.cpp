@@ -18,10 +18,6 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Config load(const std::string& toml) {
-  return fieldgate::test_support::load_config_string(toml, "t.toml");
-}
-
 // A meter whose device keys and point keys are the arguments.
 std::string meter(const std::string& device_keys, const std::string& energy_keys) {
   return R"toml(

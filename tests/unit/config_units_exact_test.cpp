@@ -7,21 +7,10 @@
 #include <string>
 
 #include "config/units.hpp"
+#include "tests/unit/units_test_support.hpp"
 
 namespace fieldgate::config {
 namespace {
-
-std::uint64_t size_ok(const std::string& text) {
-  const Parsed<std::uint64_t> parsed = parse_size(text);
-  EXPECT_TRUE(parsed) << text << ": " << parsed.error;
-  return parsed.value.value_or(0);
-}
-
-std::string size_error(const std::string& text) {
-  const Parsed<std::uint64_t> parsed = parse_size(text);
-  EXPECT_FALSE(parsed) << text << " parsed as " << parsed.value.value_or(0);
-  return parsed.error;
-}
 
 TEST(ConfigUnitsExactTest, LongFractionsOfBinaryUnitsAreExact) {
   // 2^-20 MiB is one byte: 20 fraction digits, more than 64 bits hold.

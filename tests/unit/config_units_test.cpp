@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/units.hpp"
+#include "tests/unit/units_test_support.hpp"
 
 namespace fieldgate::config {
 namespace {
@@ -88,18 +89,6 @@ TEST(ConfigDurationTest, FormatsTheShortestExactSpelling) {
   for (const char* text : {"250ms", "90s", "2m", "2h", "1500ms", "7d", "25h"}) {
     EXPECT_EQ(format_duration(duration_ok(text)), text);
   }
-}
-
-std::uint64_t size_ok(const std::string& text) {
-  const Parsed<std::uint64_t> parsed = parse_size(text);
-  EXPECT_TRUE(parsed) << text << ": " << parsed.error;
-  return parsed.value.value_or(0);
-}
-
-std::string size_error(const std::string& text) {
-  const Parsed<std::uint64_t> parsed = parse_size(text);
-  EXPECT_FALSE(parsed) << text << " parsed as " << parsed.value.value_or(0);
-  return parsed.error;
 }
 
 TEST(ConfigSizeTest, ParsesDecimalAndBinaryUnits) {

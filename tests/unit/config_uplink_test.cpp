@@ -40,10 +40,6 @@ host = "h"
   unit = "A"
 )toml";
 
-Config load(const std::string& toml) {
-  return fieldgate::test_support::load_config_string(toml, "t.toml");
-}
-
 TEST(ConfigUplinkTest, LoadsEveryStoreAndMqttKey) {
   ::setenv("FIELDGATE_TEST_BROKER_HOST", "broker.example", 1);
   const Config c = load(std::string(R"toml(

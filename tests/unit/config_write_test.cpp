@@ -14,7 +14,7 @@
 namespace fieldgate::config {
 namespace {
 
-const std::string kDevice = R"(
+const std::string kWritableDevice = R"(
 [[devices]]
 name = "meter"
 driver = "modbus-tcp"
@@ -22,7 +22,7 @@ host = "127.0.0.1"
 )";
 
 TEST(ConfigWriteTest, PointsAreReadOnlyByDefault) {
-  const auto c = fieldgate::test_support::load_config_string(kDevice + R"(
+  const auto c = fieldgate::test_support::load_config_string(kWritableDevice + R"(
 [[devices.points]]
 name = "relay_1"
 kind = "coil"
@@ -48,7 +48,7 @@ command_max_age = "3s"
 command_max_size = "4KiB"
 command_suffix = "cmd"
 result_suffix = "ack"
-)" + kDevice + R"(
+)" + kWritableDevice + R"(
 [[devices.points]]
 name = "setpoint"
 kind = "holding"

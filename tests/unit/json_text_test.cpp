@@ -179,7 +179,7 @@ TEST(JsonTextTest, StringsAreEscapedAsNlohmannEscapesThem) {
     }
     fmt::memory_buffer out;
     append_json_string(out, s);
-    ASSERT_EQ(fmt::to_string(out), dump(Json(s))) << testing::PrintToString(s);
+    ASSERT_EQ(fmt::to_string(out), dump(Json(s))) << ::testing::PrintToString(s);
   }
 }
 
