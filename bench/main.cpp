@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/backlog.hpp"
+#include "bench/floor_common.hpp"
 #include "bench/modbus_bench.hpp"
 #include "bench/mqtt_rates.hpp"
 #include "bench/subscriber.hpp"
@@ -48,7 +49,8 @@ int subscribe(const std::string& broker, const std::string& filter, int qos,
                 {"up_to_seq", c.up_to_seq},
                 {"first_ms", c.first_ms},
                 {"last_ms", c.last_ms},
-                {"watched_done_ms", c.watched_done_ms}};
+                {"watched_done_ms", c.watched_done_ms},
+                {"cpu_s", floor::process_cpu_s()}};
   };
   while (g_stop == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

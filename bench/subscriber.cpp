@@ -1,8 +1,12 @@
 #include "bench/subscriber.hpp"
 
+#include <mosquitto.h>
+
 #include <charconv>
+#include <mutex>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,56 +29,78 @@ std::uint64_t payload_seq(std::string_view payload) noexcept {
   return seq;
 }
 
+void Subscriber::Close::operator()(mosquitto* client) const noexcept {
+  mosquitto_disconnect(client);
+  mosquitto_loop_stop(client, false);
+  mosquitto_destroy(client);
+}
+
+// On libmosquitto's network thread.
+void Subscriber::on_message(mosquitto*, void* self, const mosquitto_message* message) {
+  auto& s = *static_cast<Subscriber*>(self);
+  const auto now = unix_ms();
+  const std::string_view payload(static_cast<const char*>(message->payload),
+                                 static_cast<std::size_t>(message->payloadlen));
+  if (s.messages_.fetch_add(1, std::memory_order_relaxed) == 0) s.first_ms_ = now;
+  s.last_ms_.store(now, std::memory_order_relaxed);
+  s.bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
+  if (s.watch_seq_ > 0) {
+    const auto seq = payload_seq(payload);
+    if (seq > 0 && seq <= s.watch_seq_ &&
+        s.up_to_seq_.fetch_add(1, std::memory_order_relaxed) + 1 == s.watch_target_) {
+      s.watched_done_ms_ = now;
+    }
+  }
+}
+
+void Subscriber::on_subscribe(mosquitto*, void* self, int, int, const int*) {
+  static_cast<Subscriber*>(self)->subscribed_ = true;
+}
+
 Subscriber::Subscriber(const std::string& broker, const std::string& filter, int qos,
                        std::chrono::milliseconds connect_within, std::uint64_t watch_seq,
                        std::uint64_t watch_target)
     : watch_seq_(watch_seq), watch_target_(watch_target) {
+  static std::once_flag init;
+  std::call_once(init, [] { mosquitto_lib_init(); });
+  std::string_view address = broker;
+  if (address.substr(0, 6) == "tcp://") address.remove_prefix(6);
+  const auto colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string_view::npos ||
+      std::from_chars(address.data() + colon + 1, address.data() + address.size(), port).ec !=
+          std::errc{}) {
+    throw std::runtime_error(fmt::format("subscriber: not tcp://host:port: {}", broker));
+  }
+  const std::string host(address.substr(0, colon));
   const auto id = fmt::format("bench-sub-{}", std::random_device{}());
-  client_ = std::make_unique<mqtt::async_client>(broker, id,
-                                                 static_cast<mqtt::iclient_persistence*>(nullptr));
-  client_->set_message_callback([this](mqtt::const_message_ptr msg) {
-    const auto now = unix_ms();
-    const auto& payload = msg->get_payload_ref();
-    if (messages_.fetch_add(1, std::memory_order_relaxed) == 0) first_ms_ = now;
-    last_ms_.store(now, std::memory_order_relaxed);
-    bytes_.fetch_add(payload.size(), std::memory_order_relaxed);
-    if (watch_seq_ > 0) {
-      const auto seq = payload_seq(std::string_view(payload.data(), payload.size()));
-      if (seq > 0 && seq <= watch_seq_ &&
-          up_to_seq_.fetch_add(1, std::memory_order_relaxed) + 1 == watch_target_) {
-        watched_done_ms_ = now;
-      }
-    }
-  });
-  const auto options = mqtt::connect_options_builder()
-                           .mqtt_version(MQTTVERSION_3_1_1)
-                           .clean_session(true)
-                           .keep_alive_interval(std::chrono::seconds(60))
-                           .connect_timeout(std::chrono::seconds(2))
-                           .finalize();
+  client_.reset(mosquitto_new(id.c_str(), true, this));
+  if (!client_) throw std::runtime_error("subscriber: cannot create a libmosquitto client");
+  mosquitto_message_callback_set(client_.get(), on_message);
+  mosquitto_subscribe_callback_set(client_.get(), on_subscribe);
   const auto deadline = std::chrono::steady_clock::now() + connect_within;
-  std::string error;
-  while (true) {
-    try {
-      client_->connect(options)->wait();
-      client_->subscribe(filter, qos)->wait();
-      return;
-    } catch (const mqtt::exception& e) {
-      error = e.what();
+  int rc = MOSQ_ERR_SUCCESS;
+  while ((rc = mosquitto_connect(client_.get(), host.c_str(), port, 60)) != MOSQ_ERR_SUCCESS) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error(
+          fmt::format("subscriber: cannot connect to {}: {}", broker, mosquitto_strerror(rc)));
     }
-    if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error(fmt::format("subscriber: cannot subscribe at {}: {}", broker, error));
-}
-
-Subscriber::~Subscriber() {
-  try {
-    if (client_->is_connected()) client_->disconnect()->wait_for(std::chrono::seconds(2));
-  } catch (const mqtt::exception&) {
-    // Gone already.
+  if ((rc = mosquitto_loop_start(client_.get())) != MOSQ_ERR_SUCCESS ||
+      (rc = mosquitto_subscribe(client_.get(), nullptr, filter.c_str(), qos)) != MOSQ_ERR_SUCCESS) {
+    throw std::runtime_error(
+        fmt::format("subscriber: cannot subscribe at {}: {}", broker, mosquitto_strerror(rc)));
+  }
+  while (!subscribed_) {
+    if (std::chrono::steady_clock::now() > deadline + std::chrono::seconds(5)) {
+      throw std::runtime_error(fmt::format("subscriber: no SUBACK from {}", broker));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
+
+Subscriber::~Subscriber() = default;
 
 SubscriberCounts Subscriber::counts() const noexcept {
   return {messages_.load(), bytes_.load(),   up_to_seq_.load(),

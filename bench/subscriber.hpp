@@ -1,7 +1,10 @@
-// The bench's independent subscriber: its own Paho client and connection,
-// counting what the broker delivers on a topic filter. Every figure of the
-// bench that says "readings per second" is counted here, for the gateway and
-// for the plain-Paho baseline alike.
+// The bench's independent subscriber: its own libmosquitto client and
+// connection, counting what the broker delivers on a topic filter. Every
+// figure of the bench that says "readings per second" is counted here, for
+// the gateway and for the plain-Paho baseline alike. libmosquitto, not Paho:
+// on two cores the counting client shares the CPU with the gateway and the
+// broker, and libmosquitto receives a message for four fifths of Paho's CPU
+// (docs/PERFORMANCE.md).
 #pragma once
 
 #include <atomic>
@@ -9,8 +12,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
-#include <mqtt/async_client.h>
+struct mosquitto;
+struct mosquitto_message;
 
 namespace fieldgate::bench {
 
@@ -31,10 +36,11 @@ struct SubscriberCounts {
 
 class Subscriber {
  public:
-  /// Connects (retrying for up to `connect_within`) and subscribes; throws
-  /// std::runtime_error when the broker cannot be reached. With `watch_seq`
-  /// > 0, counts the messages whose seq is at most `watch_seq` and notes when
-  /// `watch_target` of them have arrived.
+  /// Connects to `broker` ("tcp://host:port"), retrying for up to
+  /// `connect_within`, and subscribes; throws std::runtime_error when the
+  /// broker cannot be reached. With `watch_seq` > 0, counts the messages
+  /// whose seq is at most `watch_seq` and notes when `watch_target` of them
+  /// have arrived.
   Subscriber(const std::string& broker, const std::string& filter, int qos,
              std::chrono::milliseconds connect_within, std::uint64_t watch_seq = 0,
              std::uint64_t watch_target = 0);
@@ -50,11 +56,19 @@ class Subscriber {
                 std::chrono::milliseconds limit) const;
 
  private:
-  std::unique_ptr<mqtt::async_client> client_;
+  struct Close {
+    void operator()(mosquitto* client) const noexcept;
+  };
+  static void on_message(mosquitto*, void* self, const mosquitto_message* message);
+  static void on_subscribe(mosquitto*, void* self, int, int, const int*);
+
+  std::atomic<bool> subscribed_{false};
   const std::uint64_t watch_seq_;
   const std::uint64_t watch_target_;
   std::atomic<std::uint64_t> messages_{0}, bytes_{0}, up_to_seq_{0};
   std::atomic<std::int64_t> first_ms_{0}, last_ms_{0}, watched_done_ms_{0};
+  // Last: its network thread, which calls on_message, ends before the counts go.
+  std::unique_ptr<mosquitto, Close> client_;
 };
 
 }  // namespace fieldgate::bench
