@@ -2,6 +2,8 @@
 // E21), under load: readings appended as fast as the store takes them while a
 // reader claims and acks behind them, as the forwarder does with a slow
 // broker. The bound's tolerance is the one docs/QUEUE.md states.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -78,6 +80,11 @@ LoadResult run_load(const config::StoreConfig& config, int total) {
 class StoreDiskBoundTest : public ::testing::TestWithParam<config::Overflow> {};
 
 TEST_P(StoreDiskBoundTest, TheDatabaseAndItsWalStayWithinMaxBytesUnderLoad) {
+  // What the tests before this one wrote and the kernel has not yet: flushed
+  // now, not during the load, where its writeback slows every checkpoint's
+  // fsync and the WAL grows meanwhile (1.12 of the bound with 2.4 GB dirty,
+  // docs/QUEUE.md). The bound is this store's under its own load.
+  ::sync();
   TempDir dir;
   auto config = manual_config(dir.file("buffer.db"));
   config.max_bytes = 4ULL * 1024 * 1024;
