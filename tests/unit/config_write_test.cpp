@@ -14,7 +14,8 @@
 namespace fieldgate::config {
 namespace {
 
-const std::string kWritableDevice = R"(
+// The meter's [[devices]] table; each test appends the points it needs.
+const std::string kMeterTable = R"(
 [[devices]]
 name = "meter"
 driver = "modbus-tcp"
@@ -22,7 +23,7 @@ host = "127.0.0.1"
 )";
 
 TEST(ConfigWriteTest, PointsAreReadOnlyByDefault) {
-  const auto c = fieldgate::test_support::load_config_string(kWritableDevice + R"(
+  const auto c = fieldgate::test_support::load_config_string(kMeterTable + R"(
 [[devices.points]]
 name = "relay_1"
 kind = "coil"
@@ -48,7 +49,7 @@ command_max_age = "3s"
 command_max_size = "4KiB"
 command_suffix = "cmd"
 result_suffix = "ack"
-)" + kWritableDevice + R"(
+)" + kMeterTable + R"(
 [[devices.points]]
 name = "setpoint"
 kind = "holding"

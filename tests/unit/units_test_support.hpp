@@ -1,9 +1,8 @@
-// Shared by the unit tests of sizes and durations (config/units.hpp).
+// Shared by the unit tests of sizes (config/units.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 
