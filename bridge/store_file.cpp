@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +21,12 @@ namespace fieldgate::bridge {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// `fieldgate queue` holds a shared flock for a moment while it looks for a
+// running gateway (queue_db.cpp); a gateway that starts in that moment waits
+// for it, up to this long, instead of refusing to start. A second gateway or
+// a purge holds the lock for longer than that.
+constexpr std::chrono::milliseconds kLockWait{2000};
+constexpr std::chrono::milliseconds kLockPoll{20};
 // SQLite's default: a checkpoint every 1000 WAL pages (about 4 MB) unless
 // max_bytes asks for less.
 constexpr std::uint64_t kAutoCheckpointPages = 1000;
@@ -53,16 +61,21 @@ sqlite::UniqueFd create_and_lock(const std::string& path) {
   }
   // flock(2) is independent of SQLite's fcntl locks: it only keeps a second
   // gateway (which would hand out the same seqs) and `queue purge` away.
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+  const auto deadline = std::chrono::steady_clock::now() + kLockWait;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
-    if (err == EWOULDBLOCK) {
+    if (err == EINTR) continue;
+    if (err != EWOULDBLOCK) {
+      throw std::runtime_error(
+          fmt::format("store: cannot lock {}: {}", path, sqlite::errno_text(err)));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
       throw std::runtime_error(fmt::format(
           "store: {} is in use by another fieldgate process; two gateways cannot share one "
           "buffer",
           path));
     }
-    throw std::runtime_error(
-        fmt::format("store: cannot lock {}: {}", path, sqlite::errno_text(err)));
+    std::this_thread::sleep_for(kLockPoll);
   }
   return fd;
 }

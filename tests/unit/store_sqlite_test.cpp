@@ -1,12 +1,17 @@
 // SqliteStore semantics on real files: group commit, visibility, seq, ack,
 // the commit timer and batch trigger, file mode and durability settings.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
+#include <memory>
 #include <set>
+#include <thread>
 
 #include "bridge/sqlite_handles.hpp"
 #include "bridge/store_file.hpp"
@@ -274,6 +279,28 @@ TEST(SqliteStoreTest, ASecondStoreOnTheSameFileIsRefused) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
   }
+  store->append(make_batch(1));
+  store->flush();
+  EXPECT_EQ(store->stats().rows, 1u);
+}
+
+// `fieldgate queue` takes a shared flock for a moment; a gateway starting in
+// that moment waits for it instead of refusing to start.
+TEST(SqliteStoreTest, AStoreOpeningWhileAReaderHoldsTheLockForAMomentWaitsForIt) {
+  TempDir dir;
+  const auto config = manual_config(dir.file("buffer.db"));
+  open_sqlite_store(config).reset();  // the file exists, no store holds it
+  const int reader = ::open(config.path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+  ASSERT_EQ(::flock(reader, LOCK_SH | LOCK_NB), 0);
+  std::thread release([reader] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::close(reader);  // releases the shared lock
+  });
+  std::unique_ptr<Store> store;
+  EXPECT_NO_THROW(store = open_sqlite_store(config));
+  release.join();
+  ASSERT_TRUE(store);
   store->append(make_batch(1));
   store->flush();
   EXPECT_EQ(store->stats().rows, 1u);
