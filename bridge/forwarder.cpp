@@ -12,6 +12,7 @@
 
 #include "bridge/forwarder_impl.hpp"
 #include "bridge/status_hook.hpp"
+#include "core/thread_name.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -82,7 +83,10 @@ void Forwarder::Impl::start() {
   if (thread_.joinable()) return;
   spdlog::info("mqtt: forwarding to {}", detail::describe_session(mqtt_, session_));
   heartbeat_.expect_within(mqtt_.connect_timeout + kConnectGrace);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("forwarder");
+    run();
+  });
 }
 
 void Forwarder::Impl::stop(milliseconds drain) {

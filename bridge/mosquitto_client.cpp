@@ -19,6 +19,7 @@
 #include "bridge/mosquitto_client_impl.hpp"
 #include "bridge/mqtt_session.hpp"
 #include "bridge/tls_probe.hpp"
+#include "core/thread_name.hpp"
 
 namespace fieldgate::bridge::detail {
 namespace {
@@ -63,7 +64,10 @@ MosquittoClient::MosquittoClient(const MqttConnectOptions& options, MqttCallback
   }
   init_library();
   make_handle(options);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("mqtt-network");
+    run();
+  });
 }
 
 MosquittoClient::~MosquittoClient() {

@@ -52,6 +52,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bridge/store_schema.hpp"
+#include "core/thread_name.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -138,7 +139,10 @@ SpillStore::SpillStore(std::unique_ptr<DiskStore> disk, const config::StoreConfi
       "store: spill mode: readings wait in memory (up to {} bytes) and reach {} when "
       "unconfirmed after {} ms, when memory is full, or at stop",
       spill_memory_, config.path, config.spill_after.count());
-  spiller_ = std::thread([this] { run(); });
+  spiller_ = std::thread([this] {
+    name_this_thread("spill");
+    run();
+  });
 }
 
 SpillStore::~SpillStore() {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bridge/store_schema.hpp"
+#include "core/thread_name.hpp"
 
 namespace fieldgate::bridge {
 namespace {
@@ -66,7 +67,10 @@ SqliteStore::SqliteStore(const config::StoreConfig& config)
         "queue ls --dead --db {}`",
         config_.path, dead_rows_, config_.path);
   }
-  committer_ = std::thread([this] { run(); });
+  committer_ = std::thread([this] {
+    name_this_thread("store");
+    run();
+  });
 }
 
 SqliteStore::~SqliteStore() {

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
 #include "drivers/register_cache.hpp"
 #include "gateway/modbus_server_loop.hpp"
 
@@ -329,7 +330,10 @@ ModbusServer::~ModbusServer() {
 }
 
 void ModbusServer::start() {
-  thread_ = std::thread([loop = loop_.get()] { loop->run(); });
+  thread_ = std::thread([loop = loop_.get()] {
+    name_this_thread("modbus-server");
+    loop->run();
+  });
   spdlog::info("modbus server listening on {} (port {})", loop_->config.listen, port_);
 }
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
 #include "gateway/backoff.hpp"
 
 namespace fieldgate::gateway {
@@ -44,7 +45,11 @@ class Scheduler::Worker {
       std::lock_guard lock(wake_mutex_);
       accepting_ = true;
     }
-    thread_ = std::thread([this] { run(); });
+    // The name is made here: nothing on the new thread may throw (bad_alloc).
+    thread_ = std::thread([this, name = thread_label()] {
+      name_this_thread(name);
+      run();
+    });
   }
 
   void stop() {
@@ -81,6 +86,15 @@ class Scheduler::Worker {
   }
 
   [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
+
+  /// Its thread's name: "poll:" and its device, or for a channel of several
+  /// (an RTU bus, a TCP gateway to one) what follows the driver's name in
+  /// the channel ("modbus-rtu:bus1" → "poll:bus1").
+  [[nodiscard]] std::string thread_label() const {
+    if (slots_.size() == 1) return "poll:" + slots_.front().driver->device();
+    const auto colon = channel_.find(':');
+    return "poll:" + (colon == std::string::npos ? channel_ : channel_.substr(colon + 1));
+  }
   [[nodiscard]] const Heartbeat& heartbeat() const noexcept { return heartbeat_; }
 
   void append_status(std::vector<DeviceStatus>& out) const {

@@ -4,7 +4,9 @@
 #include "gateway/scheduler.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -99,6 +101,41 @@ TEST(SchedulerTest, OneWorkerPerChannel) {
   Scheduler scheduler(config, std::move(drivers), [](Batch&&) {});
   EXPECT_EQ(scheduler.channel_count(), 2u);
   EXPECT_EQ(scheduler.status().size(), 3u);
+}
+
+// What top -H shows: a worker of one device is named after the device, one
+// of several after its channel (cut to Linux's 15 bytes).
+TEST(SchedulerTest, EachWorkerThreadIsNamedAfterItsDeviceOrItsChannel) {
+  const auto config = config_for({"a", "b", "meter-kitchen-east"}, std::chrono::milliseconds(20),
+                                 std::chrono::milliseconds(50));
+  std::vector<std::unique_ptr<drivers::Driver>> drivers;
+  drivers.push_back(
+      std::make_unique<FakeDriver>("a", "modbus-rtu:bus1", std::chrono::milliseconds(20)));
+  drivers.push_back(
+      std::make_unique<FakeDriver>("b", "modbus-rtu:bus1", std::chrono::milliseconds(20)));
+  drivers.push_back(std::make_unique<FakeDriver>("meter-kitchen-east", "modbus-tcp:10.0.0.1:502",
+                                                 std::chrono::milliseconds(20)));
+  std::mutex mutex;
+  std::map<std::string, std::string> thread_of;  // device → its worker's name
+  Scheduler scheduler(config, std::move(drivers), [&](Batch&& b) {
+    std::array<char, 16> name{};
+    ASSERT_EQ(::pthread_getname_np(::pthread_self(), name.data(), name.size()), 0);
+    std::lock_guard lock(mutex);
+    thread_of[b.front().device] = name.data();
+  });
+  scheduler.start();
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (thread_of.size() == 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  scheduler.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(thread_of["a"], "poll:bus1");
+  EXPECT_EQ(thread_of["b"], "poll:bus1");
+  EXPECT_EQ(thread_of["meter-kitchen-east"], "poll:meter-kitc");
 }
 
 TEST(SchedulerTest, PollOnceReadsEveryDeviceExactlyOnce) {
