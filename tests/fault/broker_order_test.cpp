@@ -13,7 +13,9 @@
 //     everything.
 //
 // mosquitto 2.0.11 (Debian 12) sends 201 ahead of the readings it still had
-// queued: the PUBACK raised its in-flight quota while those waited. The test
+// queued: the PUBACK raised its in-flight quota while those waited (in rare
+// runs it has sent them all by then: the test then runs the scenario again,
+// up to three times, on a fresh broker). The test
 // asserts what the checker must make of that: every late reading is found
 // overtaken on the subscriber's link, counted as reordered_by_broker and not
 // as reordered; without the link's evidence the same arrivals are reordered.
@@ -127,6 +129,20 @@ class RawClient {
     }
   }
 
+  /// True once the other end closed the connection, within `timeout`
+  /// (anything it sends meanwhile is dropped).
+  bool wait_closed(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      pollfd pfd{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+      char chunk[4096];
+      if (::recv(fd_, chunk, sizeof chunk, 0) <= 0) return true;
+    }
+  }
+
   bool session_present = false;
 
  private:
@@ -165,9 +181,11 @@ std::string reading(int seq) {
   return "{\"seq\":" + std::to_string(seq) + "}";
 }
 
-TEST(BrokerOrder, OvertakingSeenOnTheSubscriberLinkIsTheOnlyExcusedReorder) {
-  ScratchDir dir;
-  Mosquitto broker(dir.path() / "broker");
+// One run of the scenario at the top of the file on a fresh broker, checking
+// the checker's verdict on what arrived; how many readings 201 overtook.
+void run_scenario(const std::filesystem::path& dir, std::size_t& overtaken,
+                  std::string& how_status_came) {
+  Mosquitto broker(dir);
   MqttTap tap;
   TcpProxy link(broker.port(), &tap);
   const std::string id = "fieldgate-test-raw-sub";
@@ -177,6 +195,9 @@ TEST(BrokerOrder, OvertakingSeenOnTheSubscriberLinkIsTheOnlyExcusedReorder) {
     const auto suback = sub.read(5s);
     ASSERT_TRUE(suback && suback->type == 9);
     sub.send(kDisconnect, 0, "");
+    // The broker closes the connection once it has taken the DISCONNECT:
+    // the session is offline before anything is published for it.
+    ASSERT_TRUE(sub.wait_closed(10s)) << "the broker did not close the connection after DISCONNECT";
   }
   Publisher pub(broker.uri());
   for (int seq = 1; seq <= 100; ++seq) pub.publish("fg/a", reading(seq), 2);
@@ -192,7 +213,7 @@ TEST(BrokerOrder, OvertakingSeenOnTheSubscriberLinkIsTheOnlyExcusedReorder) {
   std::size_t completed = 0;
   bool status_acked = false;
   bool ack_all = false;
-  std::string how_status_came = "never";  // for the failure message
+  how_status_came = "never";
   const auto pubrec = [&](std::uint16_t packet_id) {
     if (received.insert(packet_id).second) sub.ack(kPubrec, packet_id);
   };
@@ -260,14 +281,33 @@ TEST(BrokerOrder, OvertakingSeenOnTheSubscriberLinkIsTheOnlyExcusedReorder) {
   const auto blind = check_delivery(delivered, accepted);
   EXPECT_EQ(blind.reordered, report.reordered_by_broker) << blind.summary();
 
+  overtaken = overtakes.size();
+}
+
+TEST(BrokerOrder, OvertakingSeenOnTheSubscriberLinkIsTheOnlyExcusedReorder) {
+  ScratchDir dir;
   const auto version = mosquitto_version(dir.path());
+  // Whether the broker overtakes depends on its timing: twice, in full
+  // suites here (six tests in parallel on two cores), it had sent all 200
+  // readings before 201 came, so that 201 overtook nothing (not reproduced
+  // alone or under load in 14 runs). The checker's verdict is checked in
+  // every run; the overtaking itself is looked for in up to three.
+  std::size_t overtaken = 0;
+  std::string how_status_came;
+  std::vector<std::string> runs;
+  for (int attempt = 1; attempt <= 3 && overtaken == 0; ++attempt) {
+    run_scenario(dir.path() / ("broker-" + std::to_string(attempt)), overtaken, how_status_came);
+    if (::testing::Test::HasFatalFailure()) return;
+    runs.push_back(std::to_string(overtaken) + " overtaken, the status message came " +
+                   how_status_came);
+  }
   std::printf("[ info ] mosquitto %d.%d.%d sent reading 201 ahead of %zu readings it had queued\n",
-              version[0], version[1], version[2], overtakes.size());
+              version[0], version[1], version[2], overtaken);
   if (version < std::array<int, 3>{2, 0, 13}) {
     // What docs/RELIABILITY.md says of these versions; upstream reworked the
     // in-flight quota in 2.0.13 (eclipse/mosquitto#2306).
-    EXPECT_GT(overtakes.size(), 0u) << "this mosquitto kept its queue order: update the docs (the "
-                                    << "status message came " << how_status_came << ")";
+    EXPECT_GT(overtaken, 0u) << "this mosquitto kept its queue order in " << runs.size()
+                             << " runs: update the docs (" << ::testing::PrintToString(runs) << ")";
   }
 }
 
